@@ -1,0 +1,2 @@
+//! Cluster membership compatible with Pekko clusters: joining, gossip, failure
+//! detection, leader actions, split brain resolver and management HTTP.

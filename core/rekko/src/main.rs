@@ -1,0 +1,3 @@
+//! The `rekko` command-line interface.
+
+fn main() {}

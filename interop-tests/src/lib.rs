@@ -1,0 +1,1 @@
+//! Test harness that runs real JVM Pekko fixture nodes next to Rekko nodes.
