@@ -1,0 +1,4 @@
+//! Journal and snapshot store backends.
+
+pub mod inmem;
+
