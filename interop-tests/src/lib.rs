@@ -1,1 +1,34 @@
 //! Test harness that runs real JVM Pekko fixture nodes next to Rekko nodes.
+//!
+//! Every wire or semantic claim Rekko makes is checked against a real Pekko node. This crate
+//! starts those nodes: it builds the fixture jar from `jvm-fixtures/` once per test run
+//! ([`fixture_jar`]), starts fixture main classes as child processes ([`JvmNode`]), waits for
+//! their `READY <address>` line, talks to them with line commands on stdin/stdout, keeps their
+//! output under `target/interop-logs/`, and kills them when the handle is dropped.
+//!
+//! Tests begin with [`require_jvm!`]: where `java` or `mvn` is missing the test is skipped with
+//! a message, except under `CI=true`, where it fails.
+//!
+//! ```no_run
+//! use rekko_interop_tests::{require_jvm, FixtureSpec, JvmNode};
+//! use std::time::Duration;
+//!
+//! require_jvm!();
+//! let mut a = JvmNode::start(FixtureSpec::new("org.rekko.fixtures.EchoNode").name("a"))?;
+//! let b = JvmNode::start(FixtureSpec::new("org.rekko.fixtures.EchoNode").name("b"))?;
+//! let reply = a.request(&format!("send {}/user/echo hi", b.address()), Duration::from_secs(20))?;
+//! assert_eq!(reply, "REPLY hi");
+//! # Ok::<(), rekko_interop_tests::HarnessError>(())
+//! ```
+
+mod error;
+mod jar;
+mod paths;
+mod process;
+mod requirements;
+
+pub use error::HarnessError;
+pub use jar::{fixture_jar, PekkoVersion};
+pub use paths::{free_port, interop_logs_dir, repo_root};
+pub use process::{FixtureSpec, JvmNode, LineProcess};
+pub use requirements::{jvm_available_or_fail, running_in_ci, Skipped};

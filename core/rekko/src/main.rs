@@ -1,3 +1,12 @@
-//! The `rekko` command-line interface.
+//! The `rekko` command-line interface: run a node, inspect configuration, talk to actors.
 
-fn main() {}
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    cli::run(cli)
+}

@@ -1,0 +1,141 @@
+//! Command-line arguments and dispatch for the `rekko` binary.
+//!
+//! Exit statuses: 0 success, 1 the operation failed (bad input, timeout, refused association),
+//! 2 usage errors and commands that are not yet available.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status of a command that exists in the interface but is not available in this build.
+const NOT_YET_AVAILABLE: u8 = 2;
+
+/// Rekko: a Rust actor runtime wire-compatible with Apache Pekko.
+#[derive(Debug, Parser)]
+#[command(name = "rekko", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `rekko`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node from a Pekko application.conf (not yet available).
+    Node(NodeArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Send a String to an actor on a Pekko or Rekko node (not yet available).
+    Send(SendArgs),
+    /// Resolve an actor path to a reference with its uid (not yet available).
+    Identify(IdentifyArgs),
+    /// Read an event journal (not yet available).
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+/// Arguments of `rekko node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The application.conf to run; without it, a one-node cluster on localhost.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Subcommands of `rekko config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a resolved HOCON file as concise JSON (not yet available).
+    Resolve(ResolveArgs),
+}
+
+/// Arguments of `rekko config resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The HOCON file to resolve.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print only the value at this path.
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// Load FILE as application.conf over the bundled reference configuration.
+    #[arg(long)]
+    pub with_defaults: bool,
+}
+
+/// Arguments of `rekko send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The actor path, e.g. `pekko://Sys@127.0.0.1:25520/user/echo`.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// The text to send as a String.
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+    /// Wait for the reply and print it.
+    #[arg(long)]
+    pub ask: bool,
+    /// How long to wait for the association and the reply (HOCON duration).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: String,
+    /// Configuration for the short-lived sending node.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `rekko identify`.
+#[derive(Debug, Args)]
+pub struct IdentifyArgs {
+    /// The actor path to resolve.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+}
+
+/// Subcommands of `rekko journal`.
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Print the events of one persistence id (not yet available).
+    Events(JournalEventsArgs),
+    /// List persistence ids (not yet available).
+    Ids(JournalIdsArgs),
+}
+
+/// Arguments of `rekko journal events`.
+#[derive(Debug, Args)]
+pub struct JournalEventsArgs {
+    /// The persistence id, e.g. `ShoppingCart|cart-1`.
+    #[arg(long, value_name = "ID")]
+    pub persistence_id: String,
+    /// The application.conf naming the journal plugin.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `rekko journal ids`.
+#[derive(Debug, Args)]
+pub struct JournalIdsArgs {
+    /// The application.conf naming the journal plugin.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the parsed command and returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let name = match cli.command {
+        Command::Node(_) => "rekko node",
+        Command::Config(ConfigCommand::Resolve(_)) => "rekko config resolve",
+        Command::Send(_) => "rekko send",
+        Command::Identify(_) => "rekko identify",
+        Command::Journal(JournalCommand::Events(_)) => "rekko journal events",
+        Command::Journal(JournalCommand::Ids(_)) => "rekko journal ids",
+    };
+    not_yet_available(name)
+}
+
+fn not_yet_available(command: &str) -> ExitCode {
+    eprintln!("{command}: not yet available in this version of rekko");
+    ExitCode::from(NOT_YET_AVAILABLE)
+}

@@ -1,0 +1,43 @@
+//! Where things are: the repository, the logs, free ports.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use crate::HarnessError;
+
+/// The repository's root directory (the parent of `interop-tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `target/interop-logs/` of the build that produced the running test binary, created if needed.
+pub fn interop_logs_dir() -> Result<PathBuf, HarnessError> {
+    let dir = target_dir().join("interop-logs");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| HarnessError::io(format!("creating {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// The cargo target directory: test binaries live in `<target>/<profile>/deps/`.
+fn target_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// A TCP port on 127.0.0.1 that was free when this function returned.
+pub fn free_port() -> Result<u16, HarnessError> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| HarnessError::io("binding 127.0.0.1:0 to find a free port", e))?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| HarnessError::io("reading the port of a bound socket", e))
+}
