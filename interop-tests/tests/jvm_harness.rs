@@ -67,3 +67,31 @@ fn a_fixture_that_never_gets_ready_fails_with_its_log() {
         Ok(node) => panic!("a missing class printed READY: {}", node.address()),
     }
 }
+
+#[test]
+fn pekko_1_0_3_and_1_7_0_nodes_exchange_messages() -> Result<(), HarnessError> {
+    use rekko_interop_tests::PekkoVersion;
+    require_jvm!();
+    let mut old = JvmNode::start(
+        FixtureSpec::new("org.rekko.fixtures.EchoNode")
+            .name("echo-1.0.3")
+            .version(PekkoVersion::V1_0_3)
+            .args(["--system", "Old"]),
+    )?;
+    let mut new = JvmNode::start(
+        FixtureSpec::new("org.rekko.fixtures.EchoNode")
+            .name("echo-1.7.0")
+            .args(["--system", "New"]),
+    )?;
+    let to_new = old.request(
+        &format!("send {}/user/echo from 1.0.3", new.address()),
+        ANSWER,
+    )?;
+    assert_eq!(to_new, "REPLY from 1.0.3");
+    let to_old = new.request(
+        &format!("send {}/user/echo from 1.7.0", old.address()),
+        ANSWER,
+    )?;
+    assert_eq!(to_old, "REPLY from 1.7.0");
+    Ok(())
+}
