@@ -16,3 +16,6 @@ pub use model::{
 };
 pub mod backend;
 pub mod journal;
+pub mod plugin;
+pub mod query;
+pub mod settings;

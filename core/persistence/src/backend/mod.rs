@@ -1,4 +1,4 @@
 //! Journal and snapshot store backends.
 
 pub mod inmem;
-
+pub mod sql;

@@ -1,0 +1,226 @@
+//! Plugin selection by Pekko's config keys.
+//!
+//! `pekko.persistence.journal.plugin` and `pekko.persistence.snapshot-store.plugin` name a
+//! plugin id; the id's config section says how to build it. Known ids:
+//!
+//! | Plugin id | Backend |
+//! |---|---|
+//! | `jdbc-journal`, or any section whose `class` is pekko-persistence-jdbc's journal | PostgreSQL or SQLite, by `slick.db.url` |
+//! | `jdbc-snapshot-store`, or any section whose `class` is the JDBC snapshot store | PostgreSQL or SQLite |
+//! | `jdbc-read-journal` | queries over its `write-plugin` |
+//! | `pekko.persistence.journal.inmem` | in-memory journal |
+//! | `rekko.persistence.snapshot-store.inmem` | in-memory snapshot store |
+//!
+//! Instances are cached per plugin id, so the journal and the read journal share one pool.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
+use crate::backend::sql::{
+    postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
+    SqliteSnapshotStore,
+};
+use crate::journal::{Journal, SnapshotStore};
+use crate::query::{QuerySettings, ReadJournal};
+use crate::settings::{
+    section, string_at, DbTarget, JdbcJournalSettings, JdbcReadJournalSettings,
+    JdbcSnapshotSettings, RekkoJdbcSettings,
+};
+use crate::{PersistenceError, Result};
+
+/// Plugin id of the in-memory journal (Pekko's own id for its in-memory journal).
+pub const INMEM_JOURNAL: &str = "pekko.persistence.journal.inmem";
+/// Plugin id of the in-memory snapshot store.
+pub const INMEM_SNAPSHOT_STORE: &str = "rekko.persistence.snapshot-store.inmem";
+/// pekko-persistence-jdbc's journal class.
+pub const JDBC_JOURNAL_CLASS: &str = "org.apache.pekko.persistence.jdbc.journal.JdbcAsyncWriteJournal";
+/// pekko-persistence-jdbc's snapshot store class.
+pub const JDBC_SNAPSHOT_CLASS: &str = "org.apache.pekko.persistence.jdbc.snapshot.JdbcSnapshotStore";
+
+/// Builds and caches journals, snapshot stores and read journals from a config tree.
+pub struct PluginRegistry {
+    config: serde_json::Value,
+    journals: Mutex<HashMap<String, Arc<dyn Journal>>>,
+    snapshots: Mutex<HashMap<String, Arc<dyn SnapshotStore>>>,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl PluginRegistry {
+    /// A registry over a config tree (HOCON rendered as JSON: nested objects keyed by path).
+    pub fn new(config: serde_json::Value) -> Self {
+        PluginRegistry {
+            config,
+            journals: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(HashMap::new()),
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The config tree.
+    pub fn config(&self) -> &serde_json::Value {
+        &self.config
+    }
+
+    /// The default journal (`pekko.persistence.journal.plugin`).
+    pub async fn default_journal(&self) -> Result<Arc<dyn Journal>> {
+        let id = self.default_id("pekko.persistence.journal.plugin")?;
+        self.journal(&id).await
+    }
+
+    /// The default snapshot store (`pekko.persistence.snapshot-store.plugin`).
+    pub async fn default_snapshot_store(&self) -> Result<Arc<dyn SnapshotStore>> {
+        let id = self.default_id("pekko.persistence.snapshot-store.plugin")?;
+        self.snapshot_store(&id).await
+    }
+
+    fn default_id(&self, key: &str) -> Result<String> {
+        match string_at(&self.config, key) {
+            Some(id) if !id.is_empty() => Ok(id),
+            _ => Err(PersistenceError::Config {
+                path: key.to_string(),
+                reason: "no plugin id configured".into(),
+            }),
+        }
+    }
+
+    /// The journal with this plugin id.
+    pub async fn journal(&self, plugin_id: &str) -> Result<Arc<dyn Journal>> {
+        let _guard = self.lock.lock().await;
+        if let Some(j) = self.journals.lock().get(plugin_id) {
+            return Ok(j.clone());
+        }
+        let journal: Arc<dyn Journal> = if plugin_id == INMEM_JOURNAL {
+            Arc::new(InMemoryJournal::new())
+        } else if plugin_id == "jdbc-journal"
+            || string_at(&self.config, &format!("{plugin_id}.class")).as_deref()
+                == Some(JDBC_JOURNAL_CLASS)
+        {
+            let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
+            let create = self.rekko_jdbc()?.create_tables;
+            match s.slick.db.target(plugin_id)? {
+                DbTarget::Postgres { .. } => {
+                    let j = PostgresJournal::new(
+                        postgres_pool(&s.slick.db, plugin_id)?,
+                        &s.tables,
+                        s.batch_size,
+                    );
+                    if create {
+                        j.create_tables().await?;
+                    }
+                    Arc::new(j)
+                }
+                DbTarget::Sqlite { .. } => {
+                    let j = SqliteJournal::new(
+                        sqlite_pool(&s.slick.db, plugin_id)?,
+                        &s.tables,
+                        s.batch_size,
+                    );
+                    j.create_tables().await?;
+                    Arc::new(j)
+                }
+            }
+        } else {
+            return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
+        };
+        self.journals
+            .lock()
+            .insert(plugin_id.to_string(), journal.clone());
+        Ok(journal)
+    }
+
+    /// The snapshot store with this plugin id.
+    pub async fn snapshot_store(&self, plugin_id: &str) -> Result<Arc<dyn SnapshotStore>> {
+        let _guard = self.lock.lock().await;
+        if let Some(s) = self.snapshots.lock().get(plugin_id) {
+            return Ok(s.clone());
+        }
+        let store: Arc<dyn SnapshotStore> = if plugin_id == INMEM_SNAPSHOT_STORE {
+            Arc::new(InMemorySnapshotStore::new())
+        } else if plugin_id == "jdbc-snapshot-store"
+            || string_at(&self.config, &format!("{plugin_id}.class")).as_deref()
+                == Some(JDBC_SNAPSHOT_CLASS)
+        {
+            let s: JdbcSnapshotSettings = section(&self.config, plugin_id)?;
+            let create = self.rekko_jdbc()?.create_tables;
+            match s.slick.db.target(plugin_id)? {
+                DbTarget::Postgres { .. } => {
+                    let st = PostgresSnapshotStore::new(
+                        postgres_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.snapshot,
+                    );
+                    if create {
+                        st.create_tables().await?;
+                    }
+                    Arc::new(st)
+                }
+                DbTarget::Sqlite { .. } => {
+                    let st = SqliteSnapshotStore::new(
+                        sqlite_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.snapshot,
+                    );
+                    st.create_tables().await?;
+                    Arc::new(st)
+                }
+            }
+        } else {
+            return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
+        };
+        self.snapshots
+            .lock()
+            .insert(plugin_id.to_string(), store.clone());
+        Ok(store)
+    }
+
+    /// The read journal with this plugin id (`jdbc-read-journal`): queries over the journal
+    /// named by its `write-plugin`, with its `refresh-interval` and `max-buffer-size`.
+    pub async fn read_journal(&self, plugin_id: &str) -> Result<ReadJournal> {
+        let s: JdbcReadJournalSettings = section(&self.config, plugin_id)?;
+        let journal = self.journal(&s.write_plugin).await?;
+        Ok(ReadJournal::new(journal, QuerySettings::from(&s)))
+    }
+
+    fn rekko_jdbc(&self) -> Result<RekkoJdbcSettings> {
+        section(&self.config, "rekko.persistence.jdbc")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn selects_by_plugin_id_and_caches() {
+        let reg = PluginRegistry::new(json!({
+            "pekko": {"persistence": {"journal": {"plugin": INMEM_JOURNAL},
+                                      "snapshot-store": {"plugin": INMEM_SNAPSHOT_STORE}}}
+        }));
+        let a = reg.default_journal().await.unwrap();
+        let b = reg.journal(INMEM_JOURNAL).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        reg.default_snapshot_store().await.unwrap();
+        let err = reg.journal("cassandra-journal").await.err().unwrap();
+        assert!(err.to_string().contains("cassandra-journal"));
+        let none = PluginRegistry::new(json!({}));
+        let err = none.default_journal().await.err().unwrap();
+        assert!(err.to_string().contains("pekko.persistence.journal.plugin"));
+    }
+
+    #[tokio::test]
+    async fn jdbc_plugin_on_sqlite_by_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("jdbc:sqlite:{}", dir.path().join("j.db").display());
+        let reg = PluginRegistry::new(json!({
+            "my-journal": {"class": JDBC_JOURNAL_CLASS, "slick": {"db": {"url": url}}},
+            "jdbc-read-journal": {"write-plugin": "my-journal", "refresh-interval": "10ms"}
+        }));
+        let j = reg.journal("my-journal").await.unwrap();
+        assert_eq!(j.highest_sequence_nr("x").await.unwrap(), 0);
+        let rj = reg.read_journal("jdbc-read-journal").await.unwrap();
+        assert!(Arc::ptr_eq(rj.journal(), &j));
+        assert_eq!(rj.settings().refresh_interval, std::time::Duration::from_millis(10));
+    }
+}
