@@ -36,9 +36,11 @@ pub const INMEM_JOURNAL: &str = "pekko.persistence.journal.inmem";
 /// Plugin id of the in-memory snapshot store.
 pub const INMEM_SNAPSHOT_STORE: &str = "rekko.persistence.snapshot-store.inmem";
 /// pekko-persistence-jdbc's journal class.
-pub const JDBC_JOURNAL_CLASS: &str = "org.apache.pekko.persistence.jdbc.journal.JdbcAsyncWriteJournal";
+pub const JDBC_JOURNAL_CLASS: &str =
+    "org.apache.pekko.persistence.jdbc.journal.JdbcAsyncWriteJournal";
 /// pekko-persistence-jdbc's snapshot store class.
-pub const JDBC_SNAPSHOT_CLASS: &str = "org.apache.pekko.persistence.jdbc.snapshot.JdbcSnapshotStore";
+pub const JDBC_SNAPSHOT_CLASS: &str =
+    "org.apache.pekko.persistence.jdbc.snapshot.JdbcSnapshotStore";
 
 /// Builds and caches journals, snapshot stores and read journals from a config tree.
 pub struct PluginRegistry {
@@ -221,6 +223,9 @@ mod tests {
         assert_eq!(j.highest_sequence_nr("x").await.unwrap(), 0);
         let rj = reg.read_journal("jdbc-read-journal").await.unwrap();
         assert!(Arc::ptr_eq(rj.journal(), &j));
-        assert_eq!(rj.settings().refresh_interval, std::time::Duration::from_millis(10));
+        assert_eq!(
+            rj.settings().refresh_interval,
+            std::time::Duration::from_millis(10)
+        );
     }
 }

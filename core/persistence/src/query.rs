@@ -265,7 +265,12 @@ impl ReadJournal {
         self.by_tag(tag, offset, true)
     }
 
-    fn by_tag(&self, tag: &str, offset: i64, live: bool) -> BoxStream<'static, Result<EventRecord>> {
+    fn by_tag(
+        &self,
+        tag: &str,
+        offset: i64,
+        live: bool,
+    ) -> BoxStream<'static, Result<EventRecord>> {
         struct TagState {
             buffer: VecDeque<EventRecord>,
             offset: i64,

@@ -143,6 +143,10 @@ pub enum DbTarget {
         port: u16,
         /// Database name.
         database: String,
+        /// User given in the URL (`user:password@host`), if any.
+        url_user: Option<String>,
+        /// Password given in the URL, if any.
+        url_password: Option<String>,
     },
     /// SQLite file (or `:memory:`).
     Sqlite {
@@ -181,7 +185,17 @@ impl DbSettings {
             })?;
         let rest = rest.split('?').next().unwrap_or_default();
         let (hostport, database) = rest.split_once('/').unwrap_or((rest, ""));
-        let hostport = hostport.rsplit('@').next().unwrap_or(hostport);
+        let (userinfo, hostport) = match hostport.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, hostport),
+        };
+        let (url_user, url_password) = match userinfo {
+            Some(u) => match u.split_once(':') {
+                Some((n, p)) => (Some(n.to_string()), Some(p.to_string())),
+                None => (Some(u.to_string()), None),
+            },
+            None => (None, None),
+        };
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
@@ -201,6 +215,8 @@ impl DbSettings {
             } else {
                 database.to_string()
             },
+            url_user,
+            url_password,
         })
     }
 }
@@ -315,7 +331,10 @@ impl<C: ColumnSet> Default for Table<C> {
 
 /// A table's name, schema and column names.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(default, bound(deserialize = "C: ColumnSet + serde::de::DeserializeOwned"))]
+#[serde(
+    default,
+    bound(deserialize = "C: ColumnSet + serde::de::DeserializeOwned")
+)]
 pub struct Table<C: ColumnSet> {
     /// Table name.
     #[serde(rename = "tableName")]
@@ -339,9 +358,8 @@ impl<C: ColumnSet> Table<C> {
     }
 }
 
-
 /// `tables` of `jdbc-journal` / `jdbc-read-journal`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct JournalTables {
     /// `event_journal`.
@@ -350,29 +368,12 @@ pub struct JournalTables {
     pub event_tag: Table<EventTagColumns>,
 }
 
-impl Default for JournalTables {
-    fn default() -> Self {
-        JournalTables {
-            event_journal: Table::default(),
-            event_tag: Table::default(),
-        }
-    }
-}
-
 /// `tables` of `jdbc-snapshot-store`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct SnapshotTables {
     /// `snapshot`.
     pub snapshot: Table<SnapshotColumns>,
-}
-
-impl Default for SnapshotTables {
-    fn default() -> Self {
-        SnapshotTables {
-            snapshot: Table::default(),
-        }
-    }
 }
 
 /// The `jdbc-journal` section.
@@ -522,7 +523,9 @@ pub fn lookup<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_j
 
 /// A string at a dotted path.
 pub fn string_at(root: &serde_json::Value, path: &str) -> Option<String> {
-    lookup(root, path).and_then(|v| v.as_str()).map(str::to_string)
+    lookup(root, path)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -543,16 +546,25 @@ mod tests {
     fn defaults_match_the_plugin() {
         let j = JdbcJournalSettings::default();
         assert_eq!(j.tables.event_journal.table_name, "event_journal");
-        assert_eq!(j.tables.event_journal.column_names.event_ser_id, "event_ser_id");
+        assert_eq!(
+            j.tables.event_journal.column_names.event_ser_id,
+            "event_ser_id"
+        );
         assert_eq!(j.tables.event_tag.column_names.event_id, "event_id");
-        assert_eq!((j.batch_size, j.replay_batch_size, j.parallelism), (400, 400, 8));
+        assert_eq!(
+            (j.batch_size, j.replay_batch_size, j.parallelism),
+            (400, 400, 8)
+        );
         assert_eq!(j.slick.db.max_connections, 20);
         let r = JdbcReadJournalSettings::default();
         assert_eq!(r.refresh_interval, Duration::from_secs(1));
         assert_eq!(r.max_buffer_size, 500);
         assert_eq!(r.journal_sequence_retrieval.max_tries, 10);
         let s = JdbcSnapshotSettings::default();
-        assert_eq!(s.tables.snapshot.column_names.snapshot_ser_manifest, "snapshot_ser_manifest");
+        assert_eq!(
+            s.tables.snapshot.column_names.snapshot_ser_manifest,
+            "snapshot_ser_manifest"
+        );
     }
 
     #[test]
@@ -579,7 +591,9 @@ mod tests {
             DbTarget::Postgres {
                 host: "db.local".into(),
                 port: 6543,
-                database: "app".into()
+                database: "app".into(),
+                url_user: None,
+                url_password: None,
             }
         );
         let r: JdbcReadJournalSettings = section(&root, "jdbc-read-journal").unwrap();
@@ -588,6 +602,24 @@ mod tests {
         let bad = json!({"jdbc-journal": {"replayBatchSize": "many"}});
         let err = section::<JdbcJournalSettings>(&bad, "jdbc-journal").unwrap_err();
         assert!(err.to_string().contains("jdbc-journal"), "{err}");
+    }
+
+    #[test]
+    fn postgres_url_with_credentials() {
+        let db = DbSettings {
+            url: "postgres://rekko:secret@127.0.0.1:5432/rekko".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            db.target("x").unwrap(),
+            DbTarget::Postgres {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                database: "rekko".into(),
+                url_user: Some("rekko".into()),
+                url_password: Some("secret".into()),
+            }
+        );
     }
 
     #[test]

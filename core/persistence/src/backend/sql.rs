@@ -248,6 +248,8 @@ pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
         host,
         port,
         database,
+        url_user,
+        url_password,
     } = db.target(path)?
     else {
         return Err(PersistenceError::Config {
@@ -261,9 +263,13 @@ pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
         .database(&database);
     if !db.user.is_empty() {
         opts = opts.username(&db.user);
+    } else if let Some(u) = &url_user {
+        opts = opts.username(u);
     }
     if !db.password.is_empty() {
         opts = opts.password(&db.password);
+    } else if let Some(p) = &url_password {
+        opts = opts.password(p);
     }
     let max = db.max_connections.max(1) as u32;
     Ok(PgPoolOptions::new()
@@ -292,7 +298,10 @@ pub fn sqlite_pool(db: &DbSettings, path: &str) -> Result<sqlx::SqlitePool> {
         })?
         .create_if_missing(true)
         .foreign_keys(true)
-        .busy_timeout(db.connection_timeout.min(std::time::Duration::from_secs(30)));
+        .busy_timeout(
+            db.connection_timeout
+                .min(std::time::Duration::from_secs(30)),
+        );
     let opts = if memory {
         opts
     } else {

@@ -187,12 +187,10 @@ pub fn encode<T: Serialize + ?Sized>(
     compression: Compression,
 ) -> Result<SerializedPayload> {
     let raw = match format {
-        JacksonFormat::Json => {
-            serde_json::to_vec(value).map_err(|e| PersistenceError::Encode {
-                what: format!("{manifest} as JSON"),
-                reason: e.to_string(),
-            })?
-        }
+        JacksonFormat::Json => serde_json::to_vec(value).map_err(|e| PersistenceError::Encode {
+            what: format!("{manifest} as JSON"),
+            reason: e.to_string(),
+        })?,
         JacksonFormat::Cbor => {
             let mut out = Vec::new();
             ciborium::into_writer(value, &mut out).map_err(|e| PersistenceError::Encode {
@@ -278,7 +276,8 @@ fn cbor_to_json(v: ciborium::Value) -> serde_json::Value {
     }
 }
 
-type DecodeFn<T> = Box<dyn Fn(JacksonFormat, &[u8]) -> std::result::Result<T, String> + Send + Sync>;
+type DecodeFn<T> =
+    Box<dyn Fn(JacksonFormat, &[u8]) -> std::result::Result<T, String> + Send + Sync>;
 type EncodeFn<T> =
     Box<dyn Fn(&T, JacksonFormat) -> Option<std::result::Result<Vec<u8>, String>> + Send + Sync>;
 
@@ -601,8 +600,14 @@ mod tests {
     #[test]
     fn unknown_class_names_serializer_and_manifest() {
         let p = SerializedPayload::new(31, "com.example.Other", &b"{}"[..]);
-        let err = codec(JacksonFormat::Json).decode(&p).unwrap_err().to_string();
-        assert!(err.contains("31") && err.contains("com.example.Other"), "{err}");
+        let err = codec(JacksonFormat::Json)
+            .decode(&p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("31") && err.contains("com.example.Other"),
+            "{err}"
+        );
     }
 
     proptest! {

@@ -158,7 +158,10 @@ mod tests {
         let r = PersistentRepr::new("", 1, SerializedPayload::new(4, "", vec![1u8]), "");
         let bytes = encode_persistent_message(&r);
         // payload (tag 1) and sequenceNr (tag 2) only.
-        assert_eq!(bytes, vec![0x0a, 0x05, 0x08, 0x04, 0x12, 0x01, 0x01, 0x10, 0x01]);
+        assert_eq!(
+            bytes,
+            vec![0x0a, 0x05, 0x08, 0x04, 0x12, 0x01, 0x01, 0x10, 0x01]
+        );
     }
 
     proptest! {

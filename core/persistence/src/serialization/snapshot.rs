@@ -35,13 +35,15 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<SerializedPayload> {
     let header_len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
     let ser_id = i32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     if (ser_id & 0xEDAC) == 0xEDAC {
-        return Err(err("snapshot from Akka 2.3.x (Java serialization) is not supported"));
+        return Err(err(
+            "snapshot from Akka 2.3.x (Java serialization) is not supported",
+        ));
     }
     if header_len < 4 || 4 + header_len > bytes.len() {
         return Err(err("header length out of range"));
     }
-    let manifest = std::str::from_utf8(&bytes[8..4 + header_len])
-        .map_err(|_| err("manifest is not UTF-8"))?;
+    let manifest =
+        std::str::from_utf8(&bytes[8..4 + header_len]).map_err(|_| err("manifest is not UTF-8"))?;
     Ok(SerializedPayload::new(
         ser_id,
         manifest,

@@ -1,0 +1,568 @@
+//! One behaviour suite, run against the in-memory, embedded SQLite and PostgreSQL backends.
+//!
+//! PostgreSQL is reached through `REKKO_TEST_PG_URL` (e.g.
+//! `postgres://rekko:rekko@127.0.0.1:5432/rekko`, see `.ci/postgres.sh`); each test uses its own
+//! schema and drops it afterwards. Without the variable the PostgreSQL tests print that they
+//! were skipped, except under `CI=true` where a missing or unreachable database fails them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rekko_persistence::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
+use rekko_persistence::backend::sql::{
+    postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
+    SqliteSnapshotStore,
+};
+use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::query::{QuerySettings, ReadJournal};
+use rekko_persistence::settings::{DbSettings, JournalTables, SnapshotTables};
+use rekko_persistence::{
+    AtomicWrite, PersistentRepr, SerializedPayload, SnapshotMetadata, SnapshotRecord,
+    SnapshotSelectionCriteria,
+};
+
+struct Backend {
+    journal: Arc<dyn Journal>,
+    snapshots: Arc<dyn SnapshotStore>,
+    cleanup: Option<(sqlx::PgPool, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    async fn done(self) {
+        if let Some((pool, schema)) = self.cleanup {
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&pool)
+                .await
+                .expect("drop test schema");
+        }
+    }
+
+    fn queries(&self, page: usize) -> ReadJournal {
+        ReadJournal::new(
+            self.journal.clone(),
+            QuerySettings {
+                refresh_interval: Duration::from_millis(20),
+                max_buffer_size: page,
+                sequence_batch_size: 1000,
+                sequence_max_tries: 3,
+            },
+        )
+    }
+}
+
+fn inmem() -> Option<Backend> {
+    Some(Backend {
+        journal: Arc::new(InMemoryJournal::new()),
+        snapshots: Arc::new(InMemorySnapshotStore::new()),
+        cleanup: None,
+        _dir: None,
+    })
+}
+
+async fn sqlite() -> Option<Backend> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = DbSettings {
+        url: format!("jdbc:sqlite:{}", dir.path().join("journal.db").display()),
+        ..Default::default()
+    };
+    let j = SqliteJournal::new(
+        sqlite_pool(&db, "jdbc-journal").expect("sqlite pool"),
+        &JournalTables::default(),
+        400,
+    );
+    j.create_tables().await.expect("sqlite journal tables");
+    let s = SqliteSnapshotStore::new(
+        sqlite_pool(&db, "jdbc-snapshot-store").expect("sqlite pool"),
+        &SnapshotTables::default().snapshot,
+    );
+    s.create_tables().await.expect("sqlite snapshot table");
+    Some(Backend {
+        journal: Arc::new(j),
+        snapshots: Arc::new(s),
+        cleanup: None,
+        _dir: Some(dir),
+    })
+}
+
+/// The PostgreSQL URL, or `None` (skip) when unset outside CI.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("REKKO_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
+                );
+            }
+            eprintln!("SKIPPED: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)");
+            None
+        }
+    }
+}
+
+async fn postgres() -> Option<Backend> {
+    let url = pg_url()?;
+    let schema = format!("rekko_t_{}", uuid::Uuid::new_v4().simple());
+    let db = DbSettings {
+        url,
+        max_connections: 4,
+        connection_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut tables = JournalTables::default();
+    tables.event_journal.schema_name = schema.clone();
+    tables.event_tag.schema_name = schema.clone();
+    let mut snap = SnapshotTables::default().snapshot;
+    snap.schema_name = schema.clone();
+    let pool = postgres_pool(&db, "jdbc-journal").expect("postgres pool");
+    let j = PostgresJournal::new(pool.clone(), &tables, 400);
+    if let Err(e) = j.create_tables().await {
+        panic!("PostgreSQL at REKKO_TEST_PG_URL is unreachable or refused the schema: {e}");
+    }
+    let s = PostgresSnapshotStore::new(pool.clone(), &snap);
+    s.create_tables().await.expect("postgres snapshot table");
+    Some(Backend {
+        journal: Arc::new(j),
+        snapshots: Arc::new(s),
+        cleanup: Some((pool, schema)),
+        _dir: None,
+    })
+}
+
+fn payload(n: i64) -> SerializedPayload {
+    SerializedPayload::new(
+        31,
+        "com.example.Cart$ItemAdded",
+        format!(r#"{{"n":{n}}}"#).into_bytes(),
+    )
+}
+
+fn event(pid: &str, seq: i64, writer: &str) -> PersistentRepr {
+    PersistentRepr::new(pid, seq, payload(seq), writer)
+}
+
+fn aw(events: Vec<PersistentRepr>) -> AtomicWrite {
+    AtomicWrite::new(events).expect("valid atomic write")
+}
+
+async fn write_range(j: &dyn Journal, pid: &str, from: i64, to: i64, tags: &[&str]) {
+    let events = (from..=to)
+        .map(|s| event(pid, s, "w-1").with_tags(tags.iter().copied()))
+        .collect();
+    j.write(&[aw(events)]).await.expect("write");
+}
+
+mod behaviours {
+    use super::*;
+
+    pub async fn write_replay_and_highest(b: Backend) {
+        let j = &*b.journal;
+        assert_eq!(j.highest_sequence_nr("Cart|a").await.unwrap(), 0);
+        let mut first = event("Cart|a", 1, "writer-a");
+        first.adapter_manifest = "v1".into();
+        first.metadata = Some(SerializedPayload::new(40, "m", vec![0u8, 1, 2]));
+        let second = PersistentRepr::new(
+            "Cart|a",
+            2,
+            SerializedPayload::new(2, "com.example.P", vec![0u8, 255, 0, 7]),
+            "writer-a",
+        );
+        j.write(&[aw(vec![first.clone(), second.clone()])])
+            .await
+            .unwrap();
+        write_range(j, "Cart|a", 3, 5, &[]).await;
+        assert_eq!(j.highest_sequence_nr("Cart|a").await.unwrap(), 5);
+        let all = j.read_events("Cart|a", 1, i64::MAX, 100).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.repr.sequence_nr).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        let r1 = &all[0].repr;
+        assert_eq!(r1.payload, first.payload);
+        assert_eq!(r1.adapter_manifest, "v1");
+        assert_eq!(r1.writer_uuid, "writer-a");
+        assert_eq!(r1.metadata, first.metadata);
+        assert!(r1.timestamp > 0, "journal stamps the write time");
+        assert_eq!(all[1].repr.payload, second.payload);
+        assert_eq!(all[1].repr.metadata, None);
+        assert!(all.windows(2).all(|w| w[0].ordering < w[1].ordering));
+        let window = j.read_events("Cart|a", 2, 4, 2).await.unwrap();
+        assert_eq!(
+            window
+                .iter()
+                .map(|e| e.repr.sequence_nr)
+                .collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert!(j
+            .read_events("Cart|zzz", 1, 10, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        b.done().await;
+    }
+
+    pub async fn failed_batch_writes_nothing(b: Backend) {
+        let j = &*b.journal;
+        write_range(j, "Cart|a", 1, 2, &["t"]).await;
+        let batch = [
+            aw(vec![event("Cart|b", 1, "w")]),
+            aw(vec![event("Cart|a", 2, "w"), event("Cart|a", 3, "w")]),
+        ];
+        let err = j
+            .write(&batch)
+            .await
+            .expect_err("duplicate sequence number");
+        assert!(err.to_string().contains("Cart|"), "{err}");
+        assert_eq!(j.highest_sequence_nr("Cart|b").await.unwrap(), 0);
+        assert_eq!(j.highest_sequence_nr("Cart|a").await.unwrap(), 2);
+        // The journal keeps working after the failure.
+        write_range(j, "Cart|a", 3, 3, &[]).await;
+        assert_eq!(j.highest_sequence_nr("Cart|a").await.unwrap(), 3);
+        b.done().await;
+    }
+
+    pub async fn delete_keeps_highest_sequence_nr(b: Backend) {
+        let j = &*b.journal;
+        write_range(j, "Cart|d", 1, 5, &["del"]).await;
+        j.delete_to("Cart|d", 3).await.unwrap();
+        let left = j.read_events("Cart|d", 1, i64::MAX, 100).await.unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.repr.sequence_nr).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        assert_eq!(j.highest_sequence_nr("Cart|d").await.unwrap(), 5);
+        j.delete_to("Cart|d", i64::MAX).await.unwrap();
+        assert!(j
+            .read_events("Cart|d", 1, i64::MAX, 100)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(j.highest_sequence_nr("Cart|d").await.unwrap(), 5);
+        let max = j.max_ordering().await.unwrap();
+        assert!(j.read_tagged("del", 0, max, 100).await.unwrap().is_empty());
+        assert!(!j
+            .persistence_ids()
+            .await
+            .unwrap()
+            .contains(&"Cart|d".to_string()));
+        // Writing continues above the kept highest row.
+        write_range(j, "Cart|d", 6, 6, &[]).await;
+        assert_eq!(j.highest_sequence_nr("Cart|d").await.unwrap(), 6);
+        b.done().await;
+    }
+
+    pub async fn tags_in_ordering_order(b: Backend) {
+        let j = &*b.journal;
+        write_range(j, "Cart|a", 1, 2, &["red"]).await;
+        write_range(j, "Cart|b", 1, 1, &["blue", "red"]).await;
+        write_range(j, "Cart|a", 3, 3, &["blue"]).await;
+        write_range(j, "Cart|c", 1, 2, &[]).await;
+        write_range(j, "Cart|c", 3, 3, &["red"]).await;
+        let q = b.queries(2);
+        let red: Vec<_> = q
+            .current_events_by_tag("red", 0)
+            .map(|r| r.unwrap())
+            .collect()
+            .await;
+        let ids: Vec<_> = red
+            .iter()
+            .map(|e| (e.repr.persistence_id.as_str(), e.repr.sequence_nr))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![("Cart|a", 1), ("Cart|a", 2), ("Cart|b", 1), ("Cart|c", 3)]
+        );
+        assert!(red.windows(2).all(|w| w[0].ordering < w[1].ordering));
+        assert_eq!(
+            red[2].repr.tags,
+            vec!["blue".to_string(), "red".to_string()]
+        );
+        // Offsets are exclusive.
+        let after: Vec<_> = q
+            .current_events_by_tag("red", red[1].ordering)
+            .map(|r| r.unwrap().repr.sequence_nr)
+            .collect()
+            .await;
+        assert_eq!(after, vec![1, 3]);
+        // Live: sees what exists, then what is written later.
+        let mut live = q.events_by_tag("blue", 0);
+        assert_eq!(
+            live.next().await.unwrap().unwrap().repr.persistence_id,
+            "Cart|b"
+        );
+        assert_eq!(
+            live.next().await.unwrap().unwrap().repr.persistence_id,
+            "Cart|a"
+        );
+        write_range(j, "Cart|e", 1, 1, &["blue"]).await;
+        let late = tokio::time::timeout(Duration::from_secs(20), live.next())
+            .await
+            .expect("live tag query delivers a new event")
+            .unwrap()
+            .unwrap();
+        assert_eq!(late.repr.persistence_id, "Cart|e");
+        b.done().await;
+    }
+
+    pub async fn events_by_persistence_id_pages_and_live(b: Backend) {
+        let j = &*b.journal;
+        write_range(j, "Cart|p", 1, 5, &[]).await;
+        let q = b.queries(2);
+        let seqs: Vec<_> = q
+            .current_events_by_persistence_id("Cart|p", 2, 4)
+            .map(|r| r.unwrap().repr.sequence_nr)
+            .collect()
+            .await;
+        assert_eq!(seqs, vec![2, 3, 4]);
+        let replayed: Vec<_> = ReadJournal::replay(b.journal.clone(), "Cart|p", 1, i64::MAX, 3, 2)
+            .map(|r| r.unwrap().repr.sequence_nr)
+            .collect()
+            .await;
+        assert_eq!(replayed, vec![1, 2, 3]);
+        let mut live = q.events_by_persistence_id("Cart|p", 5, i64::MAX);
+        assert_eq!(live.next().await.unwrap().unwrap().repr.sequence_nr, 5);
+        write_range(j, "Cart|p", 6, 6, &[]).await;
+        let next = tokio::time::timeout(Duration::from_secs(20), live.next())
+            .await
+            .expect("live query delivers a new event")
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.repr.sequence_nr, 6);
+        b.done().await;
+    }
+
+    pub async fn persistence_ids_current_and_live(b: Backend) {
+        let j = &*b.journal;
+        write_range(j, "Cart|x", 1, 1, &[]).await;
+        write_range(j, "Cart|y", 1, 2, &[]).await;
+        let q = b.queries(10);
+        let mut ids: Vec<_> = q
+            .current_persistence_ids()
+            .map(|r| r.unwrap())
+            .collect()
+            .await;
+        ids.sort();
+        assert_eq!(ids, vec!["Cart|x".to_string(), "Cart|y".to_string()]);
+        let mut live = q.persistence_ids();
+        let mut first_two = vec![
+            live.next().await.unwrap().unwrap(),
+            live.next().await.unwrap().unwrap(),
+        ];
+        first_two.sort();
+        assert_eq!(first_two, ids);
+        write_range(j, "Cart|z", 1, 1, &[]).await;
+        let new = tokio::time::timeout(Duration::from_secs(20), live.next())
+            .await
+            .expect("live ids stream delivers a new id")
+            .unwrap()
+            .unwrap();
+        assert_eq!(new, "Cart|z");
+        b.done().await;
+    }
+
+    pub async fn snapshots(b: Backend) {
+        let s = &*b.snapshots;
+        let snap = |seq: i64, ts: i64, body: &str| SnapshotRecord {
+            metadata: SnapshotMetadata {
+                persistence_id: "Cart|s".into(),
+                sequence_nr: seq,
+                timestamp: ts,
+            },
+            state: SerializedPayload::new(33, "com.example.Cart$State", body.as_bytes().to_vec()),
+            meta: None,
+        };
+        assert_eq!(
+            s.load("Cart|s", SnapshotSelectionCriteria::LATEST)
+                .await
+                .unwrap(),
+            None
+        );
+        s.save(&snap(5, 1000, "five")).await.unwrap();
+        s.save(&snap(10, 2000, "ten")).await.unwrap();
+        s.save(&snap(15, 3000, "fifteen")).await.unwrap();
+        let latest = s
+            .load("Cart|s", SnapshotSelectionCriteria::LATEST)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(latest, snap(15, 3000, "fifteen"));
+        let up_to = s
+            .load("Cart|s", SnapshotSelectionCriteria::up_to(12))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(up_to.metadata.sequence_nr, 10);
+        let by_time = SnapshotSelectionCriteria {
+            max_timestamp: 1500,
+            ..SnapshotSelectionCriteria::LATEST
+        };
+        assert_eq!(
+            s.load("Cart|s", by_time)
+                .await
+                .unwrap()
+                .unwrap()
+                .metadata
+                .sequence_nr,
+            5
+        );
+        // Saving at the same sequence number replaces the snapshot.
+        let mut with_meta = snap(15, 3500, "fifteen-b");
+        with_meta.meta = Some(SerializedPayload::new(40, "R", vec![9u8]));
+        s.save(&with_meta).await.unwrap();
+        assert_eq!(
+            s.load("Cart|s", SnapshotSelectionCriteria::LATEST)
+                .await
+                .unwrap(),
+            Some(with_meta.clone())
+        );
+        s.delete(&with_meta.metadata).await.unwrap();
+        assert_eq!(
+            s.load("Cart|s", SnapshotSelectionCriteria::LATEST)
+                .await
+                .unwrap()
+                .unwrap()
+                .metadata
+                .sequence_nr,
+            10
+        );
+        s.delete_matching("Cart|s", SnapshotSelectionCriteria::up_to(7))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.load("Cart|s", SnapshotSelectionCriteria::up_to(9))
+                .await
+                .unwrap(),
+            None
+        );
+        s.delete_matching("Cart|s", SnapshotSelectionCriteria::LATEST)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.load("Cart|s", SnapshotSelectionCriteria::LATEST)
+                .await
+                .unwrap(),
+            None
+        );
+        b.done().await;
+    }
+
+    pub async fn concurrent_writers_of_different_entities(b: Backend) {
+        let mut tasks = Vec::new();
+        for e in 0..8 {
+            let j = b.journal.clone();
+            tasks.push(tokio::spawn(async move {
+                let pid = format!("Cart|c{e}");
+                for s in 1..=10 {
+                    j.write(&[aw(vec![event(&pid, s, "w").with_tags(["all"])])])
+                        .await
+                        .expect("concurrent write");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for e in 0..8 {
+            let pid = format!("Cart|c{e}");
+            assert_eq!(b.journal.highest_sequence_nr(&pid).await.unwrap(), 10);
+        }
+        let all: Vec<_> = b
+            .queries(7)
+            .current_events_by_tag("all", 0)
+            .map(|r| r.unwrap())
+            .collect()
+            .await;
+        assert_eq!(all.len(), 80);
+        assert!(all.windows(2).all(|w| w[0].ordering < w[1].ordering));
+        b.done().await;
+    }
+}
+
+macro_rules! suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn write_replay_and_highest() {
+                if let Some(b) = $make {
+                    behaviours::write_replay_and_highest(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn failed_batch_writes_nothing() {
+                if let Some(b) = $make {
+                    behaviours::failed_batch_writes_nothing(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn delete_keeps_highest_sequence_nr() {
+                if let Some(b) = $make {
+                    behaviours::delete_keeps_highest_sequence_nr(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn tags_in_ordering_order() {
+                if let Some(b) = $make {
+                    behaviours::tags_in_ordering_order(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn events_by_persistence_id_pages_and_live() {
+                if let Some(b) = $make {
+                    behaviours::events_by_persistence_id_pages_and_live(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn persistence_ids_current_and_live() {
+                if let Some(b) = $make {
+                    behaviours::persistence_ids_current_and_live(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn snapshots() {
+                if let Some(b) = $make {
+                    behaviours::snapshots(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_writers_of_different_entities() {
+                if let Some(b) = $make {
+                    behaviours::concurrent_writers_of_different_entities(b).await;
+                }
+            }
+        }
+    };
+}
+
+suite!(inmem_backend, inmem());
+suite!(sqlite_backend, sqlite().await);
+suite!(postgres_backend, postgres().await);
+
+#[tokio::test]
+async fn postgres_down_fails_fast_with_an_error() {
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let db = DbSettings {
+        url: "jdbc:postgresql://127.0.0.1:1/rekko".into(),
+        user: "rekko".into(),
+        password: "rekko".into(),
+        connection_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let j = PostgresJournal::new(
+        postgres_pool(&db, "jdbc-journal").unwrap(),
+        &JournalTables::default(),
+        400,
+    );
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        j.write(&[aw(vec![event("Cart|down", 1, "w")])]),
+    )
+    .await
+    .expect("a journal that is down answers, it does not hang")
+    .expect_err("write fails");
+    assert!(err.to_string().contains("postgres"), "{err}");
+}
