@@ -1,5 +1,42 @@
-//! Artery TCP and TLS transport drivers: associations, remote actor refs and
-//! remote death watch, interoperable with JVM Pekko nodes.
+//! Artery TCP transport drivers, interoperable with JVM Pekko nodes.
 //!
-//! The protocol logic lives in the sans-I/O `artery-wire` crate; this crate
-//! holds the thin tokio drivers around it.
+//! The protocol logic (framing, envelopes, handshake, system message
+//! delivery, compression, quarantine) lives in the sans-I/O `artery-wire`
+//! crate; this crate holds the thin tokio drivers around it: a listener that
+//! reads accepted connections, one writer task per outbound stream and
+//! association, and the dispatch of inbound envelopes to local endpoints.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use rekko_remote::{RemoteNode, RemoteSettings};
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> Result<(), rekko_remote::RemoteError> {
+//! let node = RemoteNode::start(RemoteSettings::default()).await?;
+//! let reply = node
+//!     .send_string(
+//!         "pekko://EchoSystem@127.0.0.1:25520/user/echo",
+//!         "hello",
+//!         Some(Duration::from_secs(5)),
+//!     )
+//!     .await?;
+//! println!("{}", reply.map(|d| d.message.describe()).unwrap_or_default());
+//! node.shutdown();
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod association;
+mod error;
+mod inbound;
+mod message;
+mod node;
+mod outbound;
+mod settings;
+
+pub use api::{identify, send_string};
+pub use error::{RemoteError, Result};
+pub use message::{Delivery, SerializedMessage};
+pub use node::{Handler, RemoteEvent, RemoteNode};
+pub use settings::RemoteSettings;

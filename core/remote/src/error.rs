@@ -1,0 +1,39 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+use artery_wire::WireError;
+use thiserror::Error;
+
+/// Errors of the remoting drivers.
+#[derive(Debug, Error)]
+pub enum RemoteError {
+    /// Binding the listen socket failed.
+    #[error("cannot bind Artery listener on {addr}: {source}")]
+    Bind {
+        /// The bind address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A path or address given by the user did not parse.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// An ask got no reply in time.
+    #[error("no reply from {path} within {timeout:?}{}", .cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    AskTimeout {
+        /// The asked actor.
+        path: String,
+        /// The timeout.
+        timeout: Duration,
+        /// Why the association did not work, if known (connection refused,
+        /// handshake timeout, quarantine).
+        cause: Option<String>,
+    },
+    /// The node was shut down.
+    #[error("remoting node is shut down")]
+    Shutdown,
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = RemoteError> = std::result::Result<T, E>;

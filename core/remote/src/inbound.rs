@@ -1,0 +1,666 @@
+//! Inbound side: the listener, one reader task per accepted connection, and
+//! the dispatch of decoded envelopes. Bad bytes (wrong magic, bad stream id,
+//! oversize or negative frame length, truncated frame, malformed envelope
+//! header) close that connection with a warning; a message that cannot be
+//! understood (unknown serializer or manifest, bad protobuf) is dropped with
+//! a warning and the connection lives.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use artery_wire::control::ArteryMessage;
+use artery_wire::envelope::{Envelope, Field};
+use artery_wire::frame::{Inbound, InboundDecoder};
+use artery_wire::handshake::{respond, Incarnation};
+use artery_wire::misc::MiscMessage;
+use artery_wire::quarantine::{quarantined_us, InboundVerdict};
+use artery_wire::selection::{SelectionElement, SelectionEnvelope};
+use artery_wire::serializers::{self, artery as am, misc as mm};
+use artery_wire::sysmsg::SystemMessage;
+use artery_wire::{compression::TableKind, ActorPath, StreamId, UniqueAddress, WireError};
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, info, warn};
+
+use crate::message::{Delivery, SerializedMessage};
+use crate::node::{normalize, Inner, RemoteEvent, RemoteNode, REMOTE_WATCHER};
+
+pub(crate) async fn run_listener(inner: Arc<Inner>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((sock, peer)) => {
+                let _ = sock.set_nodelay(true);
+                debug!(peer = %peer, "inbound connection accepted");
+                let me = inner.clone();
+                inner.spawn(run_reader(me, sock, peer));
+            }
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn close(inner: &Inner, peer: SocketAddr, stream: Option<StreamId>, e: &WireError) {
+    warn!(
+        peer = %peer,
+        stream = stream.map(StreamId::name).unwrap_or("unknown"),
+        error = %e,
+        "closing inbound connection from {peer}: {e}"
+    );
+    inner.emit(RemoteEvent::InboundConnectionClosed {
+        peer: peer.to_string(),
+        reason: e.to_string(),
+    });
+}
+
+async fn run_reader(inner: Arc<Inner>, mut sock: TcpStream, peer: SocketAddr) {
+    let mut dec = InboundDecoder::new(
+        inner.settings.tcp_magic.clone(),
+        inner.settings.maximum_frame_size,
+        inner.settings.maximum_large_frame_size,
+    );
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        loop {
+            match dec.decode(&mut buf) {
+                Ok(Some(Inbound::Preamble(p))) => {
+                    debug!(peer = %peer, stream = p.stream.name(), "inbound stream opened");
+                }
+                Ok(Some(Inbound::Frame(f))) => {
+                    let stream = dec.stream().unwrap_or(StreamId::Ordinary);
+                    if let Err(e) = on_frame(&inner, stream, f) {
+                        close(&inner, peer, dec.stream(), &e);
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    close(&inner, peer, dec.stream(), &e);
+                    return;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < 8 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+        match sock.read_buf(&mut buf).await {
+            Ok(0) => {
+                if let Err(e) = dec.decode_eof(&mut buf) {
+                    close(&inner, peer, dec.stream(), &e);
+                } else {
+                    debug!(peer = %peer, "inbound connection closed by peer");
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                debug!(peer = %peer, error = %e, "inbound connection read failed");
+                return;
+            }
+        }
+    }
+}
+
+fn dropped(inner: &Inner, reason: String) {
+    warn!("dropping inbound message: {reason}");
+    inner.emit(RemoteEvent::MessageDropped { reason });
+}
+
+/// Handles one envelope. An `Err` closes the connection.
+fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), WireError> {
+    let env = Envelope::decode(frame)?;
+    if matches!(env.sender, Field::Compressed(_))
+        || matches!(env.recipient, Field::Compressed(_))
+        || matches!(env.manifest, Field::Compressed(_))
+    {
+        // This node never advertises tables, so a peer must not compress.
+        dropped(
+            inner,
+            format!(
+                "compressed tag from uid {} without an advertised table",
+                env.origin_uid as i64
+            ),
+        );
+        return Ok(());
+    }
+    let manifest = env.manifest.text().unwrap_or_default().to_string();
+    if env.serializer_id == serializers::ARTERY
+        && (manifest == am::HANDSHAKE_REQ || manifest == am::HANDSHAKE_RSP)
+    {
+        match ArteryMessage::decode(&manifest, env.payload.clone()) {
+            Ok(ArteryMessage::HandshakeReq { from, to }) => match respond(&inner.local, &to) {
+                Ok(rsp) => {
+                    complete_handshake(inner, &from);
+                    inner.send_control(&from.address, &rsp);
+                }
+                Err(e) => warn!(
+                    from = %from,
+                    "Dropping Handshake Request from [{from}] addressed to unknown local address [{to}]: {e:?}"
+                ),
+            },
+            Ok(ArteryMessage::HandshakeRsp(from)) if stream == StreamId::Control => {
+                complete_handshake(inner, &from);
+            }
+            Ok(other) => {
+                debug!(msg = ?other, stream = stream.name(), "ignoring handshake message on wrong stream")
+            }
+            Err(e) => dropped(inner, format!("bad handshake message: {e}")),
+        }
+        return Ok(());
+    }
+    let Some(remote) = inner.uid_index.lock().get(&env.origin_uid).cloned() else {
+        dropped(
+            inner,
+            format!(
+                "Unknown system with UID [{}]; messages are accepted after a handshake",
+                env.origin_uid as i64
+            ),
+        );
+        return Ok(());
+    };
+    let origin = UniqueAddress::new(remote.clone(), env.origin_uid);
+    let assoc = inner.association(&remote);
+    let exempt = env.serializer_id == serializers::ARTERY
+        && (manifest == am::QUARANTINED || manifest == am::ARTERY_HEARTBEAT);
+    match assoc
+        .quarantine
+        .lock()
+        .check_inbound(&inner.local, &origin, exempt)
+    {
+        InboundVerdict::Accept => {}
+        InboundVerdict::Drop => return Ok(()),
+        InboundVerdict::DropAndNotify(m) => {
+            inner.send_control(&remote, &m);
+            dropped(inner, format!("message from quarantined {origin}"));
+            return Ok(());
+        }
+    }
+    let sender = env.sender.as_str().map(str::to_string);
+    let recipient = env.recipient.as_str().map(str::to_string);
+    let msg = SerializedMessage {
+        serializer_id: env.serializer_id,
+        manifest,
+        payload: env.payload,
+    };
+    match msg.serializer_id {
+        serializers::ARTERY => on_artery(inner, stream, &origin, sender, recipient, msg),
+        serializers::MESSAGE_CONTAINER => on_selection(inner, &origin, sender, recipient, msg),
+        _ => deliver(inner, &origin, sender, recipient, msg),
+    }
+    Ok(())
+}
+
+fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
+    let assoc = inner.association(&from.address);
+    let inc = assoc.complete_handshake(from.uid);
+    match inc {
+        Incarnation::Same => return,
+        Incarnation::First => {
+            info!(remote = %from.address, uid = from.uid as i64, "Association to [{}] with UID [{}] established", from.address, from.uid as i64);
+        }
+        Incarnation::New { old_uid } => {
+            info!(remote = %from.address, "Association to [{}] with new UID [{}] (old UID [{}])", from.address, from.uid as i64, old_uid as i64);
+            inner.uid_index.lock().remove(&old_uid);
+            assoc.compression.lock().clear();
+            assoc.system_sender.lock().clear();
+            inner
+                .acker
+                .lock()
+                .forget(&UniqueAddress::new(from.address.clone(), old_uid));
+        }
+    }
+    inner
+        .uid_index
+        .lock()
+        .insert(from.uid, from.address.clone());
+    *assoc.last_error.lock() = None;
+    inner.emit(RemoteEvent::AssociationEstablished(from.clone()));
+}
+
+fn node(inner: &Arc<Inner>) -> RemoteNode {
+    RemoteNode {
+        inner: inner.clone(),
+    }
+}
+
+fn reply(inner: &Arc<Inner>, to: &str, sender: Option<&str>, msg: SerializedMessage) {
+    match to.parse::<ActorPath>() {
+        Ok(p) => {
+            if let Err(e) = inner.tell_path(&p, sender, &msg) {
+                warn!(to, error = %e, "reply failed");
+            }
+        }
+        Err(e) => warn!(to, error = %e, "cannot reply to unparsable sender path"),
+    }
+}
+
+fn on_artery(
+    inner: &Arc<Inner>,
+    stream: StreamId,
+    origin: &UniqueAddress,
+    sender: Option<String>,
+    recipient: Option<String>,
+    msg: SerializedMessage,
+) {
+    let decoded = match ArteryMessage::decode(&msg.manifest, msg.payload.clone()) {
+        Ok(m) => m,
+        Err(e) => {
+            dropped(
+                inner,
+                format!("serializer 17 manifest {:?}: {e}", msg.manifest),
+            );
+            return;
+        }
+    };
+    let assoc = inner.association(&origin.address);
+    let now = Instant::now();
+    match decoded {
+        ArteryMessage::Quarantined { from, to } => {
+            if quarantined_us(&inner.local, &to) {
+                warn!(remote = %from, "Other node [{from}] quarantined this node; it will not accept messages from this incarnation");
+                inner.emit(RemoteEvent::QuarantinedByPeer(from));
+            }
+        }
+        ArteryMessage::ActorSystemTerminating(from) => {
+            info!(remote = %from, "peer actor system is terminating");
+            if let Some(s) = sender {
+                let ack = ArteryMessage::ActorSystemTerminatingAck(inner.local.clone());
+                reply(
+                    inner,
+                    &s,
+                    None,
+                    SerializedMessage {
+                        serializer_id: serializers::ARTERY,
+                        manifest: ack.manifest().into(),
+                        payload: ack.encode(),
+                    },
+                );
+            }
+            if stream == StreamId::Control {
+                assoc.quarantine.lock().quarantine(
+                    &inner.local,
+                    &from,
+                    assoc.peer_uid(),
+                    true,
+                    now,
+                );
+                assoc.system_sender.lock().clear();
+            }
+        }
+        ArteryMessage::ActorRefCompressionAdvertisement(adv)
+        | ArteryMessage::ClassManifestCompressionAdvertisement(adv) => {
+            let kind = if msg.manifest == am::ACTOR_REF_COMPRESSION_ADVERTISEMENT {
+                TableKind::ActorRef
+            } else {
+                TableKind::Manifest
+            };
+            let peer = assoc.peer();
+            let r =
+                assoc
+                    .compression
+                    .lock()
+                    .on_advertisement(kind, &adv, &inner.local, peer.as_ref());
+            match r {
+                Ok(Some(ack)) => inner.send_control(&origin.address, &ack),
+                Ok(None) => {
+                    debug!(remote = %origin, "ignoring compression advertisement for another incarnation")
+                }
+                Err(e) => dropped(inner, format!("bad compression advertisement: {e}")),
+            }
+        }
+        ArteryMessage::SystemMessageEnvelope(env) => {
+            let decision = inner.acker.lock().on_envelope(&env);
+            inner.send_control(&decision.reply_to, &decision.reply);
+            if decision.deliver {
+                on_system_message(inner, origin, recipient, &env);
+            }
+        }
+        ArteryMessage::Ack { seq_no, from } => {
+            assoc
+                .system_sender
+                .lock()
+                .on_ack(seq_no, &from, &origin.address, now);
+        }
+        ArteryMessage::Nack { seq_no, from } => {
+            if !assoc
+                .system_sender
+                .lock()
+                .on_nack(seq_no, &from, &origin.address, now)
+            {
+                warn!(remote = %from, seq_no, "Nack for a sequence number never sent");
+            }
+        }
+        ArteryMessage::ArteryHeartbeat => heartbeat(inner, sender),
+        ArteryMessage::Flush => {
+            if let Some(s) = sender {
+                let ack = ArteryMessage::FlushAck { expected_acks: 1 };
+                reply(
+                    inner,
+                    &s,
+                    None,
+                    SerializedMessage {
+                        serializer_id: serializers::ARTERY,
+                        manifest: ack.manifest().into(),
+                        payload: ack.encode(),
+                    },
+                );
+            }
+        }
+        ArteryMessage::HandshakeReq { .. } | ArteryMessage::HandshakeRsp(_) => {}
+        ArteryMessage::ActorSystemTerminatingAck(_)
+        | ArteryMessage::ArteryHeartbeatRsp { .. }
+        | ArteryMessage::FlushAck { .. }
+        | ArteryMessage::ActorRefCompressionAdvertisementAck { .. }
+        | ArteryMessage::ClassManifestCompressionAdvertisementAck { .. } => {
+            deliver(inner, origin, sender, recipient, msg);
+        }
+    }
+}
+
+fn heartbeat(inner: &Arc<Inner>, sender: Option<String>) {
+    let Some(s) = sender else {
+        debug!("heartbeat without sender ignored");
+        return;
+    };
+    let rsp = ArteryMessage::ArteryHeartbeatRsp {
+        uid: inner.local.uid,
+    };
+    let me = inner.full_path(REMOTE_WATCHER);
+    reply(
+        inner,
+        &s,
+        Some(&me),
+        SerializedMessage {
+            serializer_id: serializers::ARTERY,
+            manifest: rsp.manifest().into(),
+            payload: rsp.encode(),
+        },
+    );
+}
+
+fn send_system(inner: &Arc<Inner>, to: &str, m: SystemMessage) {
+    let Ok(path) = to.parse::<ActorPath>() else {
+        warn!(to, "cannot send system message to unparsable path");
+        return;
+    };
+    let assoc = inner.association(&path.address);
+    let Some(uid) = assoc.peer_uid() else {
+        warn!(
+            to,
+            "no handshake with {}; system message dropped", path.address
+        );
+        return;
+    };
+    let r = assoc
+        .system_sender
+        .lock()
+        .send(uid, to.to_string(), m.encode(), Instant::now());
+    match r {
+        Ok(s) => {
+            let msg = s.message();
+            match inner.frame(
+                None,
+                Some(to),
+                serializers::ARTERY,
+                msg.manifest(),
+                msg.encode(),
+            ) {
+                Ok(f) => inner.enqueue(&path.address, StreamId::Control, f, false),
+                Err(e) => warn!(error = %e, "cannot encode system message"),
+            }
+        }
+        Err(e) => warn!(to, reason = ?e, "system message buffer overflow"),
+    }
+}
+
+fn on_system_message(
+    inner: &Arc<Inner>,
+    origin: &UniqueAddress,
+    recipient: Option<String>,
+    env: &artery_wire::control::SystemMessageEnvelope,
+) {
+    if env.serializer_id != serializers::SYSTEM_MESSAGE {
+        warn!(
+            serializer = env.serializer_id,
+            "acked system message with unknown serializer, ignored"
+        );
+        return;
+    }
+    match SystemMessage::decode(env.message.clone()) {
+        Ok(SystemMessage::Watch { watchee, watcher }) => {
+            let exists = local_path(inner, &watchee)
+                .is_some_and(|p| inner.endpoints.lock().contains_key(&p));
+            if exists {
+                debug!(watchee, watcher, "remote watch registered");
+                let mut w = inner.watchers.lock();
+                let list = w.entry(watchee.clone()).or_default();
+                if !list.contains(&watcher) {
+                    list.push(watcher);
+                }
+            } else {
+                send_system(
+                    inner,
+                    &watcher,
+                    SystemMessage::DeathWatchNotification {
+                        actor: watchee,
+                        existence_confirmed: false,
+                        address_terminated: false,
+                    },
+                );
+            }
+        }
+        Ok(SystemMessage::Unwatch { watchee, watcher }) => {
+            if let Some(list) = inner.watchers.lock().get_mut(&watchee) {
+                list.retain(|w| *w != watcher);
+            }
+        }
+        Ok(SystemMessage::DeathWatchNotification {
+            actor,
+            existence_confirmed,
+            ..
+        }) => {
+            info!(actor, existence_confirmed, recipient = ?recipient, "remote actor terminated");
+            inner.emit(RemoteEvent::Terminated {
+                actor,
+                existence_confirmed,
+            });
+        }
+        Ok(SystemMessage::Other(p)) => {
+            debug!(from = %origin, kind = p.r#type, "acked and ignored system message (remote deployment is not supported)");
+        }
+        Err(e) => dropped(inner, format!("bad system message (acked): {e}")),
+    }
+}
+
+/// The local part (`/user/echo`) of a path on this node, without `#uid`.
+fn local_path(inner: &Inner, path: &str) -> Option<String> {
+    let p: ActorPath = path.parse().ok()?;
+    (p.address == inner.local.address).then(|| p.path_string())
+}
+
+fn deliver(
+    inner: &Arc<Inner>,
+    origin: &UniqueAddress,
+    sender: Option<String>,
+    recipient: Option<String>,
+    msg: SerializedMessage,
+) {
+    let Some(rec) = recipient else {
+        dropped(
+            inner,
+            format!(
+                "message without recipient (serializer {}, manifest {:?})",
+                msg.serializer_id, msg.manifest
+            ),
+        );
+        return;
+    };
+    let Some(local) = local_path(inner, &rec) else {
+        dropped(
+            inner,
+            format!(
+                "recipient {rec} is not on this node ({})",
+                inner.local.address
+            ),
+        );
+        return;
+    };
+    deliver_local(inner, origin, sender, local, msg);
+}
+
+fn deliver_local(
+    inner: &Arc<Inner>,
+    origin: &UniqueAddress,
+    sender: Option<String>,
+    local: String,
+    msg: SerializedMessage,
+) {
+    let d = Delivery {
+        recipient: local.clone(),
+        sender,
+        message: msg,
+        origin: origin.clone(),
+    };
+    if let Some(tx) = inner.temp.lock().remove(&local) {
+        let _ = tx.send(d);
+        return;
+    }
+    if local == REMOTE_WATCHER {
+        if d.message.serializer_id == serializers::ARTERY
+            && d.message.manifest == am::ARTERY_HEARTBEAT
+        {
+            heartbeat(inner, d.sender);
+        }
+        return;
+    }
+    if d.message.serializer_id == serializers::MISC && d.message.manifest == mm::IDENTIFY {
+        identify(inner, d, true);
+        return;
+    }
+    let handler = inner.endpoints.lock().get(&local).cloned();
+    match handler {
+        Some(h) => h(&node(inner), d),
+        None => info!(
+            recipient = %local,
+            serializer = d.message.serializer_id,
+            manifest = %d.message.manifest,
+            "Message to [{local}] was not delivered: dead letters"
+        ),
+    }
+}
+
+/// Answers `Identify` sent to `d.recipient` (which exists if `exists`).
+fn identify(inner: &Arc<Inner>, d: Delivery, exists: bool) {
+    let Some(sender) = d.sender.clone() else {
+        debug!("Identify without sender ignored");
+        return;
+    };
+    let id = match MiscMessage::decode(&d.message.manifest, d.message.payload.clone()) {
+        Ok(MiscMessage::Identify { message_id }) => message_id,
+        Ok(_) => return,
+        Err(e) => {
+            dropped(inner, format!("bad Identify: {e}"));
+            return;
+        }
+    };
+    let found = exists
+        && (inner.endpoints.lock().contains_key(&d.recipient) || d.recipient == REMOTE_WATCHER);
+    let me = found.then(|| inner.full_path(&d.recipient));
+    let answer = MiscMessage::ActorIdentity {
+        correlation_id: id,
+        actor_ref: me.clone(),
+    };
+    reply(
+        inner,
+        &sender,
+        me.as_deref(),
+        SerializedMessage {
+            serializer_id: serializers::MISC,
+            manifest: answer.manifest().into(),
+            payload: answer.encode(),
+        },
+    );
+}
+
+fn on_selection(
+    inner: &Arc<Inner>,
+    origin: &UniqueAddress,
+    sender: Option<String>,
+    recipient: Option<String>,
+    msg: SerializedMessage,
+) {
+    let sel = match SelectionEnvelope::decode(msg.payload) {
+        Ok(s) => s,
+        Err(e) => {
+            dropped(inner, format!("bad actor selection: {e}"));
+            return;
+        }
+    };
+    let base = recipient
+        .as_deref()
+        .and_then(|r| local_path(inner, r))
+        .unwrap_or_else(|| "/".into());
+    // Build the pattern from the anchor and the selection elements.
+    let mut pattern: Vec<SelectionElement> = base
+        .split('/')
+        .filter(|e| !e.is_empty())
+        .map(|e| SelectionElement::ChildName(e.to_string()))
+        .collect();
+    for e in sel.elements {
+        match e {
+            SelectionElement::Parent => {
+                pattern.pop();
+            }
+            other => pattern.push(other),
+        }
+    }
+    let mut known: Vec<String> = inner.endpoints.lock().keys().cloned().collect();
+    known.push(REMOTE_WATCHER.to_string());
+    let matches: Vec<String> = known
+        .into_iter()
+        .filter(|k| {
+            let parts: Vec<&str> = k.split('/').filter(|e| !e.is_empty()).collect();
+            parts.len() == pattern.len() && pattern.iter().zip(&parts).all(|(p, n)| p.matches(n))
+        })
+        .collect();
+    let inner_msg = SerializedMessage {
+        serializer_id: sel.message.serializer_id,
+        manifest: sel.message.manifest.clone(),
+        payload: sel.message.bytes.clone(),
+    };
+    let is_identify =
+        inner_msg.serializer_id == serializers::MISC && inner_msg.manifest == mm::IDENTIFY;
+    if matches.is_empty() {
+        if is_identify {
+            let target = normalize(
+                &pattern
+                    .iter()
+                    .map(|p| match p {
+                        SelectionElement::ChildName(n) | SelectionElement::ChildPattern(n) => {
+                            n.clone()
+                        }
+                        SelectionElement::Parent => "..".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+            let d = Delivery {
+                recipient: target,
+                sender,
+                message: inner_msg,
+                origin: origin.clone(),
+            };
+            identify(inner, d, false);
+        } else {
+            info!(serializer = inner_msg.serializer_id, manifest = %inner_msg.manifest, "actor selection matched nothing: dead letters");
+        }
+        return;
+    }
+    for m in matches {
+        deliver_local(inner, origin, sender.clone(), m, inner_msg.clone());
+    }
+}

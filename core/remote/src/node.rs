@@ -1,0 +1,458 @@
+//! A remoting node: its identity, associations, local endpoints and the
+//! public API to send, ask and identify.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use artery_wire::control::ArteryMessage;
+use artery_wire::envelope::{Envelope, Field};
+use artery_wire::misc::{MiscMessage, Payload};
+use artery_wire::selection::SelectionEnvelope;
+use artery_wire::serializers;
+use artery_wire::system_delivery::{SystemMessageAcker, SystemMessageSender};
+use artery_wire::{ActorPath, Address, StreamId, UniqueAddress};
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::association::{stream_channels, Association};
+use crate::error::{RemoteError, Result};
+use crate::message::{Delivery, SerializedMessage};
+use crate::settings::RemoteSettings;
+
+/// Recipient paths the JVM always routes over the control stream.
+const PRIORITY_PATHS: &[&str] = &[
+    "/system/remote-watcher",
+    "/system/cluster/core/daemon/heartbeatSender",
+    "/system/cluster/core/daemon/crossDcHeartbeatSender",
+    "/system/cluster/heartbeatReceiver",
+];
+
+/// Path of the built-in heartbeat responder.
+pub(crate) const REMOTE_WATCHER: &str = "/system/remote-watcher";
+
+/// A local endpoint: called for every message delivered to its path. It runs
+/// on the connection's reader task and must not block.
+pub type Handler = Arc<dyn Fn(&RemoteNode, Delivery) + Send + Sync>;
+
+/// Something observable that happened in the transport (also logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteEvent {
+    /// A handshake with a peer incarnation completed.
+    AssociationEstablished(UniqueAddress),
+    /// An accepted connection was closed because of bad input.
+    InboundConnectionClosed {
+        /// The TCP peer.
+        peer: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An inbound message was dropped (the connection lives).
+    MessageDropped {
+        /// Why.
+        reason: String,
+    },
+    /// An outbound handshake timed out.
+    HandshakeTimedOut(Address),
+    /// A peer told us it quarantined this incarnation.
+    QuarantinedByPeer(UniqueAddress),
+    /// A watched remote actor stopped (DeathWatchNotification received).
+    Terminated {
+        /// The actor that stopped.
+        actor: String,
+        /// False if it never existed.
+        existence_confirmed: bool,
+    },
+}
+
+pub(crate) struct Inner {
+    pub local: UniqueAddress,
+    pub settings: RemoteSettings,
+    pub associations: Mutex<HashMap<Address, Arc<Association>>>,
+    pub uid_index: Mutex<HashMap<u64, Address>>,
+    pub endpoints: Mutex<HashMap<String, Handler>>,
+    pub temp: Mutex<HashMap<String, oneshot::Sender<Delivery>>>,
+    pub watchers: Mutex<HashMap<String, Vec<String>>>,
+    temp_counter: AtomicU64,
+    pub acker: Mutex<SystemMessageAcker>,
+    pub events: broadcast::Sender<RemoteEvent>,
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub fn emit(&self, e: RemoteEvent) {
+        let _ = self.events.send(e);
+    }
+
+    pub fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.tasks.lock();
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(tokio::spawn(f));
+    }
+
+    /// The association for `remote`, created if needed.
+    pub fn association(self: &Arc<Self>, remote: &Address) -> Arc<Association> {
+        self.associations
+            .lock()
+            .entry(remote.clone())
+            .or_insert_with(|| {
+                Arc::new(Association::new(
+                    remote.clone(),
+                    SystemMessageSender::new(self.local.clone(), self.settings.system_messages),
+                ))
+            })
+            .clone()
+    }
+
+    /// The full path of a local path like `/user/echo`.
+    pub fn full_path(&self, local_path: &str) -> String {
+        format!("{}{}", self.local.address, local_path)
+    }
+
+    /// Queues one encoded frame toward `remote` on `stream`, starting the
+    /// stream's writer if needed.
+    pub fn enqueue(
+        self: &Arc<Self>,
+        remote: &Address,
+        stream: StreamId,
+        frame: Bytes,
+        urgent: bool,
+    ) {
+        let assoc = self.association(remote);
+        let queues = {
+            let mut streams = assoc.streams.lock();
+            streams
+                .entry(stream)
+                .or_insert_with(|| {
+                    let (q, rx) = stream_channels();
+                    let me = self.clone();
+                    let a = assoc.clone();
+                    self.spawn(crate::outbound::run_writer(me, a, stream, rx));
+                    q
+                })
+                .clone()
+        };
+        let q = if urgent {
+            &queues.urgent
+        } else {
+            &queues.gated
+        };
+        if q.send(frame).is_err() {
+            warn!(remote = %remote, stream = stream.name(), "outbound stream is gone, message dropped");
+        }
+    }
+
+    /// Encodes an envelope from this node.
+    pub fn frame(
+        &self,
+        sender: Option<&str>,
+        recipient: Option<&str>,
+        serializer_id: i32,
+        manifest: &str,
+        payload: Bytes,
+    ) -> Result<Bytes> {
+        let env = Envelope::new(
+            self.local.uid,
+            serializer_id,
+            Field::optional(sender),
+            Field::optional(recipient),
+            Field::literal(manifest),
+            payload,
+        );
+        let mut buf = BytesMut::with_capacity(env.encoded_len() + 4);
+        env.encode_frame(&mut buf)?;
+        Ok(buf.freeze())
+    }
+
+    /// Sends a recipient-less transport control message on stream 1.
+    pub fn send_control(self: &Arc<Self>, remote: &Address, msg: &ArteryMessage) {
+        match self.frame(
+            None,
+            None,
+            serializers::ARTERY,
+            msg.manifest(),
+            msg.encode(),
+        ) {
+            Ok(f) => self.enqueue(remote, StreamId::Control, f, true),
+            Err(e) => warn!(remote = %remote, error = %e, "cannot encode control message"),
+        }
+    }
+
+    /// Sends a message to a full actor path.
+    pub fn tell_path(
+        self: &Arc<Self>,
+        recipient: &ActorPath,
+        sender: Option<&str>,
+        msg: &SerializedMessage,
+    ) -> Result<()> {
+        let local_part = recipient.path_string();
+        let stream = if PRIORITY_PATHS.contains(&local_part.as_str()) {
+            StreamId::Control
+        } else {
+            StreamId::Ordinary
+        };
+        let frame = self.frame(
+            sender,
+            Some(&recipient.to_string()),
+            msg.serializer_id,
+            &msg.manifest,
+            msg.payload.clone(),
+        )?;
+        self.enqueue(&recipient.address, stream, frame, false);
+        Ok(())
+    }
+
+    /// Registers a temporary reply path and returns it with its receiver.
+    pub fn temp_path(&self) -> (String, oneshot::Receiver<Delivery>) {
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let path = format!("/temp/$rekko{n}");
+        let (tx, rx) = oneshot::channel();
+        self.temp.lock().insert(path.clone(), tx);
+        (path, rx)
+    }
+
+    async fn await_reply(
+        &self,
+        path: &str,
+        target: &ActorPath,
+        rx: oneshot::Receiver<Delivery>,
+        timeout: Duration,
+    ) -> Result<Delivery> {
+        let r = tokio::time::timeout(timeout, rx).await;
+        self.temp.lock().remove(path);
+        match r {
+            Ok(Ok(d)) => Ok(d),
+            Ok(Err(_)) => Err(RemoteError::Shutdown),
+            Err(_) => {
+                let cause = self
+                    .associations
+                    .lock()
+                    .get(&target.address)
+                    .and_then(|a| a.last_error.lock().clone());
+                Err(RemoteError::AskTimeout {
+                    path: target.to_string(),
+                    timeout,
+                    cause,
+                })
+            }
+        }
+    }
+}
+
+/// A running remoting node. Cheap to clone; all clones share the node.
+#[derive(Clone)]
+pub struct RemoteNode {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RemoteNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteNode")
+            .field("address", &self.inner.local)
+            .finish()
+    }
+}
+
+impl RemoteNode {
+    /// Binds the listener and starts the node. With canonical port 0 the
+    /// bound port becomes the canonical port.
+    pub async fn start(settings: RemoteSettings) -> Result<RemoteNode> {
+        let bind_host = settings
+            .bind_hostname
+            .clone()
+            .unwrap_or_else(|| settings.canonical_hostname.clone());
+        let bind_host = bind_host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let bind_port = settings.bind_port.unwrap_or(settings.canonical_port);
+        let addr = format!("{bind_host}:{bind_port}");
+        let listener = TcpListener::bind((bind_host.as_str(), bind_port))
+            .await
+            .map_err(|source| RemoteError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| RemoteError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = if settings.canonical_port == 0 {
+            bound.port()
+        } else {
+            settings.canonical_port
+        };
+        let address = Address {
+            protocol: settings.protocol.clone(),
+            system: settings.system_name.clone(),
+            host: settings.canonical_hostname.clone(),
+            port,
+        };
+        let mut uid = 0;
+        while uid == 0 {
+            uid = rand::random::<u64>();
+        }
+        let local = UniqueAddress::new(address, uid);
+        let inner = Arc::new(Inner {
+            acker: Mutex::new(SystemMessageAcker::new(local.clone())),
+            local,
+            settings,
+            associations: Mutex::new(HashMap::new()),
+            uid_index: Mutex::new(HashMap::new()),
+            endpoints: Mutex::new(HashMap::new()),
+            temp: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(HashMap::new()),
+            temp_counter: AtomicU64::new(0),
+            events: broadcast::channel(1024).0,
+            tasks: Mutex::new(Vec::new()),
+        });
+        info!(address = %inner.local.address, uid = inner.local.uid as i64, bound = %bound, "Remoting started; listening on address [{}] with UID [{}]", inner.local.address, inner.local.uid as i64);
+        inner.spawn(crate::inbound::run_listener(inner.clone(), listener));
+        inner.spawn(crate::outbound::run_ticker(inner.clone()));
+        Ok(RemoteNode { inner })
+    }
+
+    /// This node's canonical address.
+    pub fn address(&self) -> &Address {
+        &self.inner.local.address
+    }
+
+    /// This node's address and system uid.
+    pub fn unique_address(&self) -> &UniqueAddress {
+        &self.inner.local
+    }
+
+    /// Transport events (handshakes, dropped input, closed connections).
+    pub fn subscribe(&self) -> broadcast::Receiver<RemoteEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Registers a local endpoint at `path` (e.g. `/user/echo`).
+    pub fn register(&self, path: &str, handler: Handler) {
+        self.inner.endpoints.lock().insert(normalize(path), handler);
+    }
+
+    /// Registers an endpoint at `path` that replies to every message with
+    /// the same message.
+    pub fn register_echo(&self, path: &str) {
+        let me = self.inner.full_path(&normalize(path));
+        self.register(
+            path,
+            Arc::new(move |node: &RemoteNode, d: Delivery| {
+                if let Some(sender) = &d.sender {
+                    if let Err(e) = node.tell(sender, Some(&me), d.message.clone()) {
+                        warn!(error = %e, "echo reply failed");
+                    }
+                }
+            }),
+        );
+    }
+
+    /// Sends `msg` to the actor at `path` with an optional sender path.
+    pub fn tell(&self, path: &str, sender: Option<&str>, msg: SerializedMessage) -> Result<()> {
+        let target: ActorPath = path.parse()?;
+        self.inner.tell_path(&target, sender, &msg)
+    }
+
+    /// Sends `msg` to `path` with a temporary sender and waits for the first
+    /// reply.
+    pub async fn ask(
+        &self,
+        path: &str,
+        msg: SerializedMessage,
+        timeout: Duration,
+    ) -> Result<Delivery> {
+        let target: ActorPath = path.parse()?;
+        let (temp, rx) = self.inner.temp_path();
+        let sender = self.inner.full_path(&temp);
+        if let Err(e) = self.inner.tell_path(&target, Some(&sender), &msg) {
+            self.inner.temp.lock().remove(&temp);
+            return Err(e);
+        }
+        self.inner.await_reply(&temp, &target, rx, timeout).await
+    }
+
+    /// Sends `text` as a String to `path`; with `ask` waits that long for
+    /// the reply.
+    pub async fn send_string(
+        &self,
+        path: &str,
+        text: &str,
+        ask: Option<Duration>,
+    ) -> Result<Option<Delivery>> {
+        let msg = SerializedMessage::string(text);
+        match ask {
+            None => self.tell(path, None, msg).map(|()| None),
+            Some(t) => self.ask(path, msg, t).await.map(Some),
+        }
+    }
+
+    /// Resolves `path` (may contain `*`/`?` wildcards) with `Identify` sent
+    /// through an actor selection; returns the full path with `#uid` of the
+    /// actor, or `None` if nothing is there.
+    pub async fn identify(&self, path: &str, timeout: Duration) -> Result<Option<String>> {
+        let target: ActorPath = path.parse()?;
+        let (temp, rx) = self.inner.temp_path();
+        let sender = self.inner.full_path(&temp);
+        let id = Payload::new(
+            serializers::STRING,
+            "",
+            Bytes::copy_from_slice(temp.as_bytes()),
+        );
+        let identify = MiscMessage::Identify { message_id: id };
+        let sel = SelectionEnvelope::new(
+            Payload::new(serializers::MISC, identify.manifest(), identify.encode()),
+            &target.path_string(),
+        );
+        let root = ActorPath::root(target.address.clone());
+        let msg = SerializedMessage {
+            serializer_id: serializers::MESSAGE_CONTAINER,
+            manifest: String::new(),
+            payload: sel.encode(),
+        };
+        self.inner.tell_path(&root, Some(&sender), &msg)?;
+        let reply = self.inner.await_reply(&temp, &target, rx, timeout).await?;
+        if reply.message.serializer_id != serializers::MISC {
+            return Err(RemoteError::Wire(artery_wire::WireError::BadPayload {
+                serializer_id: reply.message.serializer_id,
+                reason: "expected ActorIdentity".into(),
+            }));
+        }
+        match MiscMessage::decode(&reply.message.manifest, reply.message.payload)? {
+            MiscMessage::ActorIdentity { actor_ref, .. } => Ok(actor_ref),
+            other => Err(RemoteError::Wire(artery_wire::WireError::BadPayload {
+                serializer_id: serializers::MISC,
+                reason: format!("expected ActorIdentity, got {}", other.manifest()),
+            })),
+        }
+    }
+
+    /// The peer uid of `remote`, if a handshake completed.
+    pub fn peer_uid(&self, remote: &Address) -> Option<u64> {
+        self.inner
+            .associations
+            .lock()
+            .get(remote)
+            .and_then(|a| a.peer_uid())
+    }
+
+    /// Stops the listener, all connections and timers.
+    pub fn shutdown(&self) {
+        for t in self.inner.tasks.lock().drain(..) {
+            t.abort();
+        }
+        self.inner.temp.lock().clear();
+        info!(address = %self.inner.local.address, "Remoting shut down");
+    }
+}
+
+/// `user/echo` and `/user/echo/` become `/user/echo`.
+pub(crate) fn normalize(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|e| !e.is_empty()).collect();
+    format!("/{}", parts.join("/"))
+}

@@ -1,0 +1,269 @@
+//! Outbound side: one writer task per (association, stream). It connects,
+//! writes the preamble and a `HandshakeReq`, holds application frames until
+//! the peer's uid is known, retries the handshake, reconnects with backoff,
+//! and batches queued frames into one write.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use artery_wire::control::ArteryMessage;
+use artery_wire::handshake::{HandshakeAction, OutboundHandshake};
+use artery_wire::preamble::Preamble;
+use artery_wire::serializers;
+use artery_wire::{StreamId, UniqueAddress};
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tracing::{debug, warn};
+
+use crate::association::{Association, StreamReceivers};
+use crate::node::{Inner, RemoteEvent};
+
+/// Most bytes gathered into one write.
+const MAX_BATCH: usize = 256 * 1024;
+
+fn control_frame(inner: &Inner, msg: &ArteryMessage) -> Option<Bytes> {
+    inner
+        .frame(
+            None,
+            None,
+            serializers::ARTERY,
+            msg.manifest(),
+            msg.encode(),
+        )
+        .map_err(|e| warn!(error = %e, "cannot encode handshake request"))
+        .ok()
+}
+
+enum Exit {
+    /// Connection failed; reconnect after a backoff.
+    Reconnect,
+    /// All senders are gone; stop the task.
+    Stop,
+}
+
+pub(crate) async fn run_writer(
+    inner: Arc<Inner>,
+    assoc: Arc<Association>,
+    stream: StreamId,
+    mut rx: StreamReceivers,
+) {
+    let remote = assoc.remote.clone();
+    let mut failing_since: Option<Instant> = None;
+    loop {
+        let host = remote.host.trim_start_matches('[').trim_end_matches(']');
+        let connect = TcpStream::connect((host, remote.port));
+        let sock = match tokio::time::timeout(inner.settings.connection_timeout, connect).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                let msg = format!("connection to {remote} refused or failed: {e}");
+                fail(&inner, &assoc, stream, &mut rx, &mut failing_since, msg).await;
+                continue;
+            }
+            Err(_) => {
+                let msg = format!(
+                    "connection to {remote} timed out after {:?}",
+                    inner.settings.connection_timeout
+                );
+                fail(&inner, &assoc, stream, &mut rx, &mut failing_since, msg).await;
+                continue;
+            }
+        };
+        let _ = sock.set_nodelay(true);
+        debug!(remote = %remote, stream = stream.name(), "outbound connection established");
+        match write_loop(&inner, &assoc, stream, sock, &mut rx).await {
+            Exit::Stop => return,
+            Exit::Reconnect => {
+                tokio::time::sleep(inner.settings.outbound_restart_backoff).await;
+            }
+        }
+    }
+}
+
+async fn fail(
+    inner: &Inner,
+    assoc: &Association,
+    stream: StreamId,
+    rx: &mut StreamReceivers,
+    failing_since: &mut Option<Instant>,
+    msg: String,
+) {
+    warn!(remote = %assoc.remote, stream = stream.name(), "{msg}");
+    assoc.set_error(msg);
+    let since = *failing_since.get_or_insert_with(Instant::now);
+    if since.elapsed() >= inner.settings.handshake.timeout {
+        let mut dropped = 0;
+        while rx.gated.try_recv().is_ok() {
+            dropped += 1;
+        }
+        if dropped > 0 {
+            warn!(remote = %assoc.remote, dropped, "dropping queued messages: association not established");
+        }
+    }
+    tokio::time::sleep(inner.settings.outbound_restart_backoff).await;
+}
+
+async fn write_loop(
+    inner: &Arc<Inner>,
+    assoc: &Arc<Association>,
+    stream: StreamId,
+    mut sock: TcpStream,
+    rx: &mut StreamReceivers,
+) -> Exit {
+    let remote = assoc.remote.clone();
+    let mut hs = OutboundHandshake::new(
+        inner.local.clone(),
+        remote.clone(),
+        inner.settings.handshake,
+    );
+    let mut uid_rx = assoc.subscribe_uid();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    buf.extend_from_slice(
+        &Preamble {
+            magic: inner.settings.send_magic(),
+            stream,
+        }
+        .to_bytes(),
+    );
+    let req = hs.start(assoc.peer_uid(), Instant::now());
+    if let Some(f) = control_frame(inner, &req) {
+        buf.extend_from_slice(&f);
+    }
+    loop {
+        if !buf.is_empty() {
+            if let Err(e) = sock.write_all(&buf).await {
+                let msg = format!("write to {remote} failed: {e}");
+                warn!(remote = %remote, stream = stream.name(), "{msg}; reconnecting");
+                assoc.set_error(msg);
+                return Exit::Reconnect;
+            }
+            buf.clear();
+        }
+        if !hs.is_complete() {
+            if let Some(uid) = *uid_rx.borrow_and_update() {
+                hs.on_peer_uid(&UniqueAddress::new(remote.clone(), uid));
+                debug!(remote = %remote, stream = stream.name(), uid = uid as i64, "handshake complete, releasing queued messages");
+            }
+        }
+        let deadline = hs.poll_at().map(tokio::time::Instant::from_std);
+        let complete = hs.is_complete();
+        tokio::select! {
+            biased;
+            f = rx.urgent.recv() => match f {
+                Some(f) => {
+                    buf.extend_from_slice(&f);
+                    while buf.len() < MAX_BATCH {
+                        match rx.urgent.try_recv() {
+                            Ok(f) => buf.extend_from_slice(&f),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => return Exit::Stop,
+            },
+            f = rx.gated.recv(), if complete => match f {
+                Some(f) => {
+                    if let Some(req) = hs.inject_before_send(Instant::now()) {
+                        if let Some(r) = control_frame(inner, &req) {
+                            buf.extend_from_slice(&r);
+                        }
+                    }
+                    buf.extend_from_slice(&f);
+                    while buf.len() < MAX_BATCH {
+                        match rx.gated.try_recv() {
+                            Ok(f) => buf.extend_from_slice(&f),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => return Exit::Stop,
+            },
+            r = uid_rx.changed() => {
+                if r.is_err() {
+                    return Exit::Stop;
+                }
+            }
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                match hs.poll(Instant::now()) {
+                    Some(HandshakeAction::SendRequest(req)) => {
+                        debug!(remote = %remote, stream = stream.name(), "resending HandshakeReq");
+                        if let Some(f) = control_frame(inner, &req) {
+                            buf.extend_from_slice(&f);
+                        }
+                    }
+                    Some(HandshakeAction::TimedOut) => {
+                        let msg = format!(
+                            "handshake with {remote} timed out after {:?}",
+                            inner.settings.handshake.timeout
+                        );
+                        warn!(remote = %remote, stream = stream.name(), "{msg}; dropping queued messages");
+                        assoc.set_error(msg);
+                        inner.emit(RemoteEvent::HandshakeTimedOut(remote.clone()));
+                        while rx.gated.try_recv().is_ok() {}
+                        // Try again: a later message may find the peer up.
+                        let req = hs.start(assoc.peer_uid(), Instant::now());
+                        if let Some(f) = control_frame(inner, &req) {
+                            buf.extend_from_slice(&f);
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Periodic work: resend unacknowledged system messages.
+pub(crate) async fn run_ticker(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let assocs: Vec<Arc<Association>> = inner.associations.lock().values().cloned().collect();
+        for a in assocs {
+            let out = a.system_sender.lock().poll(Instant::now());
+            match out {
+                Ok(resend) => {
+                    for s in resend {
+                        let msg = s.message();
+                        match inner.frame(
+                            None,
+                            Some(&s.recipient),
+                            serializers::ARTERY,
+                            msg.manifest(),
+                            msg.encode(),
+                        ) {
+                            Ok(f) => inner.enqueue(&a.remote, StreamId::Control, f, false),
+                            Err(e) => warn!(error = %e, "cannot encode system message"),
+                        }
+                    }
+                }
+                Err(give_up) => {
+                    warn!(remote = %a.remote, reason = ?give_up, "system message delivery gave up; quarantining association");
+                    if let Some(peer) = a.peer() {
+                        let outcome = a.quarantine.lock().quarantine(
+                            &inner.local,
+                            &peer,
+                            Some(peer.uid),
+                            false,
+                            Instant::now(),
+                        );
+                        if let artery_wire::quarantine::QuarantineOutcome::Quarantined(Some(m)) =
+                            outcome
+                        {
+                            inner.send_control(&a.remote, &m);
+                        }
+                    }
+                    a.system_sender.lock().clear();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Two Rekko nodes in one process over real TCP on 127.0.0.1, and bad bytes
+//! thrown at a node's port.
+
+use std::time::Duration;
+
+use artery_wire::envelope::{Envelope, Field};
+use artery_wire::frame::encode_frame;
+use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, SerializedMessage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+
+const T: Duration = Duration::from_secs(10);
+
+fn settings(name: &str) -> RemoteSettings {
+    RemoteSettings::new(name, "127.0.0.1", 0)
+}
+
+async fn next_closed(rx: &mut broadcast::Receiver<RemoteEvent>) -> String {
+    loop {
+        match tokio::time::timeout(T, rx.recv()).await {
+            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => return reason,
+            Ok(Ok(_)) => continue,
+            other => panic!("no InboundConnectionClosed event: {other:?}"),
+        }
+    }
+}
+
+/// Writes `bytes` to the node's port and waits until the node closes.
+async fn poke(node: &RemoteNode, bytes: &[u8]) -> String {
+    let mut events = node.subscribe();
+    let mut s = TcpStream::connect(("127.0.0.1", node.address().port))
+        .await
+        .unwrap();
+    s.write_all(bytes).await.unwrap();
+    let reason = next_closed(&mut events).await;
+    // The node closed its side: reading yields EOF (or a reset).
+    let mut b = [0u8; 16];
+    let n = tokio::time::timeout(T, s.read(&mut b)).await.unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)), "connection still open: {n:?}");
+    reason
+}
+
+#[tokio::test]
+async fn ask_and_identify_between_two_rekko_nodes() {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+
+    let reply = a
+        .send_string(&path, "hello", Some(T))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.message.as_text().as_deref(), Some("hello"));
+    assert_eq!(reply.sender.as_deref(), Some(path.as_str()));
+    assert_eq!(a.peer_uid(b.address()), Some(b.unique_address().uid));
+
+    // Many in order.
+    for i in 0..50 {
+        let r = a
+            .ask(&path, SerializedMessage::string(&format!("m{i}")), T)
+            .await
+            .unwrap();
+        assert_eq!(r.message.as_text(), Some(format!("m{i}")));
+    }
+
+    assert_eq!(a.identify(&path, T).await.unwrap(), Some(path.clone()));
+    let wild = format!("{}/user/ec*", b.address());
+    assert_eq!(a.identify(&wild, T).await.unwrap(), Some(path.clone()));
+    let missing = format!("{}/user/nobody", b.address());
+    assert_eq!(a.identify(&missing, T).await.unwrap(), None);
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
+async fn ask_to_a_closed_port_times_out_with_the_cause() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut s = settings("A");
+    s.outbound_restart_backoff = Duration::from_millis(50);
+    let a = RemoteNode::start(s).await.unwrap();
+    let err = a
+        .send_string(
+            &format!("pekko://B@127.0.0.1:{port}/user/echo"),
+            "x",
+            Some(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no reply"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    a.shutdown();
+}
+
+#[tokio::test]
+async fn bad_input_closes_only_that_connection() {
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+
+    let r = poke(&b, b"GET / HTTP/1.1\r\n\r\n").await;
+    assert!(r.contains("magic"), "{r}");
+
+    let r = poke(&b, b"PEKA\x01").await;
+    assert!(r.contains("magic"), "{r}");
+
+    let r = poke(&b, b"AKKA\x07").await;
+    assert!(r.contains("stream id 7"), "{r}");
+
+    let r = poke(&b, b"AKKA\x02\xff\xff\xff\x7f").await;
+    assert!(r.contains("exceeds maximum frame size"), "{r}");
+
+    let r = poke(&b, b"AKKA\x02\x00\x00\x00\x80").await;
+    assert!(r.contains("negative"), "{r}");
+
+    // A truncated frame: announces 100 bytes, sends 3, then half-closes.
+    {
+        let mut events = b.subscribe();
+        let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
+            .await
+            .unwrap();
+        s.write_all(b"AKKA\x02\x64\x00\x00\x00abc").await.unwrap();
+        s.shutdown().await.unwrap();
+        let r = next_closed(&mut events).await;
+        assert!(r.contains("closed inside a frame"), "{r}");
+    }
+
+    // A frame too short for an envelope header.
+    let mut bytes = b"AKKA\x02".to_vec();
+    let mut buf = bytes::BytesMut::new();
+    encode_frame(&[0u8; 10], &mut buf).unwrap();
+    bytes.extend_from_slice(&buf);
+    let r = poke(&b, &bytes).await;
+    assert!(r.contains("envelope too short"), "{r}");
+
+    // The node still serves a real peer.
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let path = format!("{}/user/echo", b.address());
+    let reply = a
+        .send_string(&path, "still here", Some(T))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.message.as_text().as_deref(), Some("still here"));
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
+async fn unknown_uid_is_dropped_and_connection_lives() {
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let mut events = b.subscribe();
+    let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
+        .await
+        .unwrap();
+    let env = Envelope::new(
+        12345,
+        20,
+        Field::empty(),
+        Field::literal(&format!("{}/user/echo", b.address())),
+        Field::empty(),
+        bytes::Bytes::from_static(b"hi"),
+    );
+    let mut buf = bytes::BytesMut::from(&b"AKKA\x02"[..]);
+    env.encode_frame(&mut buf).unwrap();
+    s.write_all(&buf).await.unwrap();
+    loop {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RemoteEvent::MessageDropped { reason } => {
+                assert!(
+                    reason.contains("Unknown system with UID [12345]"),
+                    "{reason}"
+                );
+                break;
+            }
+            RemoteEvent::InboundConnectionClosed { reason, .. } => panic!("closed: {reason}"),
+            _ => {}
+        }
+    }
+    // The same connection still accepts frames: no close event follows a
+    // second frame.
+    s.write_all(&buf[5..]).await.unwrap();
+    loop {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RemoteEvent::MessageDropped { .. } => break,
+            RemoteEvent::InboundConnectionClosed { reason, .. } => panic!("closed: {reason}"),
+            _ => {}
+        }
+    }
+    b.shutdown();
+}
