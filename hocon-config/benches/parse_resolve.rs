@@ -1,0 +1,2 @@
+//! Parse+resolve benchmarks (filled in below).
+fn main() {}

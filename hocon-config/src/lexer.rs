@@ -1,0 +1,585 @@
+//! Tokenizer: HOCON (and JSON) text to tokens, following Lightbend's tokenizer rules.
+//!
+//! Lexical errors do not abort tokenizing: they become [`Tok::Problem`] tokens so that the
+//! parser reports whichever error comes first in the document.
+
+use crate::origin::Origin;
+
+/// A number token: its value and the text it was written as.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NumTok {
+    pub value: crate::value::Number,
+    pub text: Box<str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    End,
+    Comma,
+    Equals,
+    Colon,
+    OpenCurly,
+    CloseCurly,
+    OpenSquare,
+    CloseSquare,
+    PlusEquals,
+    Newline,
+    /// Whitespace that is not between two simple values.
+    IgnoredWs,
+    Unquoted(String),
+    Str(String),
+    Num(NumTok),
+    Bool(bool),
+    Null,
+    Comment(String),
+    Subst {
+        optional: bool,
+        expr: Vec<Token>,
+    },
+    Problem(String),
+}
+
+impl Tok {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Tok::End => "end of file".into(),
+            Tok::Comma => "','".into(),
+            Tok::Equals => "'='".into(),
+            Tok::Colon => "':'".into(),
+            Tok::OpenCurly => "'{'".into(),
+            Tok::CloseCurly => "'}'".into(),
+            Tok::OpenSquare => "'['".into(),
+            Tok::CloseSquare => "']'".into(),
+            Tok::PlusEquals => "'+='".into(),
+            Tok::Newline => "newline".into(),
+            Tok::IgnoredWs => "whitespace".into(),
+            Tok::Unquoted(s) => format!("'{}'", s),
+            Tok::Str(s) => format!("quoted string {}", crate::render::json_string(s)),
+            Tok::Num(n) => format!("'{}'", n.text),
+            Tok::Bool(b) => format!("'{}'", b),
+            Tok::Null => "'null'".into(),
+            Tok::Comment(_) => "comment".into(),
+            Tok::Subst { .. } => "'${'".into(),
+            Tok::Problem(m) => m.clone(),
+        }
+    }
+    pub(crate) fn is_simple_value(&self) -> bool {
+        matches!(
+            self,
+            Tok::Subst { .. }
+                | Tok::Unquoted(_)
+                | Tok::Str(_)
+                | Tok::Num(_)
+                | Tok::Bool(_)
+                | Tok::Null
+        )
+    }
+    pub(crate) fn is_value(&self) -> bool {
+        matches!(self, Tok::Str(_) | Tok::Num(_) | Tok::Bool(_) | Tok::Null)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub tok: Tok,
+    pub line: u32,
+}
+
+/// Lightbend's whitespace set (Java `Character.isWhitespace` plus non-breaking spaces and BOM).
+pub(crate) fn is_whitespace(c: char) -> bool {
+    matches!(c,
+        ' ' | '\n' | '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{FEFF}'
+        | '\t' | '\u{000B}' | '\u{000C}' | '\r' | '\u{001C}'..='\u{001F}'
+        | '\u{1680}' | '\u{2000}'..='\u{2006}' | '\u{2008}'..='\u{200A}'
+        | '\u{2028}' | '\u{2029}' | '\u{205F}' | '\u{3000}')
+}
+
+const NOT_IN_UNQUOTED: &str = "$\"{}[]:=,+#`^?!@*&\\";
+
+fn as_string(c: Option<char>) -> String {
+    match c {
+        None => "end of file".into(),
+        Some('\n') => "newline".into(),
+        Some('\t') => "tab".into(),
+        Some(c) if (c as u32) < 0x20 => format!("control character 0x{:x}", c as u32),
+        Some(c) => c.to_string(),
+    }
+}
+
+struct Lexer<'a> {
+    s: &'a str,
+    pos: usize,
+    line: u32,
+    allow_comments: bool,
+}
+
+struct WsSaver {
+    ws: bool,
+    last_simple: bool,
+}
+
+impl WsSaver {
+    fn check(&mut self, t: &Tok, line: u32, ws_text: &mut String, out: &mut Vec<Token>) {
+        if t.is_simple_value() {
+            if self.ws {
+                if self.last_simple {
+                    out.push(Token {
+                        tok: Tok::Unquoted(std::mem::take(ws_text)),
+                        line,
+                    });
+                } else {
+                    out.push(Token {
+                        tok: Tok::IgnoredWs,
+                        line,
+                    });
+                }
+            }
+            self.last_simple = true;
+        } else {
+            if self.ws {
+                out.push(Token {
+                    tok: Tok::IgnoredWs,
+                    line,
+                });
+            }
+            self.last_simple = false;
+        }
+        self.ws = false;
+        ws_text.clear();
+    }
+}
+
+/// Tokenize the whole input. The last token is always `End`.
+pub(crate) fn tokenize(s: &str, _origin: &Origin, json: bool) -> Vec<Token> {
+    let mut lx = Lexer {
+        s,
+        pos: 0,
+        line: 1,
+        allow_comments: !json,
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 + 4);
+    let mut saver = WsSaver {
+        ws: false,
+        last_simple: false,
+    };
+    let mut ws_text = String::new();
+    loop {
+        let t = lx.pull_next(&mut saver, &mut ws_text);
+        match t {
+            Ok(t) => {
+                let end = t.tok == Tok::End;
+                saver.check(&t.tok, lx.line, &mut ws_text, &mut out);
+                out.push(t);
+                if end {
+                    break;
+                }
+            }
+            Err(p) => out.push(p),
+        }
+    }
+    out
+}
+
+impl<'a> Lexer<'a> {
+    #[inline]
+    fn peek(&self) -> Option<char> {
+        self.s[self.pos..].chars().next()
+    }
+    #[inline]
+    fn peek2(&self) -> Option<char> {
+        let mut it = self.s[self.pos..].chars();
+        it.next();
+        it.next()
+    }
+    #[inline]
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+    fn problem(&self, msg: String) -> Token {
+        Token {
+            tok: Tok::Problem(msg),
+            line: self.line,
+        }
+    }
+    fn start_of_comment(&self, c: char) -> bool {
+        self.allow_comments && (c == '#' || (c == '/' && self.peek2() == Some('/')))
+    }
+
+    fn pull_next(&mut self, saver: &mut WsSaver, ws_text: &mut String) -> Result<Token, Token> {
+        // skip whitespace except newline
+        loop {
+            match self.peek() {
+                Some(c) if c != '\n' && is_whitespace(c) => {
+                    saver.ws = true;
+                    ws_text.push(c);
+                    self.pos += c.len_utf8();
+                }
+                _ => break,
+            }
+        }
+        let line = self.line;
+        let c = match self.peek() {
+            None => {
+                return Ok(Token {
+                    tok: Tok::End,
+                    line,
+                })
+            }
+            Some(c) => c,
+        };
+        if c == '\n' {
+            self.pos += 1;
+            self.line += 1;
+            return Ok(Token {
+                tok: Tok::Newline,
+                line,
+            });
+        }
+        if self.start_of_comment(c) {
+            self.pos += if c == '/' { 2 } else { 1 };
+            let rest = &self.s[self.pos..];
+            let end = rest.find('\n').unwrap_or(rest.len());
+            let text = rest[..end].to_string();
+            self.pos += end;
+            return Ok(Token {
+                tok: Tok::Comment(text),
+                line,
+            });
+        }
+        let tok = match c {
+            '"' => {
+                self.pos += 1;
+                return self.pull_quoted(line);
+            }
+            '$' => {
+                self.pos += 1;
+                return self.pull_subst(line);
+            }
+            ':' => Tok::Colon,
+            ',' => Tok::Comma,
+            '=' => Tok::Equals,
+            '{' => Tok::OpenCurly,
+            '}' => Tok::CloseCurly,
+            '[' => Tok::OpenSquare,
+            ']' => Tok::CloseSquare,
+            '+' => {
+                self.pos += 1;
+                let n = self.peek();
+                if n != Some('=') {
+                    let what = as_string(n);
+                    return Err(self.problem(format!(
+                        "'+' not followed by =, '{}' not allowed after '+' (if you intended '{}' to be part of a key or string value, try enclosing the key or value in double quotes)",
+                        what, what
+                    )));
+                }
+                self.pos += 1;
+                return Ok(Token {
+                    tok: Tok::PlusEquals,
+                    line,
+                });
+            }
+            _ => {
+                if c.is_ascii_digit() || c == '-' {
+                    return self.pull_number(line);
+                } else if NOT_IN_UNQUOTED.contains(c) {
+                    self.pos += c.len_utf8();
+                    let w = as_string(Some(c));
+                    return Err(self.problem(format!(
+                        "Reserved character '{}' is not allowed outside quotes (if you intended '{}' to be part of a key or string value, try enclosing the key or value in double quotes)",
+                        w, w
+                    )));
+                } else {
+                    return Ok(self.pull_unquoted(line));
+                }
+            }
+        };
+        self.pos += 1;
+        Ok(Token { tok, line })
+    }
+
+    fn pull_unquoted(&mut self, line: u32) -> Token {
+        let start = self.pos;
+        let mut nchars = 0usize;
+        while let Some(c) = self.peek() {
+            if NOT_IN_UNQUOTED.contains(c) || is_whitespace(c) || self.start_of_comment(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+            nchars += c.len_utf16();
+            if nchars == 4 {
+                let s = &self.s[start..self.pos];
+                if s == "true" {
+                    return Token {
+                        tok: Tok::Bool(true),
+                        line,
+                    };
+                } else if s == "null" {
+                    return Token {
+                        tok: Tok::Null,
+                        line,
+                    };
+                }
+            } else if nchars == 5 && &self.s[start..self.pos] == "false" {
+                return Token {
+                    tok: Tok::Bool(false),
+                    line,
+                };
+            }
+        }
+        Token {
+            tok: Tok::Unquoted(self.s[start..self.pos].to_string()),
+            line,
+        }
+    }
+
+    fn pull_number(&mut self, line: u32) -> Result<Token, Token> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut dec = false;
+        while let Some(c) = self.peek() {
+            if matches!(c, '0'..='9' | 'e' | 'E' | '+' | '-' | '.') {
+                if matches!(c, '.' | 'e' | 'E') {
+                    dec = true;
+                }
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        let text = &self.s[start..self.pos];
+        let parsed = if dec {
+            crate::value::parse_java_double(text).map(crate::value::Number::from_double)
+        } else {
+            text.parse::<i64>().ok().map(crate::value::Number::Int)
+        };
+        match parsed {
+            Some(n) => Ok(Token {
+                tok: Tok::Num(NumTok {
+                    value: n,
+                    text: text.into(),
+                }),
+                line,
+            }),
+            None => {
+                if text.contains('+') {
+                    Err(self.problem(
+                        "Reserved character '+' is not allowed outside quotes (if you intended '+' to be part of a key or string value, try enclosing the key or value in double quotes)".to_string(),
+                    ))
+                } else {
+                    Ok(Token {
+                        tok: Tok::Unquoted(text.to_string()),
+                        line,
+                    })
+                }
+            }
+        }
+    }
+
+    fn pull_quoted(&mut self, line: u32) -> Result<Token, Token> {
+        let mut sb = String::new();
+        loop {
+            let c = match self.next() {
+                None => {
+                    return Err(self.problem("End of input but string quote was still open".into()))
+                }
+                Some(c) => c,
+            };
+            if c == '\\' {
+                self.pull_escape(&mut sb)?;
+            } else if c == '"' {
+                break;
+            } else if (c as u32) < 0x20 {
+                let w = as_string(Some(c));
+                return Err(self.problem(format!(
+                    "JSON does not allow unescaped {} in quoted strings, use a backslash escape",
+                    w
+                )));
+            } else {
+                sb.push(c);
+            }
+        }
+        if sb.is_empty() && self.peek() == Some('"') {
+            self.pos += 1;
+            return self.pull_triple(line);
+        }
+        Ok(Token {
+            tok: Tok::Str(sb),
+            line,
+        })
+    }
+
+    fn pull_triple(&mut self, line: u32) -> Result<Token, Token> {
+        let start = self.pos;
+        let mut quotes = 0usize;
+        loop {
+            match self.peek() {
+                Some('"') => {
+                    quotes += 1;
+                    self.pos += 1;
+                }
+                other if quotes >= 3 => {
+                    let _ = other;
+                    let text = self.s[start..self.pos - 3].to_string();
+                    return Ok(Token {
+                        tok: Tok::Str(text),
+                        line,
+                    });
+                }
+                None => {
+                    return Err(
+                        self.problem("End of input but triple-quoted string was still open".into())
+                    )
+                }
+                Some(c) => {
+                    quotes = 0;
+                    if c == '\n' {
+                        self.line += 1;
+                    }
+                    self.pos += c.len_utf8();
+                }
+            }
+        }
+    }
+
+    fn pull_escape(&mut self, sb: &mut String) -> Result<(), Token> {
+        let e = match self.next() {
+            None => {
+                return Err(self
+                    .problem("End of input but backslash in string had nothing after it".into()))
+            }
+            Some(e) => e,
+        };
+        match e {
+            '"' => sb.push('"'),
+            '\\' => sb.push('\\'),
+            '/' => sb.push('/'),
+            'b' => sb.push('\u{8}'),
+            'f' => sb.push('\u{c}'),
+            'n' => sb.push('\n'),
+            'r' => sb.push('\r'),
+            't' => sb.push('\t'),
+            'u' => {
+                let mut digits = String::new();
+                for _ in 0..4 {
+                    match self.next() {
+                        None => {
+                            return Err(self.problem(
+                                "End of input but expecting 4 hex digits for \\uXXXX escape".into(),
+                            ))
+                        }
+                        Some(c) => {
+                            if c == '\n' {
+                                self.line += 1;
+                            }
+                            digits.push(c)
+                        }
+                    }
+                }
+                let v = parse_java_hex(&digits).ok_or_else(|| {
+                    self.problem(format!(
+                        "Malformed hex digits after \\u escape in string: '{}'",
+                        digits
+                    ))
+                })?;
+                if (0xD800..=0xDBFF).contains(&v) {
+                    // combine with an immediately following \uDCxx escape
+                    let rest = &self.s[self.pos..];
+                    if rest.len() >= 6 && rest.starts_with("\\u") {
+                        if let Some(lo) = rest.get(2..6).and_then(parse_java_hex) {
+                            if (0xDC00..=0xDFFF).contains(&lo) {
+                                self.pos += 6;
+                                let cp = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+                                sb.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                                return Ok(());
+                            }
+                        }
+                    }
+                    sb.push('\u{FFFD}');
+                } else {
+                    sb.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
+                }
+            }
+            other => {
+                if other == '\n' {
+                    self.line += 1;
+                }
+                let w = as_string(Some(other));
+                return Err(self.problem(format!(
+                    "backslash followed by '{}', this is not a valid escape sequence (quoted strings use JSON escaping, so use double-backslash \\\\ for literal backslash)",
+                    w
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn pull_subst(&mut self, line: u32) -> Result<Token, Token> {
+        let c = self.peek();
+        if c != Some('{') {
+            if c.is_some() {
+                // the character after '$' is consumed by Java's tokenizer too
+                let ch = self.next();
+                if ch == Some('\n') {
+                    self.line += 1;
+                }
+            }
+            let w = as_string(c);
+            return Err(self.problem(format!(
+                "'$' not followed by {{, '{}' not allowed after '$' (if you intended '{}' to be part of a key or string value, try enclosing the key or value in double quotes)",
+                w, w
+            )));
+        }
+        self.pos += 1;
+        let mut optional = false;
+        if self.peek() == Some('?') {
+            self.pos += 1;
+            optional = true;
+        }
+        let mut saver = WsSaver {
+            ws: false,
+            last_simple: false,
+        };
+        let mut ws_text = String::new();
+        let mut expr = Vec::new();
+        loop {
+            let t = self.pull_next(&mut saver, &mut ws_text)?;
+            match t.tok {
+                Tok::CloseCurly => break,
+                Tok::End => {
+                    return Err(Token {
+                        tok: Tok::Problem("Substitution ${ was not closed with a }".into()),
+                        line,
+                    })
+                }
+                _ => {
+                    saver.check(&t.tok, line, &mut ws_text, &mut expr);
+                    expr.push(t);
+                }
+            }
+        }
+        Ok(Token {
+            tok: Tok::Subst { optional, expr },
+            line,
+        })
+    }
+}
+
+/// Java `Integer.parseInt(s, 16)` on exactly the given text (sign allowed).
+fn parse_java_hex(s: &str) -> Option<u32> {
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let v = u32::from_str_radix(digits, 16).ok()?;
+    if neg {
+        // Java appendCodePoint of a negative number throws; treat as malformed
+        return None;
+    }
+    Some(v)
+}
