@@ -251,14 +251,27 @@ impl Config {
     fn find_or_null(&self, path: &Path, expected: Option<ValueType>) -> Result<V> {
         let mut obj = self.root.clone();
         let keys = path.keys();
+        let sub = |i: usize| {
+            Path::from_keys(keys[..=i].iter().cloned())
+                .map(|p| p.render())
+                .unwrap_or_default()
+        };
         for (i, key) in keys.iter().enumerate() {
             let v = attempt_peek(&obj, key).map_err(|e| {
-                let p = Path::from_keys(keys[..=i].iter().cloned()).map(|p| p.render()).unwrap_or_default();
-                e.clone().with_message(format!("{} has not been resolved, you need to call Config#resolve(), see API docs for Config#resolve(); {}", p, e.message()))
+                e.clone().with_message(format!(
+                    "{} has not been resolved, you need to call Config#resolve(), see API docs for Config#resolve(); {}",
+                    sub(i),
+                    e.message()
+                ))
             })?;
-            let sub =
-                Path::from_keys(keys[..=i].iter().cloned()).ok_or_else(|| bug("empty path"))?;
-            let v = v.ok_or_else(|| missing(&obj.origin, &sub))?;
+            let v = match v {
+                Some(v) => v,
+                None => {
+                    let p = Path::from_keys(keys[..=i].iter().cloned())
+                        .ok_or_else(|| bug("empty path"))?;
+                    return Err(missing(&obj.origin, &p));
+                }
+            };
             let last = i + 1 == keys.len();
             let want = if last {
                 expected
@@ -269,10 +282,10 @@ impl Config {
                 Some(t) => transform(&v, t),
                 None => v,
             };
-            let vt = v.value_type().ok_or_else(|| not_resolved(&sub.render()))?;
+            let vt = v.value_type().ok_or_else(|| not_resolved(&sub(i)))?;
             if let Some(t) = want {
                 if vt != t && vt != ValueType::Null {
-                    return Err(wrong_type(&v.origin, &sub.render(), t.name(), vt.name()));
+                    return Err(wrong_type(&v.origin, &sub(i), t.name(), vt.name()));
                 }
             }
             if last {
@@ -284,7 +297,7 @@ impl Config {
                     Some(&v.origin),
                     format!(
                         "Configuration key '{}' is set to null but expected OBJECT",
-                        sub.render()
+                        sub(i)
                     ),
                 ));
             }
@@ -707,6 +720,13 @@ impl Config {
     pub fn entry_set(&self) -> Result<Vec<(String, ConfigValue)>> {
         let mut out = Vec::new();
         fn walk(v: &V, prefix: &[String], out: &mut Vec<(String, ConfigValue)>) -> Result<()> {
+            stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || walk_inner(v, prefix, out))
+        }
+        fn walk_inner(
+            v: &V,
+            prefix: &[String],
+            out: &mut Vec<(String, ConfigValue)>,
+        ) -> Result<()> {
             match &v.kind {
                 Kind::Object { map, .. } => {
                     for (k, c) in map {

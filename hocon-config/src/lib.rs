@@ -23,6 +23,7 @@ mod path;
 mod properties;
 mod render;
 mod resolve;
+pub mod testing;
 mod units;
 mod validate;
 mod value;

@@ -8,7 +8,7 @@ use crate::value::{self, mk, Kind, Map, V};
 
 /// Maximum nesting of objects/arrays; deeper input fails with a parse error instead of
 /// exhausting the stack.
-pub const MAX_NESTING: u32 = 1000;
+pub const MAX_NESTING: u32 = 100_000;
 
 /// Source syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,13 +281,13 @@ impl<'a> Parser<'a> {
         match t.tok {
             Tok::OpenCurly => {
                 self.enter(t.line)?;
-                let r = self.parse_object(true);
+                let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.parse_object(true));
                 self.depth -= 1;
                 r
             }
             Tok::OpenSquare => {
                 self.enter(t.line)?;
-                let r = self.parse_array();
+                let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.parse_array());
                 self.depth -= 1;
                 r
             }

@@ -222,6 +222,28 @@ pub(crate) fn new_string(origin: Origin, s: String) -> V {
     mk(origin, Kind::Str { s, quoted: true })
 }
 
+fn take_children(kind: &mut Kind, out: &mut Vec<V>) {
+    match kind {
+        Kind::Object { map, .. } => out.extend(std::mem::take(map).into_values()),
+        Kind::List { items, .. } => out.append(items),
+        Kind::Concat(p) | Kind::DelayedMerge(p) | Kind::DelayedMergeObject(p) => out.append(p),
+        _ => {}
+    }
+}
+
+impl Drop for Node {
+    /// Drops deep trees iteratively so that dropping never overflows the stack.
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        take_children(&mut self.kind, &mut stack);
+        while let Some(v) = stack.pop() {
+            if let Ok(mut node) = Arc::try_unwrap(v) {
+                take_children(&mut node.kind, &mut stack);
+            }
+        }
+    }
+}
+
 impl Node {
     pub(crate) fn is_resolved(&self) -> bool {
         match &self.kind {
@@ -354,7 +376,7 @@ pub(crate) fn with_fallback(this: &V, other: &V) -> V {
         return construct_delayed_merge(self_is_obj, st);
     }
     if let (Kind::Object { .. }, Kind::Object { .. }) = (&this.kind, &other.kind) {
-        return merge_objects(this, other);
+        return stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || merge_objects(this, other));
     }
     // mergedWithNonObject (also mergedWithObject for non-objects and delayed merges)
     if this.is_resolved() {
@@ -453,6 +475,10 @@ fn merge_objects(this: &V, fallback: &V) -> V {
 
 /// Prefix every substitution in `v` with `prefix` (included files).
 pub(crate) fn relativized(v: &V, prefix: &Path) -> V {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || relativized_inner(v, prefix))
+}
+
+fn relativized_inner(v: &V, prefix: &Path) -> V {
     match &v.kind {
         Kind::Ref {
             path,
