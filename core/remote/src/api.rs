@@ -12,9 +12,10 @@ use crate::settings::RemoteSettings;
 /// `text` as a String to the actor at `path`, and with `ask` waits that
 /// long for the reply. Returns `Ok(None)` for a plain tell.
 ///
-/// A tell returns once the message is queued; the node is kept up for a
-/// short grace period (up to the handshake timeout) so the message can
-/// leave before the node shuts down.
+/// A tell is followed by an `Identify` of the same path on the same
+/// stream, so it returns once the message has been delivered to the remote
+/// node; a refused connection or handshake timeout is an error naming the
+/// cause.
 pub async fn send_string(
     settings: RemoteSettings,
     path: &str,
@@ -24,15 +25,16 @@ pub async fn send_string(
     let node = RemoteNode::start(settings).await?;
     let r = match ask {
         Some(_) => node.send_string(path, text, ask).await,
-        None => {
-            // Ask for the identity after the tell: the answer arrives after
-            // the tell on the same ordered stream, proving it was delivered.
-            let r = node.send_string(path, text, None).await;
-            if r.is_ok() {
-                let _ = node.identify(path, Duration::from_secs(10)).await;
-            }
-            r
-        }
+        None => match node.send_string(path, text, None).await {
+            // Identify after the tell: its answer comes back after the tell
+            // was delivered on the same ordered stream, and a refused or
+            // unanswered association surfaces as an error with its cause.
+            Ok(_) => node
+                .identify(path, settings_timeout(&node))
+                .await
+                .map(|_| None),
+            Err(e) => Err(e),
+        },
     };
     node.shutdown();
     r
@@ -49,4 +51,8 @@ pub async fn identify(
     let r = node.identify(path, timeout).await;
     node.shutdown();
     r
+}
+
+fn settings_timeout(node: &RemoteNode) -> Duration {
+    node.settings().handshake.timeout
 }

@@ -30,6 +30,19 @@ pub enum RemoteError {
         /// handshake timeout, quarantine).
         cause: Option<String>,
     },
+    /// The envelope is larger than the stream's maximum frame size; the
+    /// message was not sent.
+    #[error("message to {path} is {size} bytes, larger than the {stream} stream's maximum frame size {max}")]
+    MessageTooLarge {
+        /// The recipient.
+        path: String,
+        /// Envelope size.
+        size: usize,
+        /// The limit.
+        max: usize,
+        /// The stream name.
+        stream: &'static str,
+    },
     /// The node was shut down.
     #[error("remoting node is shut down")]
     Shutdown,

@@ -39,4 +39,4 @@ pub use api::{identify, send_string};
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode};
-pub use settings::RemoteSettings;
+pub use settings::{RemoteSettings, REFERENCE_CONF};

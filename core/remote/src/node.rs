@@ -191,10 +191,17 @@ impl Inner {
         msg: &SerializedMessage,
     ) -> Result<()> {
         let local_part = recipient.path_string();
-        let stream = if PRIORITY_PATHS.contains(&local_part.as_str()) {
-            StreamId::Control
+        let (stream, max) = if PRIORITY_PATHS.contains(&local_part.as_str()) {
+            (StreamId::Control, self.settings.maximum_frame_size)
+        } else if self
+            .settings
+            .large_message_destinations
+            .iter()
+            .any(|p| path_matches(p, &recipient.elements))
+        {
+            (StreamId::Large, self.settings.maximum_large_frame_size)
         } else {
-            StreamId::Ordinary
+            (StreamId::Ordinary, self.settings.maximum_frame_size)
         };
         let frame = self.frame(
             sender,
@@ -203,6 +210,16 @@ impl Inner {
             &msg.manifest,
             msg.payload.clone(),
         )?;
+        let size = frame.len() - 4;
+        if size > max {
+            warn!(recipient = %recipient, size, max, stream = stream.name(), "dropping message larger than the maximum frame size");
+            return Err(RemoteError::MessageTooLarge {
+                path: recipient.to_string(),
+                size,
+                max,
+                stream: stream.name(),
+            });
+        }
         self.enqueue(&recipient.address, stream, frame, false);
         Ok(())
     }
@@ -327,6 +344,11 @@ impl RemoteNode {
         &self.inner.local
     }
 
+    /// The settings the node was started with.
+    pub fn settings(&self) -> &RemoteSettings {
+        &self.inner.settings
+    }
+
     /// Transport events (handshakes, dropped input, closed connections).
     pub fn subscribe(&self) -> broadcast::Receiver<RemoteEvent> {
         self.inner.events.subscribe()
@@ -449,6 +471,17 @@ impl RemoteNode {
         self.inner.temp.lock().clear();
         info!(address = %self.inner.local.address, "Remoting shut down");
     }
+}
+
+/// True if the `large-message-destinations` entry `pattern` (e.g.
+/// `/user/big*` or `/user/*/large`) matches the path elements.
+pub(crate) fn path_matches(pattern: &str, elements: &[String]) -> bool {
+    let parts: Vec<&str> = pattern.split('/').filter(|e| !e.is_empty()).collect();
+    parts.len() == elements.len()
+        && parts
+            .iter()
+            .zip(elements)
+            .all(|(p, e)| artery_wire::selection::glob_match(p.as_bytes(), e.as_bytes()))
 }
 
 /// `user/echo` and `/user/echo/` become `/user/echo`.

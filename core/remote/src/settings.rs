@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use hocon_config::Config;
+
 use artery_wire::frame::{DEFAULT_MAXIMUM_FRAME_SIZE, DEFAULT_MAXIMUM_LARGE_FRAME_SIZE};
 use artery_wire::handshake::HandshakeSettings;
 use artery_wire::preamble::{MAGIC_AKKA, MAGIC_PEKK};
@@ -37,7 +39,13 @@ pub struct RemoteSettings {
     pub handshake: HandshakeSettings,
     /// `advanced.system-message-*`.
     pub system_messages: DeliverySettings,
+    /// `large-message-destinations`: recipient path patterns (`*` globs per
+    /// element) sent on the large-message stream.
+    pub large_message_destinations: Vec<String>,
 }
+
+/// The defaults bundled with this crate (Pekko's keys and values).
+pub const REFERENCE_CONF: &str = include_str!("reference.conf");
 
 impl RemoteSettings {
     /// Defaults for a node named `system_name` on `hostname:port`.
@@ -56,7 +64,76 @@ impl RemoteSettings {
             outbound_restart_backoff: Duration::from_secs(1),
             handshake: HandshakeSettings::default(),
             system_messages: DeliverySettings::default(),
+            large_message_destinations: Vec::new(),
         }
+    }
+
+    /// Reads the settings for the ActorSystem `system_name` from `config`
+    /// (a resolved application config), falling back to the bundled
+    /// [`REFERENCE_CONF`]. `<getHostAddress>` and `<getHostName>` in
+    /// `canonical.hostname` are replaced by this host's address or name.
+    pub fn from_config(
+        system_name: &str,
+        config: &Config,
+    ) -> Result<Self, hocon_config::ConfigError> {
+        let reference = Config::parse_string(REFERENCE_CONF)?;
+        let c = config.with_fallback(&reference).resolve()?;
+        let a = "pekko.remote.artery";
+        let opt_port = |path: &str| -> Result<Option<u16>, hocon_config::ConfigError> {
+            let v = c.get_string(path)?;
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                c.get_int(path).map(|p| Some(p as u16))
+            }
+        };
+        let opt_str = |path: &str| -> Result<Option<String>, hocon_config::ConfigError> {
+            let v = c.get_string(path)?;
+            Ok((!v.trim().is_empty()).then_some(v))
+        };
+        let host = match c.get_string(&format!("{a}.canonical.hostname"))?.as_str() {
+            "<getHostAddress>" => local_host_address(),
+            "<getHostName>" => local_host_name(),
+            h => h.to_string(),
+        };
+        let magic = c
+            .get_string_list(&format!("{a}.advanced.tcp-magic"))?
+            .iter()
+            .filter_map(|m| artery_wire::preamble::magic_from_config(m).ok())
+            .collect();
+        Ok(RemoteSettings {
+            system_name: system_name.to_string(),
+            protocol: c.get_string("pekko.remote.protocol-name")?,
+            canonical_hostname: host,
+            canonical_port: c.get_int(&format!("{a}.canonical.port"))? as u16,
+            bind_hostname: opt_str(&format!("{a}.bind.hostname"))?,
+            bind_port: opt_port(&format!("{a}.bind.port"))?,
+            tcp_magic: magic,
+            maximum_frame_size: c.get_bytes(&format!("{a}.advanced.maximum-frame-size"))? as usize,
+            maximum_large_frame_size: c
+                .get_bytes(&format!("{a}.advanced.maximum-large-frame-size"))?
+                as usize,
+            connection_timeout: c.get_duration(&format!("{a}.advanced.tcp.connection-timeout"))?,
+            outbound_restart_backoff: c
+                .get_duration(&format!("{a}.advanced.outbound-restart-backoff"))?,
+            handshake: HandshakeSettings {
+                timeout: c.get_duration(&format!("{a}.advanced.handshake-timeout"))?,
+                retry_interval: c
+                    .get_duration(&format!("{a}.advanced.handshake-retry-interval"))?,
+                inject_interval: c
+                    .get_duration(&format!("{a}.advanced.inject-handshake-interval"))?,
+            },
+            system_messages: DeliverySettings {
+                buffer_size: c.get_int(&format!("{a}.advanced.system-message-buffer-size"))?
+                    as usize,
+                resend_interval: c
+                    .get_duration(&format!("{a}.advanced.system-message-resend-interval"))?,
+                give_up_after: c
+                    .get_duration(&format!("{a}.advanced.give-up-system-message-after"))?,
+            },
+            large_message_destinations: c
+                .get_string_list(&format!("{a}.large-message-destinations"))?,
+        })
     }
 
     /// The magic written on outbound connections.
@@ -69,5 +146,75 @@ impl Default for RemoteSettings {
     /// A short-lived node `rekko@127.0.0.1:0` (random port).
     fn default() -> Self {
         RemoteSettings::new("rekko", "127.0.0.1", 0)
+    }
+}
+
+/// The address of this host as other hosts see it, for `<getHostAddress>`:
+/// the local address of the default route, else `127.0.0.1`.
+fn local_host_address() -> String {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            // Connecting a UDP socket sends nothing; it only picks a route.
+            s.connect("192.0.2.1:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+/// This host's name, for `<getHostName>`.
+fn local_host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_user_values_over_bundled_defaults() {
+        let user = Config::parse_string(
+            r#"pekko.remote.artery {
+                 canonical { hostname = "10.0.0.5", port = 2552 }
+                 bind.port = 0
+                 advanced.tcp-magic = ["PEKK"]
+                 advanced.handshake-timeout = 3s
+                 large-message-destinations = ["/user/big*"]
+               }"#,
+        )
+        .unwrap();
+        let s = RemoteSettings::from_config("Sys", &user).unwrap();
+        assert_eq!(s.canonical_hostname, "10.0.0.5");
+        assert_eq!(s.canonical_port, 2552);
+        assert_eq!(s.bind_port, Some(0));
+        assert_eq!(s.bind_hostname, None);
+        assert_eq!(s.tcp_magic, vec![*b"PEKK"]);
+        assert_eq!(s.handshake.timeout, Duration::from_secs(3));
+        assert_eq!(s.handshake.retry_interval, Duration::from_secs(1));
+        assert_eq!(s.maximum_frame_size, 256 * 1024);
+        assert_eq!(s.maximum_large_frame_size, 2 * 1024 * 1024);
+        assert_eq!(s.connection_timeout, Duration::from_secs(5));
+        assert_eq!(
+            s.system_messages.give_up_after,
+            Duration::from_secs(6 * 3600)
+        );
+        assert_eq!(s.large_message_destinations, vec!["/user/big*".to_string()]);
+        assert_eq!(s.protocol, "pekko");
+    }
+
+    #[test]
+    fn get_host_address_is_replaced() {
+        let s = RemoteSettings::from_config("Sys", &Config::empty()).unwrap();
+        assert_eq!(s.canonical_port, 17355);
+        assert!(
+            !s.canonical_hostname.starts_with('<'),
+            "{}",
+            s.canonical_hostname
+        );
     }
 }

@@ -203,3 +203,82 @@ async fn unknown_uid_is_dropped_and_connection_lives() {
     }
     b.shutdown();
 }
+
+#[tokio::test]
+async fn large_destinations_use_stream_3_and_oversize_is_refused() {
+    let mut sa = settings("A");
+    sa.large_message_destinations = vec!["/user/big*".into()];
+    let a = RemoteNode::start(sa).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    // Replies with the length of what it got.
+    b.register(
+        "/user/bigecho",
+        std::sync::Arc::new(|node: &RemoteNode, d: rekko_remote::Delivery| {
+            let len = d.message.payload.len().to_string();
+            if let Some(s) = &d.sender {
+                node.tell(s, None, SerializedMessage::string(&len)).unwrap();
+            }
+        }),
+    );
+    // 1 MiB fits the large stream (2 MiB) but not the ordinary one (256 KiB,
+    // which B's reader enforces per inbound stream).
+    let text = "x".repeat(1024 * 1024);
+    let big = format!("{}/user/bigecho", b.address());
+    let r = a.send_string(&big, &text, Some(T)).await.unwrap().unwrap();
+    assert_eq!(r.message.as_text().as_deref(), Some("1048576"));
+    let small = format!("{}/user/echo", b.address());
+    let err = a.send_string(&small, &text, Some(T)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rekko_remote::RemoteError::MessageTooLarge {
+                stream: "ordinary",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
+async fn one_shot_cli_helpers() {
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+
+    let reply = rekko_remote::send_string(RemoteSettings::default(), &path, "hi", Some(T))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.message.describe(), "hi");
+    assert_eq!(
+        rekko_remote::send_string(RemoteSettings::default(), &path, "tell", None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        rekko_remote::identify(RemoteSettings::default(), &path, T)
+            .await
+            .unwrap(),
+        Some(path.clone())
+    );
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut s = RemoteSettings::default();
+    s.handshake.timeout = Duration::from_millis(500);
+    s.outbound_restart_backoff = Duration::from_millis(50);
+    let err =
+        rekko_remote::send_string(s, &format!("pekko://X@127.0.0.1:{port}/user/a"), "x", None)
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("refused"), "{err}");
+    b.shutdown();
+}
