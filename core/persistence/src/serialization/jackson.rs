@@ -313,6 +313,16 @@ pub struct JacksonCodec<T> {
     bindings: Vec<Binding<T>>,
 }
 
+impl<T: Serialize + DeserializeOwned + 'static> JacksonCodec<T> {
+    /// A codec for one type standing for one JVM class.
+    pub fn single(format: JacksonFormat, class_name: &str) -> Self {
+        fn same<T>(t: &T) -> Option<&T> {
+            Some(t)
+        }
+        JacksonCodec::new(format).bind(class_name, |v: T| v, same::<T>)
+    }
+}
+
 impl<T: 'static> JacksonCodec<T> {
     /// An empty codec writing with `format` and the JVM's default compression for it.
     pub fn new(format: JacksonFormat) -> Self {

@@ -1,0 +1,344 @@
+//! A JVM entity on pekko-persistence-jdbc moves to Rekko's journal and back, on PostgreSQL.
+//!
+//! The JVM fixture `PersistenceNode` (typed `EventSourcedBehavior`, Jackson events, snapshots
+//! every 4 events, tags `counters` and `big`) writes events and a snapshot; Rust reads them
+//! through its own journal and snapshot store, recovers the same state, appends events and a
+//! snapshot in the same schema with a new writer UUID; a new JVM process recovers all of them,
+//! reads them with its read journal, and keeps writing. Run for JSON (31) and CBOR (33).
+//!
+//! Needs java + mvn (see `require_jvm!`) and PostgreSQL at `REKKO_TEST_PG_URL` (see
+//! `.ci/postgres.sh`); under `CI=true` missing either fails the test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
+use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::model::{new_writer_uuid, now_millis};
+use rekko_persistence::query::{QuerySettings, ReadJournal};
+use rekko_persistence::serialization::jackson::{self, JacksonCodec, JacksonFormat};
+use rekko_persistence::serialization::PayloadCodec;
+use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
+use rekko_persistence::{
+    AtomicWrite, PersistentRepr, SnapshotMetadata, SnapshotRecord, SnapshotSelectionCriteria,
+};
+use serde::{Deserialize, Serialize};
+
+const ANSWER: Duration = Duration::from_secs(60);
+const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
+const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Added {
+    item: String,
+    amount: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+struct CounterState {
+    total: i64,
+    items: Vec<String>,
+}
+
+impl CounterState {
+    fn apply(mut self, e: &Added) -> Self {
+        self.total += i64::from(e.amount);
+        self.items.push(e.item.clone());
+        self
+    }
+}
+
+/// The JVM entity's tagger, restated.
+fn tags_for(e: &Added) -> Vec<&'static str> {
+    if e.amount >= 10 {
+        vec!["big", "counters"]
+    } else {
+        vec!["counters"]
+    }
+}
+
+fn pg_url() -> Option<String> {
+    match std::env::var("REKKO_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if rekko_interop_tests::running_in_ci() {
+                panic!(
+                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
+                );
+            }
+            eprintln!(
+                "SKIPPED persistence_jdbc: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
+            );
+            None
+        }
+    }
+}
+
+struct Db {
+    journal: Arc<PostgresJournal>,
+    snapshots: Arc<PostgresSnapshotStore>,
+    pool: sqlx::PgPool,
+    schema: String,
+    jdbc_url: String,
+    user: String,
+    password: String,
+}
+
+async fn open_db(url: &str) -> Db {
+    let schema = format!("rekko_it_{}", uuid::Uuid::new_v4().simple());
+    let db = DbSettings {
+        url: url.to_string(),
+        max_connections: 4,
+        connection_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let DbTarget::Postgres {
+        host,
+        port,
+        database,
+        url_user,
+        url_password,
+    } = db.target("REKKO_TEST_PG_URL").expect("a PostgreSQL URL")
+    else {
+        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
+    };
+    let mut tables = JournalTables::default();
+    tables.event_journal.schema_name = schema.clone();
+    tables.event_tag.schema_name = schema.clone();
+    let mut snap = SnapshotTables::default().snapshot;
+    snap.schema_name = schema.clone();
+    let pool = postgres_pool(&db, "REKKO_TEST_PG_URL").expect("pool");
+    let journal = PostgresJournal::new(pool.clone(), &tables, 400);
+    journal
+        .create_tables()
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} unreachable: {e}"));
+    let snapshots = PostgresSnapshotStore::new(pool.clone(), &snap);
+    snapshots.create_tables().await.expect("snapshot table");
+    Db {
+        journal: Arc::new(journal),
+        snapshots: Arc::new(snapshots),
+        pool,
+        schema,
+        jdbc_url: format!("jdbc:postgresql://{host}:{port}/{database}"),
+        user: url_user.unwrap_or_default(),
+        password: url_password.unwrap_or_default(),
+    }
+}
+
+fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
+    JvmNode::start(
+        FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
+            .name(name)
+            .args(["--jdbc-url", &db.jdbc_url])
+            .args(["--db-user", &db.user])
+            .args(["--db-password", &db.password])
+            .args(["--schema", &db.schema])
+            .args(["--format", format])
+            .args(["--snapshot-every", "4"]),
+    )
+}
+
+fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
+    require_jvm!();
+    let Some(url) = pg_url() else {
+        return Ok(());
+    };
+    let fmt = match format {
+        JacksonFormat::Json => "json",
+        JacksonFormat::Cbor => "cbor",
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let db = rt.block_on(open_db(&url));
+    let pid = "Counter|e1";
+
+    // 1. The JVM writes 7 events (snapshot at 4; events 6 and 7 tagged "big").
+    let mut jvm = start_jvm(&db, fmt, &format!("persistence-{fmt}-1"))?;
+    assert_eq!(jvm.request("persist e1 5", ANSWER)?, "PERSISTED 5 15");
+    assert_eq!(jvm.request("persist e1 2 10", ANSWER)?, "PERSISTED 7 36");
+    let jvm_state = jvm.request("state e1", ANSWER)?;
+    assert_eq!(
+        jvm_state,
+        "STATE 7 36 item-1,item-2,item-3,item-4,item-5,item-10,item-11"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+
+    let events: JacksonCodec<Added> = JacksonCodec::single(format, ADDED);
+    let states: JacksonCodec<CounterState> = JacksonCodec::single(format, STATE);
+
+    rt.block_on(async {
+        // 2. Rust reads what the JVM wrote.
+        let rows = db.journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
+        assert_eq!(rows.len(), 7);
+        let jvm_writer = rows[0].repr.writer_uuid.clone();
+        assert_eq!(jvm_writer.len(), 36, "writer uuid {jvm_writer}");
+        let amounts = [1, 2, 3, 4, 5, 10, 11];
+        for (i, row) in rows.iter().enumerate() {
+            let r = &row.repr;
+            assert_eq!(r.sequence_nr, i as i64 + 1);
+            assert_eq!(r.payload.serializer_id, format.serializer_id());
+            assert_eq!(r.payload.manifest, ADDED);
+            assert_eq!(r.adapter_manifest, "");
+            assert_eq!(r.writer_uuid, jvm_writer);
+            assert!(r.timestamp > 0);
+            let a = amounts[i];
+            assert_eq!(
+                jackson::decode_to_json(&r.payload).unwrap(),
+                serde_json::json!({"item": format!("item-{a}"), "amount": a})
+            );
+            let mut tags = r.tags.clone();
+            tags.sort();
+            assert_eq!(tags, tags_for(&events.decode(&r.payload).unwrap()));
+        }
+        let snapshot = db
+            .snapshots
+            .load(pid, SnapshotSelectionCriteria::LATEST)
+            .await
+            .unwrap()
+            .expect("the JVM saved a snapshot");
+        assert_eq!(snapshot.metadata.sequence_nr, 4);
+        assert_eq!(snapshot.state.serializer_id, format.serializer_id());
+        assert_eq!(snapshot.state.manifest, STATE);
+
+        // Recovery: snapshot, then the events after it.
+        let mut state = states.decode(&snapshot.state).unwrap();
+        assert_eq!(state.total, 10);
+        let highest = db.journal.highest_sequence_nr(pid).await.unwrap();
+        let journal: Arc<dyn Journal> = db.journal.clone();
+        let mut replay = ReadJournal::replay(
+            journal.clone(),
+            pid,
+            snapshot.metadata.sequence_nr + 1,
+            highest,
+            u64::MAX,
+            400,
+        );
+        let mut seq = snapshot.metadata.sequence_nr;
+        while let Some(row) = replay.next().await {
+            let row = row.unwrap();
+            state = state.apply(&events.decode(&row.repr.payload).unwrap());
+            seq = row.repr.sequence_nr;
+        }
+        assert_eq!(seq, 7);
+        assert_eq!(
+            format!("STATE {seq} {} {}", state.total, state.items.join(",")),
+            jvm_state
+        );
+
+        // 3. Rust appends 3 events (two atomic writes) and a snapshot at 9, as a new writer.
+        let writer = new_writer_uuid();
+        let mk = |s: i64, amount: i32| {
+            let e = Added {
+                item: format!("item-{amount}"),
+                amount,
+            };
+            PersistentRepr::new(pid, s, events.encode(&e).unwrap(), writer.clone())
+                .with_tags(tags_for(&e))
+        };
+        db.journal
+            .write(&[AtomicWrite::new(vec![mk(8, 20), mk(9, 21)]).unwrap()])
+            .await
+            .unwrap();
+        for a in [20, 21] {
+            state = state.apply(&Added {
+                item: format!("item-{a}"),
+                amount: a,
+            });
+        }
+        db.snapshots
+            .save(&SnapshotRecord {
+                metadata: SnapshotMetadata {
+                    persistence_id: pid.into(),
+                    sequence_nr: 9,
+                    timestamp: now_millis(),
+                },
+                state: states.encode(&state).unwrap(),
+                meta: None,
+            })
+            .await
+            .unwrap();
+        db.journal
+            .write(&[AtomicWrite::new(vec![mk(10, 22)]).unwrap()])
+            .await
+            .unwrap();
+    });
+
+    // 4. A new JVM recovers from the Rust snapshot and event, reads all 10 events, writes on.
+    let mut jvm = start_jvm(&db, fmt, &format!("persistence-{fmt}-2"))?;
+    assert_eq!(
+        jvm.request("state e1", ANSWER)?,
+        "STATE 10 99 item-1,item-2,item-3,item-4,item-5,item-10,item-11,item-20,item-21,item-22"
+    );
+    assert_eq!(
+        jvm.request("events Counter|e1", ANSWER)?,
+        "EVENTS 1:item-1:1,2:item-2:2,3:item-3:3,4:item-4:4,5:item-5:5,6:item-10:10,\
+         7:item-11:11,8:item-20:20,9:item-21:21,10:item-22:22"
+    );
+    // eventsByTag: the JVM read journal and Rust give the same order.
+    let rj = ReadJournal::new(db.journal.clone(), QuerySettings::default());
+    for (tag, count) in [("counters", 10), ("big", 5)] {
+        let jvm_tagged = jvm.request(&format!("tagged {tag} {count}"), ANSWER)?;
+        let rust_tagged: Vec<String> = rt.block_on(
+            rj.current_events_by_tag(tag, 0)
+                .map(|r| {
+                    let r = r.unwrap();
+                    format!(
+                        "{}:{}:{}",
+                        r.ordering, r.repr.persistence_id, r.repr.sequence_nr
+                    )
+                })
+                .collect(),
+        );
+        assert_eq!(rust_tagged.len(), count);
+        assert_eq!(jvm_tagged, format!("TAGGED {}", rust_tagged.join(",")));
+    }
+    assert_eq!(jvm.request("persist e1 1 30", ANSWER)?, "PERSISTED 11 129");
+    let log = jvm.process().log_tail();
+    assert!(
+        !log.contains("Invalid replayed event"),
+        "the JVM replay filter complained:\n{log}"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+
+    // The JVM's write after the hand-back is readable by Rust too. Rust then deletes events up
+    // to 9 (the JDBC rule keeps row 9 flagged deleted), so the next JVM can only recover
+    // through the snapshot Rust wrote at 9, plus events 10 and 11.
+    rt.block_on(async {
+        let last = db.journal.read_events(pid, 11, 11, 1).await.unwrap();
+        assert_eq!(
+            jackson::decode_to_json(&last[0].repr.payload).unwrap(),
+            serde_json::json!({"item": "item-30", "amount": 30})
+        );
+        db.journal.delete_to(pid, 9).await.unwrap();
+        assert_eq!(db.journal.highest_sequence_nr(pid).await.unwrap(), 11);
+    });
+    let mut jvm = start_jvm(&db, fmt, &format!("persistence-{fmt}-3"))?;
+    assert_eq!(
+        jvm.request("state e1", ANSWER)?,
+        "STATE 11 129 item-1,item-2,item-3,item-4,item-5,item-10,item-11,item-20,item-21,item-22,item-30"
+    );
+    assert_eq!(
+        jvm.request("events Counter|e1", ANSWER)?,
+        "EVENTS 10:item-22:22,11:item-30:30"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+    rt.block_on(async {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
+            .execute(&db.pool)
+            .await
+            .expect("drop test schema");
+    });
+    Ok(())
+}
+
+#[test]
+fn jvm_to_rekko_and_back_with_jackson_json() -> Result<(), HarnessError> {
+    take_over_and_hand_back(JacksonFormat::Json)
+}
+
+#[test]
+fn jvm_to_rekko_and_back_with_jackson_cbor() -> Result<(), HarnessError> {
+    take_over_and_hand_back(JacksonFormat::Cbor)
+}
