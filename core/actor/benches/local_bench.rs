@@ -1,0 +1,2 @@
+//! Local benchmark: tell throughput, ping-pong latency, spawn/stop, memory per idle actor.
+fn main() {}

@@ -1,0 +1,655 @@
+//! The actor cell: mailbox, scheduling on the dispatcher, message processing, lifecycle.
+//!
+//! An idle actor owns no task: it is a small heap object. A message sent to an idle actor
+//! marks it scheduled and spawns one short tokio task that processes up to `throughput`
+//! messages per turn and ends when the mailbox is empty.
+
+use std::any::Any;
+use std::borrow::{Borrow, Cow};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::actor_ref::AnyActorRef;
+use crate::behavior::{interpret_message, interpret_signal, start, Behavior, Behaviors, Inner};
+use crate::behavior::{ChildFailed, Signal, Terminated};
+use crate::context::ActorContext;
+use crate::path::{anonymous_name, ActorPath};
+use crate::supervision::{guarded, ActorFailure};
+use crate::system::{DispatcherKind, SystemHandle};
+
+/// An actor's name: a user-given name or an anonymous counter rendered as `$a`, `$b`, ...
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Name {
+    Anon(u64),
+    Named(Box<str>),
+}
+
+impl Name {
+    pub(crate) fn render(&self) -> Cow<'_, str> {
+        match self {
+            Name::Anon(n) => Cow::Owned(anonymous_name(*n)),
+            Name::Named(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// Identity and place in the hierarchy; fixed for the cell's life.
+pub(crate) struct Header {
+    pub(crate) name: Name,
+    pub(crate) parent: Option<Arc<dyn ErasedCell>>,
+    pub(crate) system: SystemHandle,
+    pub(crate) uid: i32,
+    pub(crate) dispatcher: u8,
+}
+
+/// System messages: death watch and stop. They are processed before ordinary messages.
+pub(crate) enum SysMsg {
+    Watch(Arc<dyn ErasedCell>),
+    Unwatch(usize),
+    DeathNotice {
+        actor: Arc<dyn ErasedCell>,
+        failure: Option<Arc<ActorFailure>>,
+    },
+    Stop,
+}
+
+/// What sits in the ordinary queue.
+pub(crate) enum Envelope<M> {
+    Msg(M),
+    Timer { id: u64, msg: M },
+    ReceiveTimeout(u64),
+    Internal(u64),
+}
+
+/// The message-type-independent face of a cell.
+pub(crate) trait ErasedCell: Send + Sync + 'static {
+    fn header(&self) -> &Header;
+    fn id(&self) -> usize;
+    fn send_sys(self: Arc<Self>, msg: SysMsg);
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    fn erased_path(&self) -> ActorPath;
+    fn is_terminated(&self) -> bool;
+    fn child_by_name(&self, name: &str) -> Option<AnyActorRef>;
+}
+
+/// Children are kept in a set keyed by name (borrowed from the child's header).
+pub(crate) struct ChildEntry(pub(crate) Arc<dyn ErasedCell>);
+
+impl Hash for ChildEntry {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.header().name.hash(state)
+    }
+}
+impl PartialEq for ChildEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.header().name == other.0.header().name
+    }
+}
+impl Eq for ChildEntry {}
+impl Borrow<Name> for ChildEntry {
+    fn borrow(&self) -> &Name {
+        &self.0.header().name
+    }
+}
+
+const SCHEDULED: u8 = 1;
+const CLOSED: u8 = 2;
+
+pub(crate) struct Queues<M> {
+    user: VecDeque<Envelope<M>>,
+    sys: VecDeque<SysMsg>,
+}
+
+impl<M> Default for Queues<M> {
+    fn default() -> Self {
+        Queues {
+            user: VecDeque::new(),
+            sys: VecDeque::new(),
+        }
+    }
+}
+
+pub(crate) struct Mailbox<M> {
+    flags: u8,
+    /// 0 means unbounded.
+    capacity: u32,
+    q: Option<Box<Queues<M>>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Life {
+    New,
+    Running,
+    Terminating,
+    Terminated,
+}
+
+pub(crate) struct ActorState<M> {
+    pub(crate) behavior: Behavior<M>,
+    pub(crate) ext: Option<Box<crate::context::Extras<M>>>,
+    pub(crate) life: Life,
+}
+
+/// One actor incarnation.
+pub(crate) struct Cell<M> {
+    pub(crate) header: Header,
+    mailbox: Mutex<Mailbox<M>>,
+    state: Mutex<ActorState<M>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn ErasedCell>>> = const { RefCell::new(None) };
+}
+
+/// The actor currently processing on this thread (the implicit sender for dead-letter logs).
+pub(crate) fn current_actor_path() -> Option<ActorPath> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|a| a.erased_path()))
+}
+
+struct CurrentGuard(Option<Arc<dyn ErasedCell>>);
+impl CurrentGuard {
+    fn enter(cell: Arc<dyn ErasedCell>) -> Self {
+        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(cell)))
+    }
+}
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+enum Item<M> {
+    Sys(SysMsg),
+    User(Envelope<M>),
+}
+
+impl<M: Send + 'static> Cell<M> {
+    pub(crate) fn new(header: Header, behavior: Behavior<M>, capacity: u32) -> Arc<Self> {
+        let life = if behavior.needs_start() {
+            Life::New
+        } else {
+            Life::Running
+        };
+        Arc::new(Cell {
+            header,
+            mailbox: Mutex::new(Mailbox {
+                flags: 0,
+                capacity,
+                q: None,
+            }),
+            state: Mutex::new(ActorState {
+                behavior,
+                ext: None,
+                life,
+            }),
+        })
+    }
+
+    pub(crate) fn system(&self) -> &SystemHandle {
+        &self.header.system
+    }
+
+    pub(crate) fn path(&self) -> ActorPath {
+        let mut elements = Vec::new();
+        elements.push(self.header.name.render().into_owned());
+        let mut p = self.header.parent.clone();
+        while let Some(c) = p {
+            if c.header().parent.is_some() {
+                elements.push(c.header().name.render().into_owned());
+            }
+            p = c.header().parent.clone();
+        }
+        if self.header.parent.is_none() {
+            elements.clear();
+        }
+        elements.reverse();
+        ActorPath {
+            address: self.header.system.address().clone(),
+            elements,
+            uid: self.header.uid,
+        }
+    }
+
+    /// Schedules the start of a behavior that needs it (a `setup`).
+    pub(crate) fn start_if_needed(self: &Arc<Self>) {
+        if self.state.lock().life == Life::New {
+            let mut mb = self.mailbox.lock();
+            if mb.flags & SCHEDULED == 0 {
+                mb.flags |= SCHEDULED;
+                drop(mb);
+                self.schedule();
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn tell(self: &Arc<Self>, msg: M) {
+        self.enqueue(Envelope::Msg(msg));
+    }
+
+    pub(crate) fn enqueue(self: &Arc<Self>, env: Envelope<M>) {
+        let mut mb = self.mailbox.lock();
+        if mb.flags & CLOSED != 0 {
+            drop(mb);
+            self.dead_letter_env(env);
+            return;
+        }
+        let cap = mb.capacity as usize;
+        let q = mb.q.get_or_insert_with(Box::default);
+        if cap != 0 && q.user.len() >= cap {
+            drop(mb);
+            self.dead_letter_env(env);
+            return;
+        }
+        q.user.push_back(env);
+        if mb.flags & SCHEDULED == 0 {
+            mb.flags |= SCHEDULED;
+            drop(mb);
+            self.schedule();
+        }
+    }
+
+    /// Delivers `msg` unless the actor is terminated; returns `false` then (no dead letter).
+    pub(crate) fn try_tell(self: &Arc<Self>, msg: M) -> bool {
+        if self.mailbox.lock().flags & CLOSED != 0 {
+            return false;
+        }
+        self.tell(msg);
+        true
+    }
+
+    /// Puts messages back at the front of the queue, in order (unstash).
+    pub(crate) fn prepend(&self, msgs: VecDeque<M>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let mut mb = self.mailbox.lock();
+        if mb.flags & CLOSED != 0 {
+            drop(mb);
+            for m in msgs {
+                self.dead_letter(m);
+            }
+            return;
+        }
+        let q = mb.q.get_or_insert_with(Box::default);
+        for m in msgs.into_iter().rev() {
+            q.user.push_front(Envelope::Msg(m));
+        }
+        // Only called from inside this actor's processing, so it is already scheduled.
+    }
+
+    fn dead_letter_env(&self, env: Envelope<M>) {
+        if let Envelope::Msg(m) = env {
+            self.dead_letter(m);
+        }
+    }
+
+    pub(crate) fn dead_letter(&self, msg: M) {
+        let system = &self.header.system;
+        system.record_dead_letter(
+            std::any::type_name::<M>(),
+            Box::new(msg),
+            current_actor_path(),
+            self.path(),
+        );
+    }
+
+    fn schedule(self: &Arc<Self>) {
+        let cell = self.clone();
+        let system = &self.header.system;
+        match system.dispatcher(self.header.dispatcher) {
+            DispatcherKind::Default { throughput } => {
+                let throughput = *throughput;
+                system.runtime().spawn(async move {
+                    loop {
+                        if cell.process_batch(throughput) {
+                            return;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                });
+            }
+            DispatcherKind::Blocking => {
+                system
+                    .runtime()
+                    .spawn_blocking(move || while !cell.process_batch(usize::MAX) {});
+            }
+        }
+    }
+
+    /// Runs `f` with this actor's context from outside the actor (used to set up guardians).
+    pub(crate) fn with_context<R>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut ActorContext<M>) -> R,
+    ) -> R {
+        let mut guard = self.state.lock();
+        let mut ctx = ActorContext::new(self.clone(), guard.ext.take());
+        let r = f(&mut ctx);
+        guard.ext = ctx.take_ext();
+        r
+    }
+
+    /// Processes up to `budget` items. Returns `true` when the actor went idle or terminated.
+    pub(crate) fn process_batch(self: &Arc<Self>, budget: usize) -> bool {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        if st.life == Life::Terminated {
+            let mut mb = self.mailbox.lock();
+            mb.flags &= !SCHEDULED;
+            return true;
+        }
+        let _current = CurrentGuard::enter(self.clone());
+        let mut ctx = ActorContext::new(self.clone(), st.ext.take());
+        if st.life == Life::New {
+            self.do_start(st, &mut ctx);
+        }
+        let mut n = 0;
+        let done = loop {
+            if st.life == Life::Terminated {
+                break true;
+            }
+            if n >= budget {
+                break false;
+            }
+            let item = {
+                let mut mb = self.mailbox.lock();
+                let running = st.life == Life::Running;
+                let item = match mb.q.as_mut() {
+                    Some(q) => match q.sys.pop_front() {
+                        Some(s) => Some(Item::Sys(s)),
+                        None if running => q.user.pop_front().map(Item::User),
+                        None => None,
+                    },
+                    None => None,
+                };
+                if item.is_none() {
+                    mb.flags &= !SCHEDULED;
+                    if mb
+                        .q
+                        .as_ref()
+                        .map(|q| q.user.is_empty() && q.sys.is_empty())
+                        .unwrap_or(false)
+                    {
+                        mb.q = None;
+                    }
+                }
+                item
+            };
+            match item {
+                None => break true,
+                Some(Item::Sys(s)) => self.handle_sys(st, &mut ctx, s),
+                Some(Item::User(e)) => self.handle_user(st, &mut ctx, e),
+            }
+            n += 1;
+        };
+        if st.life != Life::Terminated {
+            st.ext = ctx.take_ext();
+        }
+        done
+    }
+
+    fn do_start(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
+        st.life = Life::Running;
+        let b = std::mem::replace(&mut st.behavior, Behaviors::empty());
+        match guarded(|| start(b, ctx)) {
+            Ok(b) => match b.0 {
+                Inner::Stopped(hook) => self.begin_stop(st, ctx, hook, None),
+                other => st.behavior = Behavior(other),
+            },
+            Err(f) => self.fail(st, ctx, f),
+        }
+    }
+
+    fn handle_user(
+        self: &Arc<Self>,
+        st: &mut ActorState<M>,
+        ctx: &mut ActorContext<M>,
+        env: Envelope<M>,
+    ) {
+        match env {
+            Envelope::Msg(m) => self.deliver(st, ctx, m),
+            Envelope::Timer { id, msg } => {
+                if ctx.timer_fired(id) {
+                    self.deliver(st, ctx, msg)
+                }
+            }
+            Envelope::ReceiveTimeout(gen) => {
+                if let Some(m) = ctx.receive_timeout_fired(gen) {
+                    self.deliver(st, ctx, m)
+                }
+            }
+            Envelope::Internal(token) => {
+                let r = guarded(|| match &mut st.behavior.0 {
+                    Inner::Wrapped(w) => w.internal(ctx, token).unwrap_or(Ok(Behaviors::same())),
+                    _ => Ok(Behaviors::same()),
+                });
+                self.apply(st, ctx, r, None);
+            }
+        }
+    }
+
+    fn deliver(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, m: M) {
+        let r = guarded(|| interpret_message(&mut st.behavior, ctx, m));
+        self.apply(st, ctx, r, None);
+        if st.life == Life::Running {
+            ctx.rearm_receive_timeout();
+        }
+    }
+
+    fn apply(
+        self: &Arc<Self>,
+        st: &mut ActorState<M>,
+        ctx: &mut ActorContext<M>,
+        r: Result<Behavior<M>, ActorFailure>,
+        signal: Option<&Signal>,
+    ) {
+        match r {
+            Ok(next) => match next.0 {
+                Inner::Same => {}
+                Inner::Unhandled => {
+                    if let Some(actor) = signal.and_then(|s| s.terminated_ref()) {
+                        let f = ActorFailure::death_pact(&actor.path().to_string());
+                        self.fail(st, ctx, f);
+                    } else if signal.is_none() {
+                        tracing::debug!(actor = %self.path(), "unhandled message of type {}", std::any::type_name::<M>());
+                    }
+                }
+                Inner::Stopped(hook) => self.begin_stop(st, ctx, hook, None),
+                other => match guarded(|| start(Behavior(other), ctx)) {
+                    Ok(b) => match b.0 {
+                        Inner::Stopped(hook) => self.begin_stop(st, ctx, hook, None),
+                        other => st.behavior = Behavior(other),
+                    },
+                    Err(f) => self.fail(st, ctx, f),
+                },
+            },
+            Err(f) => self.fail(st, ctx, f),
+        }
+    }
+
+    fn fail(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, f: ActorFailure) {
+        tracing::error!(actor = %self.path(), "actor failed and is stopped: {f}");
+        self.begin_stop(st, ctx, None, Some(Arc::new(f)));
+    }
+
+    fn begin_stop(
+        self: &Arc<Self>,
+        st: &mut ActorState<M>,
+        ctx: &mut ActorContext<M>,
+        hook: Option<Arc<crate::behavior::PostStopFn>>,
+        failure: Option<Arc<ActorFailure>>,
+    ) {
+        if matches!(st.life, Life::Terminating | Life::Terminated) {
+            return;
+        }
+        st.life = Life::Terminating;
+        ctx.set_stopping(hook, failure);
+        ctx.cancel_all_timers();
+        let children = ctx.child_cells();
+        if children.is_empty() {
+            self.finish(st, ctx);
+        } else {
+            for c in children {
+                c.send_sys(SysMsg::Stop);
+            }
+        }
+    }
+
+    fn finish(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
+        if st.life != Life::Terminating {
+            return;
+        }
+        let (hook, failure) = ctx.take_stopping();
+        let mut b = std::mem::replace(&mut st.behavior, Behaviors::empty());
+        if !matches!(b.0, Inner::Setup(_)) {
+            if let Err(e) = guarded(|| interpret_signal(&mut b, ctx, &Signal::PostStop)) {
+                tracing::error!(actor = %self.path(), "failure during PostStop: {e}");
+            }
+        }
+        if let Some(h) = hook {
+            if let Err(e) = guarded(|| {
+                h();
+                Ok(())
+            }) {
+                tracing::error!(actor = %self.path(), "failure in post-stop action: {e}");
+            }
+        }
+        drop(b);
+        st.life = Life::Terminated;
+        let me: Arc<dyn ErasedCell> = self.clone();
+        let leftover = {
+            let mut mb = self.mailbox.lock();
+            mb.flags |= CLOSED;
+            mb.q.take()
+        };
+        let parent_id = self.header.parent.as_ref().map(|p| p.id());
+        if let Some(q) = leftover {
+            for s in q.sys {
+                if let SysMsg::Watch(w) = s {
+                    if Some(w.id()) != parent_id {
+                        w.send_sys(SysMsg::DeathNotice {
+                            actor: me.clone(),
+                            failure: failure.clone(),
+                        });
+                    }
+                }
+            }
+            for e in q.user {
+                self.dead_letter_env(e);
+            }
+        }
+        let (watchers, watching) = ctx.take_watch_state();
+        for w in watchers {
+            w.send_sys(SysMsg::DeathNotice {
+                actor: me.clone(),
+                failure: failure.clone(),
+            });
+        }
+        for w in watching {
+            w.send_sys(SysMsg::Unwatch(me.id()));
+        }
+        drop(ctx.take_ext());
+        match &self.header.parent {
+            Some(p) => p
+                .clone()
+                .send_sys(SysMsg::DeathNotice { actor: me, failure }),
+            None => self.header.system.root_terminated(),
+        }
+    }
+
+    fn handle_sys(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, s: SysMsg) {
+        match s {
+            SysMsg::Watch(w) => {
+                let is_parent = self.header.parent.as_ref().map(|p| p.id()) == Some(w.id());
+                if st.life == Life::Terminated {
+                    w.send_sys(SysMsg::DeathNotice {
+                        actor: self.clone(),
+                        failure: None,
+                    });
+                } else if !is_parent {
+                    ctx.add_watcher(w);
+                }
+            }
+            SysMsg::Unwatch(id) => ctx.remove_watcher(id),
+            SysMsg::Stop => self.begin_stop(st, ctx, None, None),
+            SysMsg::DeathNotice { actor, failure } => {
+                let is_child = ctx.remove_child(&actor);
+                let watched = ctx.take_watched(actor.id());
+                if st.life == Life::Running {
+                    match watched {
+                        Some(Some(msg)) => self.deliver(st, ctx, msg),
+                        Some(None) => {
+                            let any = AnyActorRef::local(actor);
+                            let sig = match failure {
+                                Some(cause) if is_child => {
+                                    Signal::ChildFailed(ChildFailed { actor: any, cause })
+                                }
+                                _ => Signal::Terminated(Terminated { actor: any }),
+                            };
+                            let r = guarded(|| interpret_signal(&mut st.behavior, ctx, &sig));
+                            self.apply(st, ctx, r, Some(&sig));
+                        }
+                        None => {}
+                    }
+                }
+                if st.life == Life::Terminating && ctx.child_cells().is_empty() {
+                    self.finish(st, ctx);
+                }
+            }
+        }
+    }
+}
+
+impl<M: Send + 'static> ErasedCell for Cell<M> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn id(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+    fn send_sys(self: Arc<Self>, msg: SysMsg) {
+        let mut mb = self.mailbox.lock();
+        if mb.flags & CLOSED != 0 {
+            drop(mb);
+            if let SysMsg::Watch(w) = msg {
+                let me: Arc<dyn ErasedCell> = self.clone();
+                w.send_sys(SysMsg::DeathNotice {
+                    actor: me,
+                    failure: None,
+                });
+            }
+            return;
+        }
+        mb.q.get_or_insert_with(Box::default).sys.push_back(msg);
+        if mb.flags & SCHEDULED == 0 {
+            mb.flags |= SCHEDULED;
+            drop(mb);
+            self.schedule();
+        }
+    }
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+    fn erased_path(&self) -> ActorPath {
+        self.path()
+    }
+    fn is_terminated(&self) -> bool {
+        self.mailbox.lock().flags & CLOSED != 0
+    }
+    fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
+        let st = self.state.lock();
+        let key = match name.strip_prefix('$') {
+            Some(_) => Name::Anon(crate::path::parse_anonymous_name(name)?),
+            None => Name::Named(name.into()),
+        };
+        st.ext
+            .as_ref()
+            .and_then(|e| e.child_entry(&key))
+            .map(AnyActorRef::local)
+    }
+}

@@ -1,0 +1,177 @@
+//! The boundary remoting builds on (Artery lives in `rekko-remote`; this is the contract).
+//!
+//! * [`WireMessage`]: a message type states its Pekko serializer id and manifest once, with its
+//!   encoder and decoder.
+//! * [`SerializerRegistry`]: decodes inbound `(serializer id, manifest, bytes)` into a typed
+//!   message and delivers it to a local actor found by path and uid.
+//! * [`RemoteRefProvider`]: the remote crate implements it to hand out `ActorRef<M>`s that point
+//!   at a remote path (they are `ActorRef::from_target` over an [`ActorRefTarget`]).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use crate::actor_ref::{ActorRef, ActorRefTarget};
+use crate::path::ActorPath;
+use crate::system::SystemHandle;
+
+pub use crate::actor_ref::ActorRefTarget as RemoteTarget;
+
+/// Why a wire message could not be handled.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    /// No binding for this serializer id and manifest.
+    #[error("no message type bound to serializer id [{serializer_id}] and manifest [{manifest}]")]
+    UnknownManifest {
+        /// Serializer id.
+        serializer_id: i32,
+        /// Manifest.
+        manifest: String,
+    },
+    /// The bytes did not decode.
+    #[error("cannot decode message with serializer id [{serializer_id}] and manifest [{manifest}]: {reason}")]
+    Decode {
+        /// Serializer id.
+        serializer_id: i32,
+        /// Manifest.
+        manifest: String,
+        /// Decoder's error.
+        reason: String,
+    },
+    /// No local actor at that path (or with that uid).
+    #[error("no local actor at [{0}]")]
+    NoRecipient(String),
+    /// The actor exists but does not accept this message type.
+    #[error("actor [{path}] does not accept messages bound to manifest [{manifest}]")]
+    WrongType {
+        /// Recipient path.
+        path: String,
+        /// Manifest.
+        manifest: String,
+    },
+}
+
+/// A message that can cross the wire, bound to a Pekko serializer id and manifest
+/// (e.g. Jackson JSON: id 31 with the JVM class name as manifest; protobuf: id 2).
+pub trait WireMessage: Sized + Send + 'static {
+    /// Pekko serializer id.
+    const SERIALIZER_ID: i32;
+    /// Manifest written with the message (JVM class name for Jackson/protobuf).
+    fn manifest(&self) -> String;
+    /// Encodes the payload.
+    fn to_bytes(&self) -> Result<Bytes, WireError>;
+    /// Decodes a payload written under `manifest`.
+    fn from_bytes(manifest: &str, bytes: &[u8]) -> Result<Self, WireError>;
+}
+
+type Decoder = Arc<dyn Fn(&str, &[u8]) -> Result<Box<dyn Any + Send>, WireError> + Send + Sync>;
+type Deliverer =
+    Arc<dyn Fn(&crate::actor_ref::AnyActorRef, Box<dyn Any + Send>) -> bool + Send + Sync>;
+
+struct Binding {
+    decode: Decoder,
+    deliver: Deliverer,
+    type_id: TypeId,
+}
+
+/// Maps `(serializer id, manifest)` to message types and delivers decoded messages to local actors.
+#[derive(Default, Clone)]
+pub struct SerializerRegistry {
+    bindings: Arc<RwLock<HashMap<(i32, String), Binding>>>,
+}
+
+impl SerializerRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds `manifest` under `M::SERIALIZER_ID` to `M`; inbound messages with them decode as `M`
+    /// and go to actors accepting `M`.
+    pub fn bind<M: WireMessage>(&self, manifest: &str) {
+        let decode: Decoder = Arc::new(|man, bytes| {
+            M::from_bytes(man, bytes).map(|m| Box::new(m) as Box<dyn Any + Send>)
+        });
+        let deliver: Deliverer =
+            Arc::new(
+                |target, msg| match (target.downcast::<M>(), msg.downcast::<M>()) {
+                    (Some(r), Ok(m)) => {
+                        r.tell(*m);
+                        true
+                    }
+                    _ => false,
+                },
+            );
+        self.bindings.write().insert(
+            (M::SERIALIZER_ID, manifest.to_string()),
+            Binding {
+                decode,
+                deliver,
+                type_id: TypeId::of::<M>(),
+            },
+        );
+    }
+
+    /// Whether a binding exists.
+    pub fn is_bound(&self, serializer_id: i32, manifest: &str) -> bool {
+        self.bindings
+            .read()
+            .contains_key(&(serializer_id, manifest.to_string()))
+    }
+
+    /// The type bound to `(id, manifest)`.
+    pub fn bound_type(&self, serializer_id: i32, manifest: &str) -> Option<TypeId> {
+        self.bindings
+            .read()
+            .get(&(serializer_id, manifest.to_string()))
+            .map(|b| b.type_id)
+    }
+
+    /// Decodes an inbound message and delivers it to the local actor at `recipient`
+    /// (matching its uid when the path carries one).
+    pub fn deliver(
+        &self,
+        system: &SystemHandle,
+        recipient: &ActorPath,
+        serializer_id: i32,
+        manifest: &str,
+        bytes: &[u8],
+    ) -> Result<(), WireError> {
+        let (decode, deliver) = {
+            let b = self.bindings.read();
+            let binding = b
+                .get(&(serializer_id, manifest.to_string()))
+                .ok_or_else(|| WireError::UnknownManifest {
+                    serializer_id,
+                    manifest: manifest.to_string(),
+                })?;
+            (binding.decode.clone(), binding.deliver.clone())
+        };
+        let msg = decode(manifest, bytes)?;
+        let target = system
+            .resolve_local(&recipient.elements, recipient.uid)
+            .ok_or_else(|| WireError::NoRecipient(recipient.to_string()))?;
+        if deliver(&target, msg) {
+            Ok(())
+        } else {
+            Err(WireError::WrongType {
+                path: recipient.to_string(),
+                manifest: manifest.to_string(),
+            })
+        }
+    }
+}
+
+/// Implemented by the remote transport: refs to actors on other systems.
+pub trait RemoteRefProvider: Send + Sync + 'static {
+    /// A ref that serializes each message (with its [`WireMessage`] binding) and sends it to `path`.
+    fn remote_ref<M: WireMessage>(&self, path: &ActorPath) -> ActorRef<M>;
+}
+
+/// Helper for remote crates: wraps a target as an `ActorRef`.
+pub fn remote_actor_ref<M: Send + 'static>(target: Arc<dyn ActorRefTarget<M>>) -> ActorRef<M> {
+    ActorRef::from_target(target)
+}

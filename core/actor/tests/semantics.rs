@@ -1,0 +1,1002 @@
+//! One test per documented semantic of Pekko typed that rekko-actor implements.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rekko_actor::testkit::TestProbe;
+use rekko_actor::{
+    ActorError, ActorRef, ActorSystem, ActorSystemSettings, AskError, Behavior, Behaviors,
+    DeadLetter, MailboxSelector, Props, Signal, StatusReply, SupervisorStrategy,
+};
+
+const T: Duration = Duration::from_secs(5);
+
+fn settings() -> ActorSystemSettings {
+    let mut s = ActorSystemSettings::default();
+    s.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
+    s
+}
+
+/// A guardian that spawns whatever behavior it is sent (like Pekko's SpawnProtocol), replying the ref.
+type SpawnFn = Box<dyn FnOnce(&mut rekko_actor::ActorContext<Spawn>) + Send>;
+
+enum Spawn {
+    Any(SpawnFn),
+}
+
+fn spawner() -> Behavior<Spawn> {
+    Behaviors::receive(|ctx, msg| {
+        let Spawn::Any(f) = msg;
+        f(ctx);
+        Behaviors::same()
+    })
+}
+
+fn system(name: &str) -> ActorSystem<Spawn> {
+    ActorSystem::new(spawner(), name, settings()).expect("system starts")
+}
+
+async fn spawn<C: Send + 'static>(
+    sys: &ActorSystem<Spawn>,
+    b: Behavior<C>,
+    name: Option<&str>,
+) -> ActorRef<C> {
+    let probe = TestProbe::<ActorRef<C>>::new("spawned");
+    let reply = probe.ref_();
+    let name = name.map(str::to_string);
+    sys.tell(Spawn::Any(Box::new(move |ctx| {
+        let r = match name {
+            Some(n) => ctx.spawn(b, &n),
+            None => ctx.spawn_anonymous(b),
+        };
+        reply.tell(r);
+    })));
+    probe.expect_message(T).await
+}
+
+fn forwarder<M: Send + 'static>(probe: ActorRef<M>) -> Behavior<M> {
+    Behaviors::receive_message(move |m| {
+        probe.tell(m);
+        Behaviors::same()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_from_one_sender_arrive_in_order() {
+    let sys = system("Order");
+    let probe = TestProbe::<u32>::new("p");
+    let r = spawn(&sys, forwarder(probe.ref_()), Some("fwd")).await;
+    for i in 0..10_000 {
+        r.tell(i);
+    }
+    for i in 0..10_000 {
+        assert_eq!(probe.expect_message(T).await, i);
+    }
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn paths_names_and_uids_render_like_pekko() {
+    let sys = system("Sys");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let a = spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            let b = ctx.spawn(Behaviors::empty::<()>(), "b");
+            p.tell(b.path().to_string());
+            let x = ctx.spawn_anonymous(Behaviors::empty::<()>());
+            let y = ctx.spawn_anonymous(Behaviors::empty::<()>());
+            p.tell(x.path().name().to_string());
+            p.tell(y.path().name().to_string());
+            let dup = ctx.try_spawn(Behaviors::empty::<()>(), "b", Props::default());
+            p.tell(format!(
+                "{:?}",
+                dup.err()
+                    .map(|e| matches!(e, ActorError::NameNotUnique { .. }))
+            ));
+            let bad = ctx.try_spawn(Behaviors::empty::<()>(), "$x", Props::default());
+            p.tell(format!(
+                "{:?}",
+                bad.err()
+                    .map(|e| matches!(e, ActorError::InvalidName { .. }))
+            ));
+            Behaviors::empty::<()>()
+        }),
+        Some("a"),
+    )
+    .await;
+    let b_path = probe.expect_message(T).await;
+    let uid: i32 = b_path
+        .rsplit('#')
+        .next()
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(0);
+    assert_ne!(uid, 0);
+    assert_eq!(b_path, format!("pekko://Sys/user/a/b#{uid}"));
+    assert_eq!(probe.expect_message(T).await, "$a");
+    assert_eq!(probe.expect_message(T).await, "$b");
+    assert_eq!(probe.expect_message(T).await, "Some(true)");
+    assert_eq!(probe.expect_message(T).await, "Some(true)");
+    assert!(a.path().to_string().starts_with("pekko://Sys/user/a#"));
+    let found = sys.resolve::<()>(&a.path());
+    assert_eq!(found, Some(a.clone()));
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+fn post_stop_reporter(name: &'static str, probe: ActorRef<String>) -> Behavior<()> {
+    Behaviors::receive_signal(move |_, sig| {
+        if let Signal::PostStop = sig {
+            probe.tell(name.to_string());
+        }
+        Behaviors::same()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_stop_before_parent_and_get_post_stop_first() {
+    let sys = system("Stop");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let parent = spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            let p1 = p.clone();
+            let c1 = ctx.spawn(post_stop_reporter("child1", p.clone()), "c1");
+            ctx.spawn(
+                Behaviors::setup(move |ctx| {
+                    ctx.spawn(post_stop_reporter("grandchild", p1.clone()), "g");
+                    post_stop_reporter("child2", p1.clone())
+                }),
+                "c2",
+            );
+            let _ = c1;
+            let p2 = p.clone();
+            Behaviors::receive_message(|_: ()| Behaviors::stopped()).receive_signal(
+                move |_, sig| {
+                    if let Signal::PostStop = sig {
+                        p2.tell("parent".into());
+                    }
+                    Behaviors::same()
+                },
+            )
+        }),
+        Some("parent"),
+    )
+    .await;
+    parent.tell(());
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(probe.expect_message(T).await);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("parent"));
+    let g = seen.iter().position(|s| s == "grandchild");
+    let c2 = seen.iter().position(|s| s == "child2");
+    assert!(g < c2, "grandchild stops before its parent: {seen:?}");
+    assert!(seen.contains(&"child1".to_string()));
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn nothing_is_delivered_after_post_stop_and_late_messages_are_dead_letters() {
+    let sys = system("Late");
+    let probe = TestProbe::<String>::new("p");
+    let dl = TestProbe::<DeadLetter>::new("dl");
+    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), Some("dl")).await;
+    sys.event_stream().subscribe(dl_fwd);
+    let p = probe.ref_();
+    let p2 = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::receive_message(move |m: u32| {
+            p.tell(format!("msg {m}"));
+            Behaviors::stopped_with({
+                let p = p.clone();
+                move || p.tell("post-stop action".into())
+            })
+        })
+        .receive_signal(move |_, s| {
+            if let Signal::PostStop = s {
+                p2.tell("PostStop".into());
+            }
+            Behaviors::same()
+        }),
+        Some("once"),
+    )
+    .await;
+    r.tell(1);
+    r.tell(2);
+    r.tell(3);
+    assert_eq!(probe.expect_message(T).await, "msg 1");
+    assert_eq!(probe.expect_message(T).await, "PostStop");
+    assert_eq!(probe.expect_message(T).await, "post-stop action");
+    let d1 = dl.expect_message(T).await;
+    let d2 = dl.expect_message(T).await;
+    assert_eq!(d1.recipient, r.path());
+    assert_eq!(d2.recipient, r.path());
+    assert_eq!(d1.message_type, "u32");
+    // After termination a new message is a dead letter too, with no sender outside actors.
+    r.tell(4);
+    let d3 = dl.expect_message(T).await;
+    assert_eq!(d3.recipient, r.path());
+    assert!(d3.sender.is_none());
+    assert!(probe.try_receive().is_none());
+    assert!(sys.dead_letter_count() >= 3);
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn dead_letters_carry_the_sending_actor() {
+    let sys = system("DlSender");
+    let dl = TestProbe::<DeadLetter>::new("dl");
+    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), Some("dl")).await;
+    sys.event_stream().subscribe(dl_fwd);
+    let dead = spawn(&sys, Behaviors::stopped::<u8>(), Some("dead")).await;
+    let sender = spawn(
+        &sys,
+        Behaviors::receive_message(move |_: ()| {
+            dead.tell(7);
+            Behaviors::same()
+        }),
+        Some("sender"),
+    )
+    .await;
+    // `dead` stops right after start; keep sending until the dead letter shows up.
+    sender.tell(());
+    let d = dl.expect_message(T).await;
+    assert_eq!(
+        d.sender.map(|p| p.to_string_without_uid()),
+        Some("pekko://DlSender/user/sender".to_string())
+    );
+    assert_eq!(
+        d.recipient.to_string_without_uid(),
+        "pekko://DlSender/user/dead"
+    );
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[derive(Debug)]
+enum Work {
+    Add(u32),
+    Fail,
+    Get(ActorRef<Vec<u32>>),
+}
+
+fn failing_accumulator(started: ActorRef<String>) -> Behavior<Work> {
+    Behaviors::setup(move |_| {
+        started.tell("started".into());
+        let started = started.clone();
+        collect(Vec::new(), started)
+    })
+}
+
+fn collect(seen: Vec<u32>, probe: ActorRef<String>) -> Behavior<Work> {
+    let p2 = probe.clone();
+    Behaviors::receive_message(move |m| match m {
+        Work::Add(n) => {
+            let mut s = seen.clone();
+            s.push(n);
+            collect(s, probe.clone())
+        }
+        Work::Fail => panic!("boom"),
+        Work::Get(r) => {
+            r.tell(seen.clone());
+            Behaviors::same()
+        }
+    })
+    .receive_signal(move |_, s| {
+        if let Signal::PreRestart = s {
+            p2.tell("PreRestart".into());
+        }
+        Behaviors::same()
+    })
+}
+
+#[tokio::test]
+async fn restart_keeps_the_mailbox_and_drops_the_failing_message() {
+    let sys = system("Restart");
+    let probe = TestProbe::<String>::new("p");
+    let r = spawn(
+        &sys,
+        Behaviors::supervise(failing_accumulator(probe.ref_()))
+            .on_failure(SupervisorStrategy::restart()),
+        Some("acc"),
+    )
+    .await;
+    r.tell(Work::Add(1));
+    r.tell(Work::Fail);
+    r.tell(Work::Add(2));
+    r.tell(Work::Add(3));
+    let got = r.ask(Work::Get, T).await;
+    assert_eq!(probe.expect_message(T).await, "started");
+    assert_eq!(probe.expect_message(T).await, "PreRestart");
+    assert_eq!(probe.expect_message(T).await, "started");
+    // State was reset by the restart; messages behind the failing one were kept.
+    assert_eq!(got, Ok(vec![2, 3]));
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn resume_keeps_state() {
+    let sys = system("Resume");
+    let probe = TestProbe::<String>::new("p");
+    let r = spawn(
+        &sys,
+        Behaviors::supervise(failing_accumulator(probe.ref_()))
+            .on_failure(SupervisorStrategy::resume()),
+        None,
+    )
+    .await;
+    r.tell(Work::Add(1));
+    r.tell(Work::Fail);
+    r.tell(Work::Add(2));
+    assert_eq!(r.ask(Work::Get, T).await, Ok(vec![1, 2]));
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn restart_limit_stops_the_actor_and_parent_sees_child_failed() {
+    let sys = system("Limit");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let parent = spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            let child = ctx.spawn(
+                Behaviors::supervise(failing_accumulator(p.clone())).on_failure(
+                    SupervisorStrategy::restart().with_limit(2, Duration::from_secs(60)),
+                ),
+                "child",
+            );
+            ctx.watch(&child);
+            let p = p.clone();
+            Behaviors::receive_message(move |n: u32| {
+                for _ in 0..n {
+                    child.tell(Work::Fail);
+                }
+                Behaviors::same()
+            })
+            .receive_signal(move |_, s| {
+                match s {
+                    Signal::ChildFailed(cf) => {
+                        p.tell(format!("ChildFailed {} {}", cf.actor.name(), cf.cause))
+                    }
+                    Signal::Terminated(t) => p.tell(format!("Terminated {}", t.actor.name())),
+                    _ => {}
+                }
+                Behaviors::same()
+            })
+        }),
+        Some("parent"),
+    )
+    .await;
+    parent.tell(3);
+    let mut msgs = Vec::new();
+    loop {
+        let m = probe.expect_message(T).await;
+        let end = m.starts_with("ChildFailed") || m.starts_with("Terminated");
+        msgs.push(m);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(
+        msgs.iter().filter(|m| *m == "started").count(),
+        3,
+        "{msgs:?}"
+    );
+    assert_eq!(
+        msgs.last().map(String::as_str),
+        Some("ChildFailed child boom")
+    );
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_restarts_after_growing_delays() {
+    let sys = system("Backoff");
+    let probe = TestProbe::<tokio::time::Instant>::new("p");
+    let p = probe.ref_();
+    let fails = Arc::new(AtomicUsize::new(0));
+    let f2 = fails.clone();
+    let r = spawn(
+        &sys,
+        Behaviors::supervise(Behaviors::setup(move |ctx| {
+            p.tell(tokio::time::Instant::now());
+            // Fail right after each start, four times.
+            if f2.fetch_add(1, Ordering::SeqCst) < 4 {
+                ctx.self_ref().tell(());
+            }
+            Behaviors::receive_message(|_: ()| panic!("fail"))
+        }))
+        .on_failure(
+            SupervisorStrategy::restart_with_backoff(
+                Duration::from_millis(100),
+                Duration::from_millis(500),
+                0.0,
+            )
+            .with_reset_backoff_after(Duration::from_secs(10)),
+        ),
+        Some("b"),
+    )
+    .await;
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        starts.push(probe.expect_message(T).await);
+    }
+    let gaps: Vec<u128> = starts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    assert_eq!(gaps, vec![100, 200, 400, 500]);
+    let _ = r;
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_during_backoff_are_stashed_and_delivered_after_restart() {
+    let sys = system("BackoffStash");
+    let probe = TestProbe::<u32>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::supervise(Behaviors::receive_message(move |m: u32| {
+            if m == 0 {
+                panic!("zero");
+            }
+            p.tell(m);
+            Behaviors::same()
+        }))
+        .on_failure(SupervisorStrategy::restart_with_backoff(
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+            0.0,
+        )),
+        None,
+    )
+    .await;
+    r.tell(0);
+    r.tell(1);
+    r.tell(2);
+    assert_eq!(probe.expect_message(T).await, 1);
+    assert_eq!(probe.expect_message(T).await, 2);
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tick {
+    Start,
+    Block,
+    Cancel,
+    Fired(&'static str),
+    Ping,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_or_replaced_timers_never_deliver_stale_messages() {
+    let sys = system("Timers");
+    let probe = TestProbe::<Tick>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::with_timers(move |timers| {
+            let p = p.clone();
+            Behaviors::receive_message(move |m: Tick| {
+                match m {
+                    Tick::Start => {
+                        timers.start_single_timer(
+                            "k",
+                            Tick::Fired("old"),
+                            Duration::from_millis(1),
+                        );
+                        timers.start_single_timer(
+                            "k2",
+                            Tick::Fired("cancelled"),
+                            Duration::from_millis(1),
+                        );
+                    }
+                    // Block long enough that both timers fire and enqueue behind `Cancel`.
+                    Tick::Block => std::thread::sleep(Duration::from_millis(50)),
+                    Tick::Cancel => {
+                        timers.start_single_timer(
+                            "k",
+                            Tick::Fired("new"),
+                            Duration::from_millis(20),
+                        );
+                        timers.cancel("k2");
+                        assert!(!timers.is_timer_active("k2"));
+                    }
+                    other => p.tell(other),
+                }
+                Behaviors::same()
+            })
+        }),
+        Some("t"),
+    )
+    .await;
+    r.tell(Tick::Start);
+    r.tell(Tick::Block);
+    r.tell(Tick::Cancel);
+    r.tell(Tick::Ping);
+    assert_eq!(probe.expect_message(T).await, Tick::Ping);
+    assert_eq!(probe.expect_message(T).await, Tick::Fired("new"));
+    r.tell(Tick::Ping);
+    assert_eq!(probe.expect_message(T).await, Tick::Ping);
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn periodic_timers_repeat_and_die_with_the_actor() {
+    let sys = system("Periodic");
+    let probe = TestProbe::<u32>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::with_timers(move |timers| {
+            timers.start_timer_with_fixed_delay("tick", 1u32, Duration::from_millis(10));
+            timers.start_timer_at_fixed_rate("rate", 2u32, Duration::from_millis(25));
+            let p = p.clone();
+            Behaviors::receive_message(move |m: u32| {
+                if m == 99 {
+                    return Behaviors::stopped();
+                }
+                p.tell(m);
+                Behaviors::same()
+            })
+        }),
+        None,
+    )
+    .await;
+    let mut ones = 0;
+    let mut twos = 0;
+    while ones < 5 || twos < 2 {
+        match probe.expect_message(T).await {
+            1 => ones += 1,
+            _ => twos += 1,
+        }
+    }
+    r.tell(99);
+    // Drain what was queued before the stop, then nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while probe.try_receive().is_some() {}
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(probe.try_receive().is_none());
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[derive(Debug)]
+enum Db {
+    Loaded,
+    Save(#[allow(dead_code)] u32),
+}
+
+#[tokio::test]
+async fn stash_preserves_order_and_overflows_with_an_error() {
+    let sys = system("Stash");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::with_stash(3, move |stash| {
+            let p = p.clone();
+            Behaviors::receive_message(move |m: Db| match m {
+                Db::Loaded => {
+                    let p = p.clone();
+                    stash.unstash_all(Behaviors::receive_message(move |m: Db| {
+                        p.tell(format!("{m:?}"));
+                        Behaviors::same()
+                    }))
+                }
+                other => {
+                    if let Err(e) = stash.stash(other) {
+                        p.tell(format!("overflow: {e}"));
+                    }
+                    Behaviors::same()
+                }
+            })
+        }),
+        Some("db"),
+    )
+    .await;
+    for i in 1..=4 {
+        r.tell(Db::Save(i));
+    }
+    r.tell(Db::Loaded);
+    r.tell(Db::Save(5));
+    let m = probe.expect_message(T).await;
+    assert!(
+        m.starts_with("overflow: stash buffer of [pekko://Stash/user/db"),
+        "{m}"
+    );
+    for i in [1, 2, 3, 5] {
+        assert_eq!(probe.expect_message(T).await, format!("Save({i})"));
+    }
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn ask_times_out_when_nobody_replies() {
+    let sys = system("Ask");
+    let r = spawn(&sys, Behaviors::ignore::<ActorRef<u8>>(), None).await;
+    let res = r.ask(|reply_to| reply_to, Duration::from_millis(300)).await;
+    assert!(matches!(res, Err(AskError::Timeout { .. })), "{res:?}");
+    let echo = spawn(
+        &sys,
+        Behaviors::receive_message(|(n, r): (u8, ActorRef<StatusReply<u8>>)| {
+            r.tell(if n > 0 {
+                StatusReply::success(n)
+            } else {
+                StatusReply::error("zero")
+            });
+            Behaviors::same()
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(echo.ask_with_status(|r| (3, r), T).await, Ok(3));
+    assert!(matches!(
+        echo.ask_with_status(|r| (0, r), T).await,
+        Err(AskError::Status { .. })
+    ));
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn watching_a_dead_actor_yields_terminated_at_once() {
+    let sys = system("Watch");
+    let probe = TestProbe::<String>::new("p");
+    let dead = spawn(&sys, Behaviors::stopped::<()>(), Some("dead")).await;
+    // Wait until it is gone: a watcher spawned later must still get Terminated.
+    let p = probe.ref_();
+    let d = dead.clone();
+    let _watcher = spawn(
+        &sys,
+        Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<()>| {
+            ctx.watch(&d);
+            let p = p.clone();
+            Behaviors::receive_signal(move |_, s| {
+                if let Signal::Terminated(t) = s {
+                    p.tell(t.actor.name());
+                }
+                Behaviors::same()
+            })
+        }),
+        Some("watcher"),
+    )
+    .await;
+    assert_eq!(probe.expect_message(T).await, "dead");
+    // watch_with delivers a message instead of the signal.
+    let p2 = probe.ref_();
+    let d2 = dead.clone();
+    spawn(
+        &sys,
+        Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<String>| {
+            ctx.watch_with(&d2, "custom".to_string());
+            forwarder(p2.clone())
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(probe.expect_message(T).await, "custom");
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn unhandled_terminated_is_a_death_pact() {
+    let sys = system("Pact");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    spawn(
+        &sys,
+        Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<()>| {
+            let watcher = ctx.spawn(
+                Behaviors::setup(|ctx| {
+                    let victim = ctx.spawn(
+                        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
+                        "victim",
+                    );
+                    ctx.watch(&victim);
+                    victim.tell(());
+                    Behaviors::empty::<()>()
+                }),
+                "watcher",
+            );
+            ctx.watch(&watcher);
+            let p = p.clone();
+            Behaviors::receive_signal(move |_, s| {
+                if let Signal::ChildFailed(cf) = s {
+                    p.tell(format!("{} {}", cf.actor.name(), cf.cause.is_death_pact()));
+                }
+                Behaviors::same()
+            })
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(probe.expect_message(T).await, "watcher true");
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_do_not_take_the_system_down() {
+    let sys = system("Panic");
+    let bomb = spawn(
+        &sys,
+        Behaviors::receive_message(|_: ()| panic!("kaboom")),
+        Some("bomb"),
+    )
+    .await;
+    bomb.tell(());
+    let probe = TestProbe::<u32>::new("p");
+    let ok = spawn(&sys, forwarder(probe.ref_()), Some("ok")).await;
+    ok.tell(1);
+    assert_eq!(probe.expect_message(T).await, 1);
+    // The failed actor is gone; the name can be reused after termination.
+    let again = spawn(
+        &sys,
+        Behaviors::receive_message(|_: ()| panic!("kaboom")),
+        None,
+    )
+    .await;
+    again.tell(());
+    ok.tell(2);
+    assert_eq!(probe.expect_message(T).await, 2);
+    assert!(!sys.is_terminated());
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn receive_timeout_fires_after_inactivity() {
+    let sys = system("Idle");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            ctx.set_receive_timeout(Duration::from_secs(1), "timeout".to_string());
+            let p = p.clone();
+            Behaviors::receive(move |ctx, m: String| {
+                if m == "timeout" {
+                    ctx.cancel_receive_timeout();
+                }
+                p.tell(format!(
+                    "{m} at {}",
+                    tokio::time::Instant::now().elapsed().as_millis()
+                ));
+                Behaviors::same()
+            })
+        }),
+        None,
+    )
+    .await;
+    let start = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    r.tell("hello".into());
+    let _ = probe.expect_message(T).await;
+    let _ = probe.expect_message(T).await;
+    let fired_after = start.elapsed();
+    assert!(
+        fired_after >= Duration::from_millis(1600),
+        "{fired_after:?}"
+    );
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+enum Frontend {
+    Reply(String),
+    Asked(Result<String, AskError>),
+    Piped(u32),
+}
+
+#[tokio::test]
+async fn message_adapter_ask_and_pipe_to_self() {
+    let sys = system("Adapt");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let backend = spawn(
+        &sys,
+        Behaviors::receive_message(|(q, r): (String, ActorRef<String>)| {
+            r.tell(q.to_uppercase());
+            Behaviors::same()
+        }),
+        Some("backend"),
+    )
+    .await;
+    spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            let adapter = ctx.message_adapter(Frontend::Reply);
+            backend.tell(("adapted".into(), adapter));
+            ctx.ask(&backend, |r| ("asked".to_string(), r), T, Frontend::Asked);
+            ctx.pipe_to_self(async { 41 + 1 }, Frontend::Piped);
+            let p = p.clone();
+            Behaviors::receive_message(move |m| {
+                p.tell(match m {
+                    Frontend::Reply(s) => format!("reply {s}"),
+                    Frontend::Asked(r) => format!("asked {r:?}"),
+                    Frontend::Piped(n) => format!("piped {n}"),
+                });
+                Behaviors::same()
+            })
+        }),
+        None,
+    )
+    .await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(probe.expect_message(T).await);
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["asked Ok(\"ASKED\")", "piped 42", "reply ADAPTED"]
+    );
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn bounded_mailbox_overflows_to_dead_letters() {
+    let sys = system("Bounded");
+    let dl = TestProbe::<DeadLetter>::new("dl");
+    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), None).await;
+    sys.event_stream().subscribe(dl_fwd);
+    let probe = TestProbe::<u32>::new("p");
+    let p = probe.ref_();
+    let gate = Arc::new(std::sync::Barrier::new(1));
+    let r = {
+        let p2 = p.clone();
+        let _ = gate;
+        let probe2 = TestProbe::<ActorRef<u32>>::new("s");
+        let reply = probe2.ref_();
+        sys.tell(Spawn::Any(Box::new(move |ctx| {
+            let r = ctx.spawn_with_props(
+                forwarder(p2),
+                "bounded",
+                Props::default().with_mailbox(MailboxSelector::bounded(2)),
+            );
+            // Fill the mailbox while this (the parent) handler runs on the only thread.
+            for i in 0..5 {
+                r.tell(i);
+            }
+            reply.tell(r);
+        })));
+        probe2.expect_message(T).await
+    };
+    assert_eq!(probe.expect_message(T).await, 0);
+    assert_eq!(probe.expect_message(T).await, 1);
+    for _ in 0..3 {
+        assert_eq!(dl.expect_message(T).await.recipient, r.path());
+    }
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_dispatcher_runs_actors_on_the_blocking_pool() {
+    let sys = system("Blocking");
+    let probe = TestProbe::<bool>::new("p");
+    let p = probe.ref_();
+    let probe2 = TestProbe::<ActorRef<()>>::new("s");
+    let reply = probe2.ref_();
+    sys.tell(Spawn::Any(Box::new(move |ctx| {
+        let r = ctx.spawn_with_props(
+            Behaviors::receive_message(move |_: ()| {
+                // tokio's blocking pool threads are not runtime workers.
+                p.tell(tokio::runtime::Handle::try_current().is_ok());
+                Behaviors::same()
+            }),
+            "io",
+            Props::default().with_dispatcher(rekko_actor::DispatcherSelector::blocking()),
+        );
+        reply.tell(r);
+    })));
+    let r = probe2.expect_message(T).await;
+    r.tell(());
+    assert!(probe.expect_message(T).await);
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn receptionist_register_find_subscribe() {
+    use rekko_actor::{Listing, Receptionist, ServiceKey};
+    let sys = system("Recep");
+    let key = ServiceKey::<u32>::new("svc");
+    let listings = TestProbe::<Listing<u32>>::new("l");
+    let sub = spawn(&sys, forwarder(listings.ref_()), None).await;
+    sys.receptionist().tell(Receptionist::subscribe(&key, sub));
+    assert!(listings.expect_message(T).await.services.is_empty());
+    let svc = spawn(
+        &sys,
+        Behaviors::receive_message(|_: u32| Behaviors::stopped()),
+        Some("svc"),
+    )
+    .await;
+    sys.receptionist()
+        .tell(Receptionist::register(&key, svc.clone()));
+    let l = listings.expect_message(T).await;
+    assert_eq!(l.services, vec![svc.clone()]);
+    let found = TestProbe::<Listing<u32>>::new("f");
+    let finder = spawn(&sys, forwarder(found.ref_()), None).await;
+    sys.receptionist().tell(Receptionist::find(&key, finder));
+    assert_eq!(found.expect_message(T).await.services, vec![svc.clone()]);
+    svc.tell(1);
+    // Termination removes the registration.
+    assert!(listings.expect_message(T).await.services.is_empty());
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn coordinated_shutdown_runs_phases_in_order_then_terminates() {
+    let sys = system("Cs");
+    let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let cs = sys.coordinated_shutdown();
+    for phase in [
+        "service-stop",
+        "before-service-unbind",
+        "before-actor-system-terminate",
+    ] {
+        let o = order.clone();
+        cs.add_task(phase, "t", move || async move { o.lock().push(phase) })
+            .expect("known phase");
+    }
+    assert!(cs.add_task("no-such-phase", "t", || async {}).is_err());
+    cs.run(rekko_actor::Reason::Unknown).await;
+    sys.when_terminated().await;
+    assert_eq!(
+        *order.lock(),
+        vec![
+            "before-service-unbind",
+            "service-stop",
+            "before-actor-system-terminate"
+        ]
+    );
+    assert_eq!(cs.shutdown_reason(), Some(rekko_actor::Reason::Unknown));
+}
+
+#[tokio::test]
+async fn guardian_stopping_terminates_the_system() {
+    let sys = ActorSystem::new(
+        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
+        "G",
+        settings(),
+    )
+    .expect("system");
+    sys.tell(());
+    sys.when_terminated().await;
+    assert!(sys.is_terminated());
+}
+
+#[test]
+fn system_without_a_runtime_starts_its_own() {
+    let sys = ActorSystem::new(
+        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
+        "Own",
+        settings(),
+    )
+    .expect("system");
+    sys.tell(());
+    let h = sys.runtime().clone();
+    h.block_on(sys.when_terminated());
+}
