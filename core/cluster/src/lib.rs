@@ -18,6 +18,7 @@
 //! ```
 
 pub mod address;
+pub mod codec;
 pub mod error;
 pub mod gossip;
 pub mod member;
