@@ -57,6 +57,23 @@ pub enum PersistenceError {
         /// What is wrong.
         reason: String,
     },
+    /// An entity's recovery failed on one stored event or snapshot.
+    #[error(
+        "recovery of {persistence_id} failed at sequence number {sequence_nr} \
+         (serializer {serializer_id}, manifest {manifest:?}): {reason}"
+    )]
+    Recovery {
+        /// The entity.
+        persistence_id: String,
+        /// The event's (or snapshot's) sequence number.
+        sequence_nr: i64,
+        /// Serializer id of the stored payload.
+        serializer_id: i32,
+        /// Serializer manifest of the stored payload.
+        manifest: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// The plugin id is not known to the registry.
     #[error("no persistence plugin registered with id {0:?}")]
     UnknownPlugin(String),

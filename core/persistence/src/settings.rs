@@ -68,6 +68,27 @@ fn de_usize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<usize, D::Er
     }
 }
 
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BoolOrString {
+    Bool(bool),
+    Str(String),
+}
+
+/// HOCON booleans: `true`/`false`, `on`/`off`, `yes`/`no` (also as strings).
+fn de_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    match BoolOrString::deserialize(d)? {
+        BoolOrString::Bool(b) => Ok(b),
+        BoolOrString::Str(s) => match s.trim() {
+            "true" | "on" | "yes" => Ok(true),
+            "false" | "off" | "no" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "invalid boolean {other:?}"
+            ))),
+        },
+    }
+}
+
 fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
@@ -484,6 +505,7 @@ impl Default for JdbcReadJournalSettings {
 #[serde(default, rename_all = "kebab-case")]
 pub struct RekkoJdbcSettings {
     /// Create the tables (`IF NOT EXISTS`) when a SQL backend starts.
+    #[serde(deserialize_with = "de_bool")]
     pub create_tables: bool,
 }
 
