@@ -242,7 +242,7 @@ pub type PostgresSnapshotStore = SqlSnapshotStore<Postgres>;
 pub type SqliteSnapshotStore = SqlSnapshotStore<Sqlite>;
 
 /// Opens a PostgreSQL pool for `slick.db` (lazily: a database that is down makes operations
-/// fail after `connectionTimeout`, it does not fail construction).
+/// fail after `connectionTimeout`, it does not fail construction). Call it inside a Tokio runtime.
 pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
     let DbTarget::Postgres {
         host,
@@ -282,7 +282,7 @@ pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
 }
 
 /// Opens a SQLite pool for `slick.db.url = "jdbc:sqlite:<file>"` (created if missing, WAL mode,
-/// foreign keys on so tag rows follow their events).
+/// foreign keys on so tag rows follow their events). Call it inside a Tokio runtime.
 pub fn sqlite_pool(db: &DbSettings, path: &str) -> Result<sqlx::SqlitePool> {
     let DbTarget::Sqlite { path: file } = db.target(path)? else {
         return Err(PersistenceError::Config {
