@@ -1,15 +1,11 @@
-//! Command-line arguments and dispatch for the `rekko` binary.
+//! Command-line arguments of the `rekko` binary.
 //!
-//! Exit statuses: 0 success, 1 the operation failed (bad input, timeout, refused association),
-//! 2 usage errors and commands that are not yet available.
+//! Exit statuses: 0 success, 1 the operation failed (bad input, timeout, refused association,
+//! actor not found), 2 usage errors and commands that are not yet available.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-
-/// Exit status of a command that exists in the interface but is not available in this build.
-const NOT_YET_AVAILABLE: u8 = 2;
 
 /// Rekko: a Rust actor runtime wire-compatible with Apache Pekko.
 #[derive(Debug, Parser)]
@@ -28,9 +24,9 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Send a String to an actor on a Pekko or Rekko node (not yet available).
+    /// Send a String to an actor on a Pekko or Rekko node.
     Send(SendArgs),
-    /// Resolve an actor path to a reference with its uid (not yet available).
+    /// Resolve an actor path to a reference with its uid.
     Identify(IdentifyArgs),
     /// Read an event journal (not yet available).
     #[command(subcommand)]
@@ -48,7 +44,7 @@ pub struct NodeArgs {
 /// Subcommands of `rekko config`.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print a resolved HOCON file as concise JSON (not yet available).
+    /// Print a resolved HOCON file as concise JSON.
     Resolve(ResolveArgs),
 }
 
@@ -92,6 +88,12 @@ pub struct IdentifyArgs {
     /// The actor path to resolve.
     #[arg(value_name = "PATH")]
     pub path: String,
+    /// How long to wait for the answer (HOCON duration).
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: String,
+    /// Configuration for the short-lived node.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Subcommands of `rekko journal`.
@@ -120,22 +122,4 @@ pub struct JournalIdsArgs {
     /// The application.conf naming the journal plugin.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-}
-
-/// Runs the parsed command and returns the process exit status.
-pub fn run(cli: Cli) -> ExitCode {
-    let name = match cli.command {
-        Command::Node(_) => "rekko node",
-        Command::Config(ConfigCommand::Resolve(_)) => "rekko config resolve",
-        Command::Send(_) => "rekko send",
-        Command::Identify(_) => "rekko identify",
-        Command::Journal(JournalCommand::Events(_)) => "rekko journal events",
-        Command::Journal(JournalCommand::Ids(_)) => "rekko journal ids",
-    };
-    not_yet_available(name)
-}
-
-fn not_yet_available(command: &str) -> ExitCode {
-    eprintln!("{command}: not yet available in this version of rekko");
-    ExitCode::from(NOT_YET_AVAILABLE)
 }

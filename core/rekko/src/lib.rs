@@ -9,3 +9,7 @@ pub use rekko_cluster as cluster;
 pub use rekko_persistence as persistence;
 pub use rekko_remote as remote;
 pub use rekko_stream as stream;
+
+mod references;
+
+pub use references::bundled_references;

@@ -31,7 +31,7 @@ fn help_lists_every_subcommand() {
 
 #[test]
 fn unavailable_commands_say_so_and_fail() {
-    let out = rekko(&["journal", "ids"]);
+    let out = rekko(&["node"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available"));
@@ -42,4 +42,98 @@ fn unknown_subcommand_is_a_usage_error() {
     let out = rekko(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("frobnicate"));
+}
+
+fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("the temporary directory is writable");
+    path.display().to_string()
+}
+
+#[test]
+fn config_resolve_prints_the_resolved_file_as_concise_json() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write_file(
+        &dir,
+        "app.conf",
+        "a { b = 10, c = ${a.b}\" seconds\" }\nlist = [1, 2] ${extra}\nextra = [3]\n",
+    );
+    let out = rekko(&["config", "resolve", &file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"a":{"b":10,"c":"10 seconds"},"extra":[3],"list":[1,2,3]}"#
+    );
+    let out = rekko(&["config", "resolve", &file, "--path", "a.c"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#""10 seconds""#
+    );
+}
+
+#[test]
+fn config_resolve_with_defaults_layers_the_file_over_pekko_defaults() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write_file(
+        &dir,
+        "application.conf",
+        "pekko.remote.artery.canonical.port = 25520\n",
+    );
+    let out = rekko(&[
+        "config",
+        "resolve",
+        &file,
+        "--with-defaults",
+        "--path",
+        "pekko.remote.artery",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let artery: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("concise JSON on stdout");
+    assert_eq!(artery["canonical"]["port"], 25520);
+    // Pekko's reference.conf default for a key the file does not set.
+    assert_eq!(artery["advanced"]["handshake-timeout"], "20 seconds");
+}
+
+#[test]
+fn config_resolve_rejects_invalid_input_with_file_and_line() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = write_file(&dir, "bad.conf", "a {\n  b = 1\n  c = ${missing}\n}\n");
+    let out = rekko(&["config", "resolve", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("{file}:3: ")),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("${missing}"), "stderr: {stderr}");
+
+    let file = write_file(&dir, "syntax.conf", "a = 1\nb = {\n");
+    let out = rekko(&["config", "resolve", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("{file}:")));
+}
+
+#[test]
+fn config_resolve_of_a_missing_file_fails_and_names_it() {
+    let out = rekko(&["config", "resolve", "/nonexistent/rekko/app.conf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rekko/app.conf"));
 }
