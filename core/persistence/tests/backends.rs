@@ -566,3 +566,122 @@ async fn postgres_down_fails_fast_with_an_error() {
     .expect_err("write fails");
     assert!(err.to_string().contains("postgres"), "{err}");
 }
+
+/// A TCP proxy in front of PostgreSQL that the test can take down and bring back.
+struct Proxy {
+    port: u16,
+    upstream: std::net::SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    conns: Arc<parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut p = Proxy {
+            port,
+            upstream,
+            tasks: Vec::new(),
+            conns: Arc::new(parking_lot::Mutex::new(Vec::new())),
+        };
+        p.serve(listener);
+        p
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let upstream = self.upstream;
+        let conns = self.conns.clone();
+        self.tasks.push(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns.lock().push(task);
+            }
+        }));
+    }
+
+    fn down(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        for t in self.conns.lock().drain(..) {
+            t.abort();
+        }
+    }
+
+    async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind the proxy port");
+        self.serve(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_journal_down_then_back() {
+    let Some(url) = pg_url() else {
+        return;
+    };
+    let target = DbSettings {
+        url: url.clone(),
+        ..Default::default()
+    }
+    .target("REKKO_TEST_PG_URL")
+    .unwrap();
+    let rekko_persistence::settings::DbTarget::Postgres {
+        host,
+        port,
+        database,
+        url_user,
+        url_password,
+    } = target
+    else {
+        panic!("not a PostgreSQL URL: {url}");
+    };
+    let upstream = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut proxy = Proxy::start(upstream).await;
+    let schema = format!("rekko_t_{}", uuid::Uuid::new_v4().simple());
+    let db = DbSettings {
+        url: format!("jdbc:postgresql://127.0.0.1:{}/{database}", proxy.port),
+        user: url_user.unwrap_or_default(),
+        password: url_password.unwrap_or_default(),
+        max_connections: 2,
+        connection_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let mut tables = JournalTables::default();
+    tables.event_journal.schema_name = schema.clone();
+    tables.event_tag.schema_name = schema.clone();
+    let pool = postgres_pool(&db, "jdbc-journal").unwrap();
+    let j = PostgresJournal::new(pool.clone(), &tables, 400);
+    j.create_tables().await.expect("tables through the proxy");
+    write_range(&j, "Cart|down", 1, 2, &[]).await;
+
+    proxy.down();
+    let failed = tokio::time::timeout(
+        Duration::from_secs(60),
+        j.write(&[aw(vec![event("Cart|down", 3, "w")])]),
+    )
+    .await
+    .expect("a write to a journal that is down fails, it does not hang");
+    let err = failed.expect_err("the database is unreachable");
+    assert!(err.to_string().contains("Cart|down"), "{err}");
+
+    proxy.up().await;
+    // The pool reconnects: the entity recovers its sequence number and continues.
+    assert_eq!(j.highest_sequence_nr("Cart|down").await.unwrap(), 2);
+    write_range(&j, "Cart|down", 3, 3, &[]).await;
+    assert_eq!(j.highest_sequence_nr("Cart|down").await.unwrap(), 3);
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
