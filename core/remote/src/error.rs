@@ -30,6 +30,16 @@ pub enum RemoteError {
         /// handshake timeout, quarantine).
         cause: Option<String>,
     },
+    /// No handshake with a peer within the timeout.
+    #[error("association with {remote} not established within {timeout:?}{}", .cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    AssociationFailed {
+        /// The peer address.
+        remote: String,
+        /// The timeout.
+        timeout: Duration,
+        /// Why, if known.
+        cause: Option<String>,
+    },
     /// The envelope is larger than the stream's maximum frame size; the
     /// message was not sent.
     #[error("message to {path} is {size} bytes, larger than the {stream} stream's maximum frame size {max}")]

@@ -382,41 +382,6 @@ fn heartbeat(inner: &Arc<Inner>, sender: Option<String>) {
     );
 }
 
-fn send_system(inner: &Arc<Inner>, to: &str, m: SystemMessage) {
-    let Ok(path) = to.parse::<ActorPath>() else {
-        warn!(to, "cannot send system message to unparsable path");
-        return;
-    };
-    let assoc = inner.association(&path.address);
-    let Some(uid) = assoc.peer_uid() else {
-        warn!(
-            to,
-            "no handshake with {}; system message dropped", path.address
-        );
-        return;
-    };
-    let r = assoc
-        .system_sender
-        .lock()
-        .send(uid, to.to_string(), m.encode(), Instant::now());
-    match r {
-        Ok(s) => {
-            let msg = s.message();
-            match inner.frame(
-                None,
-                Some(to),
-                serializers::ARTERY,
-                msg.manifest(),
-                msg.encode(),
-            ) {
-                Ok(f) => inner.enqueue(&path.address, StreamId::Control, f, false),
-                Err(e) => warn!(error = %e, "cannot encode system message"),
-            }
-        }
-        Err(e) => warn!(to, reason = ?e, "system message buffer overflow"),
-    }
-}
-
 fn on_system_message(
     inner: &Arc<Inner>,
     origin: &UniqueAddress,
@@ -442,8 +407,7 @@ fn on_system_message(
                     list.push(watcher);
                 }
             } else {
-                send_system(
-                    inner,
+                inner.send_system(
                     &watcher,
                     SystemMessage::DeathWatchNotification {
                         actor: watchee,

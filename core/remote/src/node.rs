@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use artery_wire::control::ArteryMessage;
 use artery_wire::envelope::{Envelope, Field};
 use artery_wire::misc::{MiscMessage, Payload};
 use artery_wire::selection::SelectionEnvelope;
 use artery_wire::serializers;
+use artery_wire::sysmsg::SystemMessage;
 use artery_wire::system_delivery::{SystemMessageAcker, SystemMessageSender};
 use artery_wire::{ActorPath, Address, StreamId, UniqueAddress};
 use bytes::{Bytes, BytesMut};
@@ -20,7 +21,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::association::{stream_channels, Association};
+use crate::association::{stream_channels, Association, StreamQueues};
 use crate::error::{RemoteError, Result};
 use crate::message::{Delivery, SerializedMessage};
 use crate::settings::RemoteSettings;
@@ -32,6 +33,10 @@ const PRIORITY_PATHS: &[&str] = &[
     "/system/cluster/core/daemon/crossDcHeartbeatSender",
     "/system/cluster/heartbeatReceiver",
 ];
+
+/// Path that receives DeathWatchNotifications for watches made with
+/// [`RemoteNode::watch`].
+pub(crate) const WATCHER: &str = "/system/rekko-watcher";
 
 /// Path of the built-in heartbeat responder.
 pub(crate) const REMOTE_WATCHER: &str = "/system/remote-watcher";
@@ -123,20 +128,7 @@ impl Inner {
         frame: Bytes,
         urgent: bool,
     ) {
-        let assoc = self.association(remote);
-        let queues = {
-            let mut streams = assoc.streams.lock();
-            streams
-                .entry(stream)
-                .or_insert_with(|| {
-                    let (q, rx) = stream_channels();
-                    let me = self.clone();
-                    let a = assoc.clone();
-                    self.spawn(crate::outbound::run_writer(me, a, stream, rx));
-                    q
-                })
-                .clone()
-        };
+        let queues = self.queues(remote, stream);
         let q = if urgent {
             &queues.urgent
         } else {
@@ -145,6 +137,23 @@ impl Inner {
         if q.send(frame).is_err() {
             warn!(remote = %remote, stream = stream.name(), "outbound stream is gone, message dropped");
         }
+    }
+
+    /// The queues of `stream` toward `remote`, starting its writer (which
+    /// connects and sends a `HandshakeReq` first) if needed.
+    pub fn queues(self: &Arc<Self>, remote: &Address, stream: StreamId) -> StreamQueues {
+        let assoc = self.association(remote);
+        let mut streams = assoc.streams.lock();
+        streams
+            .entry(stream)
+            .or_insert_with(|| {
+                let (q, rx) = stream_channels();
+                let me = self.clone();
+                let a = assoc.clone();
+                self.spawn(crate::outbound::run_writer(me, a, stream, rx));
+                q
+            })
+            .clone()
     }
 
     /// Encodes an envelope from this node.
@@ -222,6 +231,69 @@ impl Inner {
         }
         self.enqueue(&recipient.address, stream, frame, false);
         Ok(())
+    }
+
+    /// Sends a system message to `to` with acknowledged delivery.
+    pub fn send_system(self: &Arc<Self>, to: &str, m: SystemMessage) {
+        let Ok(path) = to.parse::<ActorPath>() else {
+            warn!(to, "cannot send system message to unparsable path");
+            return;
+        };
+        let assoc = self.association(&path.address);
+        let Some(uid) = assoc.peer_uid() else {
+            warn!(
+                to,
+                "no handshake with {}; system message dropped", path.address
+            );
+            return;
+        };
+        let r = assoc
+            .system_sender
+            .lock()
+            .send(uid, to.to_string(), m.encode(), Instant::now());
+        match r {
+            Ok(s) => {
+                let msg = s.message();
+                match self.frame(
+                    None,
+                    Some(to),
+                    serializers::ARTERY,
+                    msg.manifest(),
+                    msg.encode(),
+                ) {
+                    Ok(f) => self.enqueue(&path.address, StreamId::Control, f, false),
+                    Err(e) => warn!(error = %e, "cannot encode system message"),
+                }
+            }
+            Err(e) => warn!(to, reason = ?e, "system message buffer overflow"),
+        }
+    }
+
+    /// Opens the control stream to `remote` if needed and waits until the
+    /// handshake has completed; returns the peer's uid.
+    pub async fn associate(self: &Arc<Self>, remote: &Address, timeout: Duration) -> Result<u64> {
+        let assoc = self.association(remote);
+        let mut rx = assoc.subscribe_uid();
+        self.queues(remote, StreamId::Control);
+        let wait = async {
+            loop {
+                if let Some(uid) = *rx.borrow_and_update() {
+                    return Some(uid);
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Some(uid)) => Ok(uid),
+            Ok(None) => Err(RemoteError::Shutdown),
+            Err(_) => Err(RemoteError::AssociationFailed {
+                remote: remote.to_string(),
+                timeout,
+                cause: assoc.last_error.lock().clone(),
+            }),
+        }
     }
 
     /// Registers a temporary reply path and returns it with its receiver.
@@ -452,6 +524,41 @@ impl RemoteNode {
                 reason: format!("expected ActorIdentity, got {}", other.manifest()),
             })),
         }
+    }
+
+    /// Watches the remote actor at `path` (exactly as given, with or without
+    /// `#uid`): when it stops, or if it does not exist, the peer sends a
+    /// DeathWatchNotification, published as [`RemoteEvent::Terminated`].
+    /// Completes the handshake first (up to the handshake timeout).
+    pub async fn watch(&self, path: &str) -> Result<()> {
+        let target: ActorPath = path.parse()?;
+        self.inner
+            .associate(&target.address, self.inner.settings.handshake.timeout)
+            .await?;
+        self.inner.send_system(
+            path,
+            SystemMessage::Watch {
+                watchee: path.to_string(),
+                watcher: self.inner.full_path(WATCHER),
+            },
+        );
+        Ok(())
+    }
+
+    /// Cancels a [`RemoteNode::watch`].
+    pub async fn unwatch(&self, path: &str) -> Result<()> {
+        let target: ActorPath = path.parse()?;
+        self.inner
+            .associate(&target.address, self.inner.settings.handshake.timeout)
+            .await?;
+        self.inner.send_system(
+            path,
+            SystemMessage::Unwatch {
+                watchee: path.to_string(),
+                watcher: self.inner.full_path(WATCHER),
+            },
+        );
+        Ok(())
     }
 
     /// The peer uid of `remote`, if a handshake completed.

@@ -282,3 +282,29 @@ async fn one_shot_cli_helpers() {
     assert!(err.contains("refused"), "{err}");
     b.shutdown();
 }
+
+async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, bool) {
+    loop {
+        match tokio::time::timeout(T, rx.recv()).await {
+            Ok(Ok(RemoteEvent::Terminated {
+                actor,
+                existence_confirmed,
+            })) => return (actor, existence_confirmed),
+            Ok(Ok(_)) => continue,
+            other => panic!("no Terminated event: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn watching_a_missing_remote_actor_reports_terminated() {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let mut events = a.subscribe();
+    let missing = format!("{}/user/nobody", b.address());
+    a.watch(&missing).await.unwrap();
+    assert_eq!(next_terminated(&mut events).await, (missing, false));
+    a.shutdown();
+    b.shutdown();
+}
