@@ -49,6 +49,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod error;
+mod inflight;
 pub mod journal;
 pub mod model;
 pub mod plugin;

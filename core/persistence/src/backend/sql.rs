@@ -224,6 +224,7 @@ pub struct SqlJournal<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
     sql: Arc<JournalSql>,
     batch_size: usize,
+    in_flight: crate::inflight::InFlightWrites,
 }
 
 /// A snapshot store on a SQL database (`DB` = [`sqlx::Postgres`] or [`sqlx::Sqlite`]).
@@ -326,6 +327,7 @@ impl<DB: sqlx::Database> SqlJournal<DB> {
             pool,
             sql: Arc::new(JournalSql::new(tables)),
             batch_size: batch_size.max(1),
+            in_flight: Default::default(),
         }
     }
 
@@ -453,6 +455,9 @@ macro_rules! sql_backend {
                     )
                 };
                 let err = |e: sqlx::Error| PersistenceError::store($name, op(), e);
+                let _in_flight = self
+                    .in_flight
+                    .begin(writes.iter().map(|w| w.persistence_id()));
                 let mut rows: Vec<&PersistentRepr> =
                     writes.iter().flat_map(|w| w.events().iter()).collect();
                 // Within a batch rows go in sequence order, as the JVM plugin writes them.
@@ -529,6 +534,7 @@ macro_rules! sql_backend {
             }
 
             async fn highest_sequence_nr(&self, persistence_id: &str) -> Result<i64> {
+                self.in_flight.wait_idle(persistence_id).await;
                 let q = format!(
                     "SELECT MAX({}) FROM {} WHERE {} = $1",
                     self.sql.c.sequence_number, self.sql.ej, self.sql.c.persistence_id
