@@ -104,7 +104,7 @@ async fn echo_both_ways(version: PekkoVersion, system: &str) -> Result<(), Harne
         .expect("reply");
     assert_eq!(r.message.as_text().as_deref(), Some("after garbage"));
 
-    rust.shutdown();
+    rust.shutdown().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

@@ -49,7 +49,7 @@ async fn rekko_watches_a_missing_jvm_actor() -> Result<(), HarnessError> {
     rust.watch(&missing2).await.expect("watch");
     assert_eq!(next_terminated(&mut events).await, (missing2, false));
 
-    rust.shutdown();
+    rust.shutdown().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

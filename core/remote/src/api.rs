@@ -36,7 +36,7 @@ pub async fn send_string(
             Err(e) => Err(e),
         },
     };
-    node.shutdown();
+    node.shutdown().await;
     r
 }
 
@@ -49,7 +49,7 @@ pub async fn identify(
 ) -> Result<Option<String>> {
     let node = RemoteNode::start(settings).await?;
     let r = node.identify(path, timeout).await;
-    node.shutdown();
+    node.shutdown().await;
     r
 }
 

@@ -22,7 +22,7 @@
 //!     )
 //!     .await?;
 //! println!("{}", reply.map(|d| d.message.describe()).unwrap_or_default());
-//! node.shutdown();
+//! node.shutdown().await;
 //! # Ok(()) }
 //! ```
 
@@ -36,6 +36,8 @@ mod outbound;
 mod settings;
 
 pub use api::{identify, send_string};
+/// Addresses and paths as used on the wire.
+pub use artery_wire::{ActorPath, Address, UniqueAddress};
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode};

@@ -571,9 +571,14 @@ impl RemoteNode {
     }
 
     /// Stops the listener, all connections and timers.
-    pub fn shutdown(&self) {
-        for t in self.inner.tasks.lock().drain(..) {
+    /// Returns when the listener socket is closed and every task ended.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<JoinHandle<()>> = self.inner.tasks.lock().drain(..).collect();
+        for t in &tasks {
             t.abort();
+        }
+        for t in tasks {
+            let _ = t.await;
         }
         self.inner.temp.lock().clear();
         info!(address = %self.inner.local.address, "Remoting shut down");

@@ -12,7 +12,7 @@ use artery_wire::preamble::Preamble;
 use artery_wire::serializers;
 use artery_wire::{StreamId, UniqueAddress};
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
@@ -107,7 +107,7 @@ async fn write_loop(
     inner: &Arc<Inner>,
     assoc: &Arc<Association>,
     stream: StreamId,
-    mut sock: TcpStream,
+    sock: TcpStream,
     rx: &mut StreamReceivers,
 ) -> Exit {
     let remote = assoc.remote.clone();
@@ -117,6 +117,11 @@ async fn write_loop(
         inner.settings.handshake,
     );
     let mut uid_rx = assoc.subscribe_uid();
+    // The peer never writes on a connection we opened: a readable socket
+    // means it was closed (EOF), reset, or the peer misbehaves. Reading it
+    // notices a dead peer before the next frame is lost in a dead socket.
+    let (mut rd, mut sock) = sock.into_split();
+    let mut junk = [0u8; 64];
     let mut buf = BytesMut::with_capacity(64 * 1024);
     buf.extend_from_slice(
         &Preamble {
@@ -149,6 +154,15 @@ async fn write_loop(
         let complete = hs.is_complete();
         tokio::select! {
             biased;
+            r = rd.read(&mut junk) => {
+                match r {
+                    Ok(0) => debug!(remote = %remote, stream = stream.name(), "outbound connection closed by peer; reconnecting"),
+                    Ok(n) => warn!(remote = %remote, stream = stream.name(), bytes = n, "Unexpected incoming bytes in outbound connection; reconnecting"),
+                    Err(e) => debug!(remote = %remote, stream = stream.name(), error = %e, "outbound connection failed; reconnecting"),
+                }
+                assoc.set_error(format!("connection to {remote} was closed by the peer"));
+                return Exit::Reconnect;
+            }
             f = rx.urgent.recv() => match f {
                 Some(f) => {
                     buf.extend_from_slice(&f);

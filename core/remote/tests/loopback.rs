@@ -71,8 +71,8 @@ async fn ask_and_identify_between_two_rekko_nodes() {
     assert_eq!(a.identify(&wild, T).await.unwrap(), Some(path.clone()));
     let missing = format!("{}/user/nobody", b.address());
     assert_eq!(a.identify(&missing, T).await.unwrap(), None);
-    a.shutdown();
-    b.shutdown();
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn ask_to_a_closed_port_times_out_with_the_cause() {
         .to_string();
     assert!(err.contains("no reply"), "{err}");
     assert!(err.contains("refused"), "{err}");
-    a.shutdown();
+    a.shutdown().await;
 }
 
 #[tokio::test]
@@ -147,8 +147,8 @@ async fn bad_input_closes_only_that_connection() {
         .unwrap()
         .unwrap();
     assert_eq!(reply.message.as_text().as_deref(), Some("still here"));
-    a.shutdown();
-    b.shutdown();
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 #[tokio::test]
@@ -201,7 +201,7 @@ async fn unknown_uid_is_dropped_and_connection_lives() {
             _ => {}
         }
     }
-    b.shutdown();
+    b.shutdown().await;
 }
 
 #[tokio::test]
@@ -239,8 +239,8 @@ async fn large_destinations_use_stream_3_and_oversize_is_refused() {
         ),
         "{err}"
     );
-    a.shutdown();
-    b.shutdown();
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 #[tokio::test]
@@ -280,7 +280,7 @@ async fn one_shot_cli_helpers() {
             .unwrap_err()
             .to_string();
     assert!(err.contains("refused"), "{err}");
-    b.shutdown();
+    b.shutdown().await;
 }
 
 async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, bool) {
@@ -305,6 +305,36 @@ async fn watching_a_missing_remote_actor_reports_terminated() {
     let missing = format!("{}/user/nobody", b.address());
     a.watch(&missing).await.unwrap();
     assert_eq!(next_terminated(&mut events).await, (missing, false));
-    a.shutdown();
-    b.shutdown();
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn restarted_peer_with_new_uid_is_reached_again() {
+    let mut sa = settings("A");
+    sa.outbound_restart_backoff = Duration::from_millis(100);
+    let a = RemoteNode::start(sa).await.unwrap();
+    let b1 = RemoteNode::start(settings("B")).await.unwrap();
+    b1.register_echo("/user/echo");
+    let port = b1.address().port;
+    let path = format!("{}/user/echo", b1.address());
+    let r = a.send_string(&path, "one", Some(T)).await.unwrap().unwrap();
+    assert_eq!(r.message.as_text().as_deref(), Some("one"));
+    let uid1 = b1.unique_address().uid;
+    assert_eq!(a.peer_uid(b1.address()), Some(uid1));
+    b1.shutdown().await;
+
+    let b2 = RemoteNode::start(RemoteSettings::new("B", "127.0.0.1", port))
+        .await
+        .unwrap();
+    b2.register_echo("/user/echo");
+    assert_ne!(b2.unique_address().uid, uid1);
+    for i in 0..5 {
+        let text = format!("after restart {i}");
+        let r = a.send_string(&path, &text, Some(T)).await.unwrap().unwrap();
+        assert_eq!(r.message.as_text(), Some(text));
+    }
+    assert_eq!(a.peer_uid(b2.address()), Some(b2.unique_address().uid));
+    a.shutdown().await;
+    b2.shutdown().await;
 }
