@@ -685,3 +685,124 @@ async fn postgres_journal_down_then_back() {
         .await
         .unwrap();
 }
+
+/// Delegates to a journal and counts tag-page reads, so a test can wait for query progress.
+struct CountingJournal {
+    inner: Arc<dyn Journal>,
+    tag_reads: tokio::sync::watch::Sender<usize>,
+}
+
+#[async_trait::async_trait]
+impl Journal for CountingJournal {
+    async fn write(&self, writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
+        self.inner.write(writes).await
+    }
+    async fn highest_sequence_nr(&self, pid: &str) -> rekko_persistence::Result<i64> {
+        self.inner.highest_sequence_nr(pid).await
+    }
+    async fn delete_to(&self, pid: &str, to: i64) -> rekko_persistence::Result<()> {
+        self.inner.delete_to(pid, to).await
+    }
+    async fn read_events(
+        &self,
+        pid: &str,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> rekko_persistence::Result<Vec<rekko_persistence::EventRecord>> {
+        self.inner.read_events(pid, from, to, limit).await
+    }
+    async fn read_tagged(
+        &self,
+        tag: &str,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> rekko_persistence::Result<Vec<rekko_persistence::EventRecord>> {
+        let r = self.inner.read_tagged(tag, after, up_to, limit).await;
+        self.tag_reads.send_modify(|n| *n += 1);
+        r
+    }
+    async fn max_ordering(&self) -> rekko_persistence::Result<i64> {
+        self.inner.max_ordering().await
+    }
+    async fn orderings_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> rekko_persistence::Result<Vec<i64>> {
+        self.inner.orderings_after(after, limit).await
+    }
+    async fn persistence_ids(&self) -> rekko_persistence::Result<Vec<String>> {
+        self.inner.persistence_ids().await
+    }
+}
+
+/// A transaction that took an `ordering` but commits after a later one must not be skipped by
+/// the live tag query: it holds at the gap until the row commits, then delivers both in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_live_tag_query_waits_for_a_late_commit() {
+    let Some(b) = postgres().await else {
+        return;
+    };
+    let (pool, schema) = b.cleanup.clone().expect("postgres backend");
+    let (tx_reads, mut reads) = tokio::sync::watch::channel(0usize);
+    let journal: Arc<dyn Journal> = Arc::new(CountingJournal {
+        inner: b.journal.clone(),
+        tag_reads: tx_reads,
+    });
+    write_range(&*journal, "Cart|g", 1, 1, &["gap"]).await;
+
+    // A slow writer takes the next ordering and does not commit yet.
+    let mut slow = pool.begin().await.unwrap();
+    let late_ordering: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO {schema}.event_journal (persistence_id, sequence_number, deleted, writer, \
+         write_timestamp, adapter_manifest, event_ser_id, event_ser_manifest, event_payload) \
+         VALUES ('Cart|slow', 1, false, 'w', 1, '', 31, 'com.example.Cart$ItemAdded', '\\x7b7d') \
+         RETURNING ordering"
+    ))
+    .fetch_one(&mut *slow)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.event_tag (event_id, tag) VALUES ($1, 'gap')"
+    ))
+    .bind(late_ordering)
+    .execute(&mut *slow)
+    .await
+    .unwrap();
+    // A fast writer commits a later ordering.
+    write_range(&*journal, "Cart|fast", 1, 1, &["gap"]).await;
+
+    let q = ReadJournal::new(
+        journal.clone(),
+        QuerySettings {
+            refresh_interval: Duration::from_millis(10),
+            max_buffer_size: 100,
+            sequence_batch_size: 1000,
+            sequence_max_tries: 1_000_000,
+        },
+    );
+    let mut live = q.events_by_tag("gap", 0);
+    let first = live.next().await.unwrap().unwrap();
+    assert_eq!(first.repr.persistence_id, "Cart|g");
+    let rest = tokio::spawn(async move {
+        let a = live.next().await.unwrap().unwrap();
+        let b = live.next().await.unwrap().unwrap();
+        (a, b)
+    });
+    // Let the live query poll a few times while the slow row is uncommitted.
+    let seen = *reads.borrow();
+    reads.wait_for(|n| *n >= seen + 3).await.unwrap();
+    slow.commit().await.unwrap();
+    let (a, c) = tokio::time::timeout(Duration::from_secs(20), rest)
+        .await
+        .expect("both events arrive after the commit")
+        .unwrap();
+    assert_eq!(
+        (a.repr.persistence_id.as_str(), a.ordering),
+        ("Cart|slow", late_ordering)
+    );
+    assert_eq!(c.repr.persistence_id, "Cart|fast");
+    b.done().await;
+}
