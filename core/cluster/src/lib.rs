@@ -24,6 +24,8 @@ pub mod gossip;
 pub mod member;
 pub mod membership;
 pub mod reachability;
+pub mod sbr;
+pub mod settings;
 pub mod vclock;
 
 pub use address::{Address, UniqueAddress};
@@ -32,4 +34,5 @@ pub use gossip::Gossip;
 pub use member::{Member, MemberStatus};
 pub use membership::{LeaderActionSettings, MembershipState};
 pub use reachability::{Reachability, ReachabilityStatus};
+pub use settings::ClusterSettings;
 pub use vclock::{VcOrdering, VectorClock};
