@@ -342,3 +342,63 @@ fn jvm_to_rekko_and_back_with_jackson_json() -> Result<(), HarnessError> {
 fn jvm_to_rekko_and_back_with_jackson_cbor() -> Result<(), HarnessError> {
     take_over_and_hand_back(JacksonFormat::Cbor)
 }
+
+/// Jackson JSON above 32 KiB: the JVM writes it gzip-compressed and Rust reads it; Rust writes
+/// gzip with its own encoder and the JVM reads it.
+#[test]
+fn large_json_events_are_gzip_compressed_both_ways() -> Result<(), HarnessError> {
+    require_jvm!();
+    let Some(url) = pg_url() else {
+        return Ok(());
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let db = rt.block_on(open_db(&url));
+    let pid = "Counter|big";
+    let mut jvm = start_jvm(&db, "json", "persistence-big-1")?;
+    assert_eq!(
+        jvm.request("persist-big big 40000", ANSWER)?,
+        "PERSISTED 1 1"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+
+    let events: JacksonCodec<Added> = JacksonCodec::single(JacksonFormat::Json, ADDED);
+    rt.block_on(async {
+        let rows = db.journal.read_events(pid, 1, 1, 1).await.unwrap();
+        let payload = &rows[0].repr.payload;
+        assert_eq!(
+            &payload.bytes[..2],
+            &[0x1f, 0x8b],
+            "the JVM gzips JSON above 32 KiB"
+        );
+        let e = events.decode(payload).unwrap();
+        assert_eq!((e.item.len(), e.amount), (40000, 1));
+        let big = Added {
+            item: format!("big-{}", "y".repeat(49996)),
+            amount: 2,
+        };
+        let encoded = events.encode(&big).unwrap();
+        assert_eq!(
+            &encoded.bytes[..2],
+            &[0x1f, 0x8b],
+            "Rust gzips JSON above 32 KiB"
+        );
+        let mut w = rekko_persistence::recovery::EntityWriter::new(db.journal.clone(), pid, 1);
+        w.persist(vec![(encoded, vec!["counters".into()])])
+            .await
+            .unwrap();
+    });
+
+    let mut jvm = start_jvm(&db, "json", "persistence-big-2")?;
+    assert_eq!(
+        jvm.request("state big", ANSWER)?,
+        "STATE 2 3 long:40000,long:50000"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+    rt.block_on(async {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
+            .execute(&db.pool)
+            .await
+            .expect("drop test schema");
+    });
+    Ok(())
+}
