@@ -15,6 +15,7 @@ async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, 
             Ok(Ok(RemoteEvent::Terminated {
                 actor,
                 existence_confirmed,
+                ..
             })) => return (actor, existence_confirmed),
             Ok(Ok(_)) => continue,
             other => panic!("no Terminated event: {other:?}"),

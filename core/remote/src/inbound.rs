@@ -428,9 +428,13 @@ fn on_system_message(
             ..
         }) => {
             info!(actor, existence_confirmed, recipient = ?recipient, "remote actor terminated");
+            if let Ok(p) = actor.parse::<ActorPath>() {
+                inner.remote_watch.lock().unwatch(&p.address, &actor);
+            }
             inner.emit(RemoteEvent::Terminated {
                 actor,
                 existence_confirmed,
+                address_terminated: false,
             });
         }
         Ok(SystemMessage::Other(p)) => {
@@ -494,10 +498,31 @@ fn deliver_local(
         return;
     }
     if local == REMOTE_WATCHER {
-        if d.message.serializer_id == serializers::ARTERY
-            && d.message.manifest == am::ARTERY_HEARTBEAT
-        {
-            heartbeat(inner, d.sender);
+        if d.message.serializer_id == serializers::ARTERY {
+            match ArteryMessage::decode(&d.message.manifest, d.message.payload.clone()) {
+                Ok(ArteryMessage::ArteryHeartbeat) => heartbeat(inner, d.sender),
+                Ok(ArteryMessage::ArteryHeartbeatRsp { uid }) => {
+                    // The responder is identified by its sender's address.
+                    let from = d
+                        .sender
+                        .as_deref()
+                        .and_then(|s| s.parse::<ActorPath>().ok())
+                        .map(|p| p.address)
+                        .unwrap_or_else(|| origin.address.clone());
+                    let action =
+                        inner
+                            .remote_watch
+                            .lock()
+                            .on_heartbeat_rsp(&from, uid, Instant::now());
+                    inner.emit(RemoteEvent::HeartbeatResponse(UniqueAddress::new(
+                        from, uid,
+                    )));
+                    if let Some(a) = action {
+                        crate::outbound::watch_action(inner, a);
+                    }
+                }
+                _ => {}
+            }
         }
         return;
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use artery_wire::control::ArteryMessage;
 use artery_wire::envelope::{Envelope, Field};
 use artery_wire::misc::{MiscMessage, Payload};
+use artery_wire::remote_watch::RemoteWatch;
 use artery_wire::selection::SelectionEnvelope;
 use artery_wire::serializers;
 use artery_wire::sysmsg::SystemMessage;
@@ -66,13 +67,21 @@ pub enum RemoteEvent {
     HandshakeTimedOut(Address),
     /// A peer told us it quarantined this incarnation.
     QuarantinedByPeer(UniqueAddress),
-    /// A watched remote actor stopped (DeathWatchNotification received).
+    /// A watched remote actor stopped (DeathWatchNotification received), or
+    /// its node was lost (`address_terminated`).
     Terminated {
-        /// The actor that stopped.
+        /// The actor that stopped, as given to [`RemoteNode::watch`].
         actor: String,
-        /// False if it never existed.
+        /// False if it never existed (or its node was lost).
         existence_confirmed: bool,
+        /// True when the failure detector declared its node lost.
+        address_terminated: bool,
     },
+    /// A watched node answered a heartbeat.
+    HeartbeatResponse(UniqueAddress),
+    /// The failure detector declared a watched node lost; its last uid is
+    /// quarantined.
+    AddressTerminated(Address),
 }
 
 pub(crate) struct Inner {
@@ -85,6 +94,7 @@ pub(crate) struct Inner {
     pub watchers: Mutex<HashMap<String, Vec<String>>>,
     temp_counter: AtomicU64,
     pub acker: Mutex<SystemMessageAcker>,
+    pub remote_watch: Mutex<RemoteWatch>,
     pub events: broadcast::Sender<RemoteEvent>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -389,6 +399,7 @@ impl RemoteNode {
         let local = UniqueAddress::new(address, uid);
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
+            remote_watch: Mutex::new(RemoteWatch::new(settings.watch_failure_detector)),
             local,
             settings,
             associations: Mutex::new(HashMap::new()),
@@ -532,6 +543,20 @@ impl RemoteNode {
     /// Completes the handshake first (up to the handshake timeout).
     pub async fn watch(&self, path: &str) -> Result<()> {
         let target: ActorPath = path.parse()?;
+        if !self
+            .inner
+            .remote_watch
+            .lock()
+            .watch(&target.address, path, Instant::now())
+        {
+            // The node was already declared lost.
+            self.inner.emit(RemoteEvent::Terminated {
+                actor: path.to_string(),
+                existence_confirmed: false,
+                address_terminated: true,
+            });
+            return Ok(());
+        }
         self.inner
             .associate(&target.address, self.inner.settings.handshake.timeout)
             .await?;
@@ -548,6 +573,10 @@ impl RemoteNode {
     /// Cancels a [`RemoteNode::watch`].
     pub async fn unwatch(&self, path: &str) -> Result<()> {
         let target: ActorPath = path.parse()?;
+        self.inner
+            .remote_watch
+            .lock()
+            .unwatch(&target.address, path);
         self.inner
             .associate(&target.address, self.inner.settings.handshake.timeout)
             .await?;

@@ -17,7 +17,15 @@ use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::association::{Association, StreamReceivers};
-use crate::node::{Inner, RemoteEvent};
+use artery_wire::misc::Payload;
+use artery_wire::quarantine::QuarantineOutcome;
+use artery_wire::remote_watch::WatchAction;
+use artery_wire::selection::SelectionEnvelope;
+use artery_wire::serializers::artery as am;
+use artery_wire::sysmsg::SystemMessage;
+
+use crate::message::SerializedMessage;
+use crate::node::{Inner, RemoteEvent, REMOTE_WATCHER, WATCHER};
 
 /// Most bytes gathered into one write.
 const MAX_BATCH: usize = 256 * 1024;
@@ -234,12 +242,92 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Periodic work: resend unacknowledged system messages.
+/// Carries out one action of the remote watcher.
+pub(crate) fn watch_action(inner: &Arc<Inner>, action: WatchAction) {
+    match action {
+        WatchAction::SendHeartbeat(addr) => {
+            let sel = SelectionEnvelope::new(
+                Payload::new(serializers::ARTERY, am::ARTERY_HEARTBEAT, Bytes::new()),
+                REMOTE_WATCHER,
+            );
+            let msg = SerializedMessage {
+                serializer_id: serializers::MESSAGE_CONTAINER,
+                manifest: String::new(),
+                payload: sel.encode(),
+            };
+            let me = inner.full_path(REMOTE_WATCHER);
+            // Heartbeats go on the control stream, like the JVM's.
+            match inner.frame(
+                Some(&me),
+                Some(&addr.root_path()),
+                msg.serializer_id,
+                &msg.manifest,
+                msg.payload,
+            ) {
+                Ok(f) => inner.enqueue(&addr, StreamId::Control, f, false),
+                Err(e) => warn!(error = %e, "cannot encode heartbeat"),
+            }
+        }
+        WatchAction::Rewatch(addr, actors) => {
+            debug!(remote = %addr, count = actors.len(), "watching remote actors (again)");
+            let watcher = inner.full_path(WATCHER);
+            for a in actors {
+                inner.send_system(
+                    &a,
+                    SystemMessage::Watch {
+                        watchee: a.clone(),
+                        watcher: watcher.clone(),
+                    },
+                );
+            }
+        }
+        WatchAction::AddressTerminated {
+            address,
+            uid,
+            actors,
+        } => {
+            warn!(remote = %address, "Detected unreachable: [{address}]");
+            let assoc = inner.association(&address);
+            if let Some(uid) = uid {
+                let peer = UniqueAddress::new(address.clone(), uid);
+                let outcome = assoc.quarantine.lock().quarantine(
+                    &inner.local,
+                    &peer,
+                    assoc.peer_uid(),
+                    false,
+                    Instant::now(),
+                );
+                if let QuarantineOutcome::Quarantined(notice) = outcome {
+                    warn!(remote = %peer, "Association to [{address}] with UID [{}] is quarantined: node unreachable", uid as i64);
+                    assoc.system_sender.lock().clear();
+                    if let Some(m) = notice {
+                        inner.send_control(&address, &m);
+                    }
+                }
+            }
+            inner.emit(RemoteEvent::AddressTerminated(address));
+            for actor in actors {
+                inner.emit(RemoteEvent::Terminated {
+                    actor,
+                    existence_confirmed: false,
+                    address_terminated: true,
+                });
+            }
+        }
+    }
+}
+
+/// Periodic work: resend unacknowledged system messages, heartbeats and
+/// failure detection of watched nodes.
 pub(crate) async fn run_ticker(inner: Arc<Inner>) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let actions = inner.remote_watch.lock().tick(Instant::now());
+        for a in actions {
+            watch_action(&inner, a);
+        }
         let assocs: Vec<Arc<Association>> = inner.associations.lock().values().cloned().collect();
         for a in assocs {
             let out = a.system_sender.lock().poll(Instant::now());
@@ -269,9 +357,7 @@ pub(crate) async fn run_ticker(inner: Arc<Inner>) {
                             false,
                             Instant::now(),
                         );
-                        if let artery_wire::quarantine::QuarantineOutcome::Quarantined(Some(m)) =
-                            outcome
-                        {
+                        if let QuarantineOutcome::Quarantined(Some(m)) = outcome {
                             inner.send_control(&a.remote, &m);
                         }
                     }

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use hocon_config::Config;
 
+use artery_wire::failure_detector::PhiAccrualSettings;
 use artery_wire::frame::{DEFAULT_MAXIMUM_FRAME_SIZE, DEFAULT_MAXIMUM_LARGE_FRAME_SIZE};
 use artery_wire::handshake::HandshakeSettings;
 use artery_wire::preamble::{MAGIC_AKKA, MAGIC_PEKK};
+use artery_wire::remote_watch::RemoteWatchSettings;
 use artery_wire::system_delivery::DeliverySettings;
 
 /// Transport settings of one node.
@@ -39,6 +41,8 @@ pub struct RemoteSettings {
     pub handshake: HandshakeSettings,
     /// `advanced.system-message-*`.
     pub system_messages: DeliverySettings,
+    /// `pekko.remote.watch-failure-detector.*`.
+    pub watch_failure_detector: RemoteWatchSettings,
     /// `large-message-destinations`: recipient path patterns (`*` globs per
     /// element) sent on the large-message stream.
     pub large_message_destinations: Vec<String>,
@@ -65,6 +69,7 @@ impl RemoteSettings {
             handshake: HandshakeSettings::default(),
             system_messages: DeliverySettings::default(),
             large_message_destinations: Vec::new(),
+            watch_failure_detector: RemoteWatchSettings::default(),
         }
     }
 
@@ -133,6 +138,25 @@ impl RemoteSettings {
             },
             large_message_destinations: c
                 .get_string_list(&format!("{a}.large-message-destinations"))?,
+            watch_failure_detector: {
+                let w = "pekko.remote.watch-failure-detector";
+                let interval = c.get_duration(&format!("{w}.heartbeat-interval"))?;
+                RemoteWatchSettings {
+                    heartbeat_interval: interval,
+                    expected_response_after: c
+                        .get_duration(&format!("{w}.expected-response-after"))?,
+                    reaper_interval: c
+                        .get_duration(&format!("{w}.unreachable-nodes-reaper-interval"))?,
+                    detector: PhiAccrualSettings {
+                        threshold: c.get_double(&format!("{w}.threshold"))?,
+                        max_sample_size: c.get_int(&format!("{w}.max-sample-size"))? as usize,
+                        min_std_deviation: c.get_duration(&format!("{w}.min-std-deviation"))?,
+                        acceptable_heartbeat_pause: c
+                            .get_duration(&format!("{w}.acceptable-heartbeat-pause"))?,
+                        first_heartbeat_estimate: interval,
+                    },
+                }
+            },
         })
     }
 
@@ -205,6 +229,7 @@ mod tests {
         );
         assert_eq!(s.large_message_destinations, vec!["/user/big*".to_string()]);
         assert_eq!(s.protocol, "pekko");
+        assert_eq!(s.watch_failure_detector, RemoteWatchSettings::default());
     }
 
     #[test]

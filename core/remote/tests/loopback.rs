@@ -289,6 +289,7 @@ async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, 
             Ok(Ok(RemoteEvent::Terminated {
                 actor,
                 existence_confirmed,
+                ..
             })) => return (actor, existence_confirmed),
             Ok(Ok(_)) => continue,
             other => panic!("no Terminated event: {other:?}"),
@@ -337,4 +338,65 @@ async fn restarted_peer_with_new_uid_is_reached_again() {
     assert_eq!(a.peer_uid(b2.address()), Some(b2.unique_address().uid));
     a.shutdown().await;
     b2.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_watched_node_that_dies_is_detected_by_the_failure_detector() {
+    let mut sa = settings("A");
+    // A short acceptable pause keeps the test fast.
+    sa.watch_failure_detector
+        .detector
+        .acceptable_heartbeat_pause = Duration::from_millis(500);
+    sa.watch_failure_detector.heartbeat_interval = Duration::from_millis(100);
+    sa.watch_failure_detector.detector.first_heartbeat_estimate = Duration::from_millis(100);
+    sa.watch_failure_detector.reaper_interval = Duration::from_millis(100);
+    let a = RemoteNode::start(sa).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+    let mut events = a.subscribe();
+    a.watch(&path).await.unwrap();
+    // B answers heartbeats while it lives, and is not declared lost.
+    let mut responses = 0;
+    while responses < 5 {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RemoteEvent::HeartbeatResponse(from) => {
+                assert_eq!(&from, b.unique_address());
+                responses += 1;
+            }
+            RemoteEvent::AddressTerminated(_) => panic!("declared lost while answering"),
+            _ => {}
+        }
+    }
+    let b_address = b.address().clone();
+    b.shutdown().await;
+    let mut lost = false;
+    let mut terminated = None;
+    while !(lost && terminated.is_some()) {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RemoteEvent::AddressTerminated(addr) => {
+                assert_eq!(addr, b_address);
+                lost = true;
+            }
+            RemoteEvent::Terminated {
+                actor,
+                address_terminated,
+                ..
+            } => {
+                assert!(address_terminated);
+                terminated = Some(actor);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(terminated.as_deref(), Some(path.as_str()));
+    a.shutdown().await;
 }
