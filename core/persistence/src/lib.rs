@@ -44,6 +44,50 @@
 //! assert_eq!((recovered.state, recovered.sequence_nr), (5, 1));
 //! # });
 //! ```
+//!
+//! # Planned: typed `EventSourcedBehavior` (needs the actor runtime; not implemented)
+//!
+//! The actor half will follow Pekko typed's names and semantics on top of [`recovery`],
+//! [`journal`] and [`serialization`]. Intended shape (not compiled):
+//!
+//! ```ignore
+//! let behavior = EventSourcedBehavior::new(
+//!         PersistenceId::new("ShoppingCart", &entity_id),      // "ShoppingCart|<id>"
+//!         Cart::default(),                                      // empty state
+//!         |state: &Cart, cmd: Command| -> Effect<Event, Cart> { // command handler
+//!             match cmd {
+//!                 Command::Add { item, reply_to } => Effect::persist(Event::Added { item })
+//!                     .then_reply(reply_to, |s: &Cart| s.summary()),
+//!                 Command::Get { reply_to } => Effect::none().then_reply(reply_to, Cart::summary),
+//!                 Command::Close => Effect::persist_all(vec![Event::Closed]).then_stop(),
+//!             }
+//!         },
+//!         |state: Cart, event: &Event| state.apply(event),     // event handler
+//!     )
+//!     .with_event_codec(events)                 // PayloadCodec<Event> (Jackson / protobuf)
+//!     .with_snapshot_codec(states)              // PayloadCodec<Cart>
+//!     .with_tagger(|e: &Event| set!["carts"])
+//!     .with_retention(RetentionCriteria::snapshot_every(100, 2).with_delete_events_on_snapshot())
+//!     .snapshot_when(|state, event, seq_nr| matches!(event, Event::Closed))
+//!     .with_journal_plugin_id("jdbc-journal")
+//!     .with_snapshot_plugin_id("jdbc-snapshot-store")
+//!     .on_persist_failure(SupervisorStrategy::restart_with_backoff(min, max, 0.2))
+//!     .receive_signal(|state, signal| match signal {
+//!         EventSourcedSignal::RecoveryCompleted => {}
+//!         EventSourcedSignal::RecoveryFailed(err) => {}   // err names id, seq, serializer, manifest
+//!         EventSourcedSignal::SnapshotCompleted(meta) | EventSourcedSignal::SnapshotFailed(..) => {}
+//!         EventSourcedSignal::DeleteEventsCompleted(to) | EventSourcedSignal::DeleteSnapshotsCompleted(..) => {}
+//!         _ => {}
+//!     });
+//! ```
+//!
+//! Phases as in Pekko: recovery permit (`max-concurrent-recoveries`), snapshot load, replay in
+//! `replayBatchSize` pages ([`recovery::recover`]), running, persisting (commands stashed up to
+//! `stash-capacity`), storing snapshot; `Effect` = primary action (`persist`, `persist_all`,
+//! `none`, `unhandled`, `stash`, `stop`) plus ordered side effects (`then_run`, `then_reply`,
+//! `then_stop`, `then_unstash_all`); each incarnation writes with a fresh writer UUID
+//! ([`recovery::EntityWriter`]); a journal failure stops the actor so supervision restarts it
+//! with back-off and it recovers again.
 
 pub mod backend;
 pub mod cli;
