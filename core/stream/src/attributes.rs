@@ -31,15 +31,24 @@ impl Attributes {
     }
     /// A name used in logs (Pekko `Attributes.name`).
     pub fn name(name: impl Into<String>) -> Self {
-        Attributes { name: Some(name.into()), ..Self::default() }
+        Attributes {
+            name: Some(name.into()),
+            ..Self::default()
+        }
     }
     /// A supervision decider (Pekko `ActorAttributes.supervisionStrategy`).
     pub fn supervision(decider: Decider) -> Self {
-        Attributes { decider: Some(decider), ..Self::default() }
+        Attributes {
+            decider: Some(decider),
+            ..Self::default()
+        }
     }
     /// Buffer size of asynchronous boundaries (Pekko `Attributes.inputBuffer(_, max)`).
     pub fn input_buffer(size: usize) -> Self {
-        Attributes { input_buffer: Some(size.max(1)), ..Self::default() }
+        Attributes {
+            input_buffer: Some(size.max(1)),
+            ..Self::default()
+        }
     }
     /// `self` with every attribute that `inner` sets replaced by `inner`'s value.
     pub fn and(&self, inner: &Attributes) -> Attributes {
@@ -55,7 +64,9 @@ impl Attributes {
     }
     /// The effective decider (stopping when none is set).
     pub fn decider(&self) -> Decider {
-        self.decider.clone().unwrap_or_else(Supervision::stopping_decider)
+        self.decider
+            .clone()
+            .unwrap_or_else(Supervision::stopping_decider)
     }
     /// Decides about `err` with the effective decider.
     pub fn decide(&self, err: &StreamError) -> Directive {

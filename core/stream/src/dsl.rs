@@ -88,7 +88,8 @@ pub(crate) fn promise<T>() -> (Promise<T>, StreamFuture<T>) {
 
 type SourceFn<Out, Mat> = dyn Fn(&Attributes) -> (Elems<Out>, Mat) + Send + Sync;
 type FlowFn<In, Out, Mat> = dyn Fn(Elems<In>, &Attributes) -> (Elems<Out>, Mat) + Send + Sync;
-type SinkFn<In, Mat> = dyn Fn(Elems<In>, &Attributes) -> (Mat, BoxFuture<'static, ()>) + Send + Sync;
+type SinkFn<In, Mat> =
+    dyn Fn(Elems<In>, &Attributes) -> (Mat, BoxFuture<'static, ()>) + Send + Sync;
 type GraphFn<Mat> = dyn Fn(&Attributes) -> (Mat, BoxFuture<'static, ()>) + Send + Sync;
 
 /// A blueprint with one output of `Out`, materializing to `Mat` (Pekko `Source[Out, Mat]`).
@@ -362,7 +363,11 @@ impl<In: Send + 'static, Mat: 'static> Sink<In, Mat> {
     }
 
     /// Materializes this sink over `upstream`: the materialized value and the consuming future.
-    pub fn materialize(&self, upstream: Elems<In>, attrs: &Attributes) -> (Mat, BoxFuture<'static, ()>) {
+    pub fn materialize(
+        &self,
+        upstream: Elems<In>,
+        attrs: &Attributes,
+    ) -> (Mat, BoxFuture<'static, ()>) {
         (self.f)(upstream, attrs)
     }
 
@@ -427,6 +432,8 @@ impl<Mat: 'static> RunnableGraph<Mat> {
     /// Sets attributes on every operator inside this graph (inner settings win).
     pub fn with_attributes(self, attrs: Attributes) -> Self {
         let g = self.f;
-        RunnableGraph { f: Arc::new(move |outer| g(&outer.and(&attrs))) }
+        RunnableGraph {
+            f: Arc::new(move |outer| g(&outer.and(&attrs))),
+        }
     }
 }

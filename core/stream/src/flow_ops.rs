@@ -16,11 +16,15 @@ use crate::dsl::{Elems, Flow, Sink, Source};
 use crate::error::{StreamError, TimeoutKind};
 use crate::ops::async_ops::{FlatMapConcat, FlatMapMerge, MapAsync};
 use crate::ops::basic::*;
-use crate::ops::decouple::{BufferLogic, ConflateLogic, Decoupled, DelayOverflowStrategy, Expand, OverflowStrategy};
+use crate::ops::decouple::{
+    BufferLogic, ConflateLogic, Decoupled, DelayOverflowStrategy, Expand, OverflowStrategy,
+};
 use crate::ops::fanin::{Concat, Interleave, Merge, OrElse, ZipWith};
 use crate::ops::fanout::{attach, AlsoTo};
 use crate::ops::substream::{GroupByRouter, Router, RouterFactory, SplitRouter, SubMerge};
-use crate::ops::timing::{Delay, GroupedWithin, KeepAlive, Throttle, ThrottleMode, Timeout, Timer, TokenBucket};
+use crate::ops::timing::{
+    Delay, GroupedWithin, KeepAlive, Throttle, ThrottleMode, Timeout, Timer, TokenBucket,
+};
 
 /// Operators available on sources, flows and substreams. `Repr<U>` is the same kind of
 /// blueprint with output `U` (and the same materialized value).
@@ -44,7 +48,12 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> U + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(Map { up: Some(up), f: f.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(Map {
+                up: Some(up),
+                f: f.clone(),
+            })
+        })
     }
 
     /// Fallible `map`; failures go through the supervision decider (resume/restart drop the
@@ -56,7 +65,13 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> Result<U, E> + Send + Sync + 'static,
     {
         let f = Arc::new(move |x| f(x).map(Some).map_err(Into::into));
-        self.via_stage(move |up, attrs| Box::pin(TryFilterMap { up: Some(up), f: f.clone(), decider: decider_of(attrs) }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(TryFilterMap {
+                up: Some(up),
+                f: f.clone(),
+                decider: decider_of(attrs),
+            })
+        })
     }
 
     /// Keeps elements for which `p` holds (Pekko `filter`).
@@ -65,7 +80,12 @@ pub trait FlowOps: Sized {
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
         let p = Arc::new(p);
-        self.via_stage(move |up, _| Box::pin(Filter { up: Some(up), p: p.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(Filter {
+                up: Some(up),
+                p: p.clone(),
+            })
+        })
     }
 
     /// Drops elements for which `p` holds (Pekko `filterNot`).
@@ -83,7 +103,12 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> Option<U> + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(FilterMap { up: Some(up), f: f.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(FilterMap {
+                up: Some(up),
+                f: f.clone(),
+            })
+        })
     }
 
     /// Alias of [`FlowOps::collect`] with the Rust name.
@@ -104,7 +129,13 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> I + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(MapConcat::<_, F, I> { up: Some(up), f: f.clone(), cur: None }))
+        self.via_stage(move |up, _| {
+            Box::pin(MapConcat::<_, F, I> {
+                up: Some(up),
+                f: f.clone(),
+                cur: None,
+            })
+        })
     }
 
     /// Map with per-materialization state created by `create`; `on_complete` may emit one
@@ -119,7 +150,12 @@ pub trait FlowOps: Sized {
     {
         let (f, g) = (Arc::new(f), Arc::new(on_complete));
         self.via_stage(move |up, _| {
-            Box::pin(StatefulMap { up: Some(up), state: Some(create()), f: f.clone(), on_complete: g.clone() })
+            Box::pin(StatefulMap {
+                up: Some(up),
+                state: Some(create()),
+                f: f.clone(),
+                on_complete: g.clone(),
+            })
         })
     }
 
@@ -141,7 +177,9 @@ pub trait FlowOps: Sized {
         F: Fn(A, Self::Out) -> Result<A, E> + Send + Sync + 'static,
     {
         let z = zero.clone();
-        let f = Arc::new(move |acc: Option<A>, x| f(acc.unwrap_or_else(|| z.clone()), x).map_err(Into::into));
+        let f = Arc::new(move |acc: Option<A>, x| {
+            f(acc.unwrap_or_else(|| z.clone()), x).map_err(Into::into)
+        });
         self.via_stage(move |up, attrs| {
             Box::pin(Fold {
                 up: Some(up),
@@ -162,12 +200,22 @@ pub trait FlowOps: Sized {
         Self::Out: Clone + Sync,
         F: Fn(Self::Out, Self::Out) -> Self::Out + Send + Sync + 'static,
     {
-        let f = Arc::new(move |acc: Option<Self::Out>, x| Ok(match acc {
-            None => x,
-            Some(a) => f(a, x),
-        }));
+        let f = Arc::new(move |acc: Option<Self::Out>, x| {
+            Ok(match acc {
+                None => x,
+                Some(a) => f(a, x),
+            })
+        });
         self.via_stage(move |up, attrs| {
-            Box::pin(Fold { up: Some(up), zero: None, acc: None, f: f.clone(), decider: decider_of(attrs), done: false, empty_fails: Some("reduce") })
+            Box::pin(Fold {
+                up: Some(up),
+                zero: None,
+                acc: None,
+                f: f.clone(),
+                decider: decider_of(attrs),
+                done: false,
+                empty_fails: Some("reduce"),
+            })
         })
     }
 
@@ -189,13 +237,25 @@ pub trait FlowOps: Sized {
     {
         let f = Arc::new(move |a: &A, x| f(a, x).map_err(Into::into));
         self.via_stage(move |up, attrs| {
-            Box::pin(Scan { up: Some(up), zero: zero.clone(), acc: None, emitted_zero: false, f: f.clone(), decider: decider_of(attrs) })
+            Box::pin(Scan {
+                up: Some(up),
+                zero: zero.clone(),
+                acc: None,
+                emitted_zero: false,
+                f: f.clone(),
+                decider: decider_of(attrs),
+            })
         })
     }
 
     /// Passes the first `n` elements, then completes and cancels upstream (Pekko `take`).
     fn take(self, n: u64) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, _| Box::pin(Take { up: Some(up), remaining: n }))
+        self.via_stage(move |up, _| {
+            Box::pin(Take {
+                up: Some(up),
+                remaining: n,
+            })
+        })
     }
 
     /// Passes elements while `p` holds, then completes and cancels upstream.
@@ -204,7 +264,13 @@ pub trait FlowOps: Sized {
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
         let p = Arc::new(p);
-        self.via_stage(move |up, _| Box::pin(TakeWhile { up: Some(up), p: p.clone(), inclusive: false }))
+        self.via_stage(move |up, _| {
+            Box::pin(TakeWhile {
+                up: Some(up),
+                p: p.clone(),
+                inclusive: false,
+            })
+        })
     }
 
     /// Like `take_while` but also emits the first failing element (Pekko `inclusive = true`).
@@ -213,12 +279,23 @@ pub trait FlowOps: Sized {
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
         let p = Arc::new(p);
-        self.via_stage(move |up, _| Box::pin(TakeWhile { up: Some(up), p: p.clone(), inclusive: true }))
+        self.via_stage(move |up, _| {
+            Box::pin(TakeWhile {
+                up: Some(up),
+                p: p.clone(),
+                inclusive: true,
+            })
+        })
     }
 
     /// Skips the first `n` elements (Pekko `drop`).
     fn drop(self, n: u64) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, _| Box::pin(Drop { up: Some(up), remaining: n }))
+        self.via_stage(move |up, _| {
+            Box::pin(Drop {
+                up: Some(up),
+                remaining: n,
+            })
+        })
     }
 
     /// Skips elements while `p` holds (Pekko `dropWhile`).
@@ -227,23 +304,41 @@ pub trait FlowOps: Sized {
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
         let p = Arc::new(p);
-        self.via_stage(move |up, _| Box::pin(DropWhile { up: Some(up), p: p.clone(), dropping: true }))
+        self.via_stage(move |up, _| {
+            Box::pin(DropWhile {
+                up: Some(up),
+                p: p.clone(),
+                dropping: true,
+            })
+        })
     }
 
     /// Chunks of `n` elements; the last may be smaller (Pekko `grouped`).
-    fn grouped(self, n: usize) -> Self::Repr<Vec<Self::Out>>
-    {
+    fn grouped(self, n: usize) -> Self::Repr<Vec<Self::Out>> {
         let n = n.max(1);
-        self.via_stage(move |up, _| Box::pin(Grouped { up: Some(up), n, buf: Vec::with_capacity(n.min(1024)) }))
+        self.via_stage(move |up, _| {
+            Box::pin(Grouped {
+                up: Some(up),
+                n,
+                buf: Vec::with_capacity(n.min(1024)),
+            })
+        })
     }
 
     /// Chunks of at most `n` elements or whatever arrived within each period `d`; never
     /// emits an empty chunk (Pekko `groupedWithin`).
-    fn grouped_within(self, n: usize, d: Duration) -> Self::Repr<Vec<Self::Out>>
-    {
+    fn grouped_within(self, n: usize, d: Duration) -> Self::Repr<Vec<Self::Out>> {
         let n = n.max(1);
         self.via_stage(move |up, _| {
-            Box::pin(GroupedWithin { up: Some(up), n, d, buf: Vec::new(), timer: Timer::default(), started: false, done: false })
+            Box::pin(GroupedWithin {
+                up: Some(up),
+                n,
+                d,
+                buf: Vec::new(),
+                timer: Timer::default(),
+                started: false,
+                done: false,
+            })
         })
     }
 
@@ -253,7 +348,14 @@ pub trait FlowOps: Sized {
         Self::Out: Clone,
     {
         let (n, step) = (n.max(1), step.max(1));
-        self.via_stage(move |up, _| Box::pin(Sliding { up: Some(up), n, step, buf: VecDeque::new() }))
+        self.via_stage(move |up, _| {
+            Box::pin(Sliding {
+                up: Some(up),
+                n,
+                step,
+                buf: VecDeque::new(),
+            })
+        })
     }
 
     /// Pairs each element with its 0-based index (Pekko `zipWithIndex`).
@@ -281,7 +383,15 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> Fut + Send + Sync + 'static,
     {
         let f = Arc::new(move |x| f(x).map(|r: Result<U, E>| r.map_err(Into::into)));
-        self.via_stage(move |up, attrs| Box::pin(MapAsync::new(up, f.clone(), parallelism, true, decider_of(attrs))))
+        self.via_stage(move |up, attrs| {
+            Box::pin(MapAsync::new(
+                up,
+                f.clone(),
+                parallelism,
+                true,
+                decider_of(attrs),
+            ))
+        })
     }
 
     /// Like `map_async` but emits results as they complete (Pekko `mapAsyncUnordered`).
@@ -303,7 +413,15 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> Fut + Send + Sync + 'static,
     {
         let f = Arc::new(move |x| f(x).map(|r: Result<U, E>| r.map_err(Into::into)));
-        self.via_stage(move |up, attrs| Box::pin(MapAsync::new(up, f.clone(), parallelism, false, decider_of(attrs))))
+        self.via_stage(move |up, attrs| {
+            Box::pin(MapAsync::new(
+                up,
+                f.clone(),
+                parallelism,
+                false,
+                decider_of(attrs),
+            ))
+        })
     }
 
     /// Maps each element to a source and emits its elements, one source after the other
@@ -315,7 +433,14 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> Source<U, M> + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, attrs| Box::pin(FlatMapConcat { up: Some(up), inner: None, f: f.clone(), attrs: attrs.clone() }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(FlatMapConcat {
+                up: Some(up),
+                inner: None,
+                f: f.clone(),
+                attrs: attrs.clone(),
+            })
+        })
     }
 
     /// Maps each element to a source and merges up to `breadth` of them (Pekko `flatMapMerge`).
@@ -328,19 +453,38 @@ pub trait FlowOps: Sized {
         let f = Arc::new(f);
         let breadth = breadth.max(1);
         self.via_stage(move |up, attrs| {
-            Box::pin(FlatMapMerge { up: Some(up), inners: SelectAll::new(), breadth, f: f.clone(), attrs: attrs.clone(), failed: false })
+            Box::pin(FlatMapMerge {
+                up: Some(up),
+                inners: SelectAll::new(),
+                breadth,
+                f: f.clone(),
+                attrs: attrs.clone(),
+                failed: false,
+            })
         })
     }
 
     /// Limits throughput to `elements` per `per` with bursts of `maximum_burst`
     /// (Pekko `throttle(elements, per, maximumBurst, mode)`).
-    fn throttle(self, elements: u32, per: Duration, maximum_burst: u32, mode: ThrottleMode) -> Self::Repr<Self::Out>
-    {
+    fn throttle(
+        self,
+        elements: u32,
+        per: Duration,
+        maximum_burst: u32,
+        mode: ThrottleMode,
+    ) -> Self::Repr<Self::Out> {
         self.throttle_weighted(elements, per, maximum_burst, mode, |_| 1)
     }
 
     /// Throttle where each element costs `cost(elem)` tokens.
-    fn throttle_weighted<C>(self, cost: u32, per: Duration, maximum_burst: u32, mode: ThrottleMode, cost_fn: C) -> Self::Repr<Self::Out>
+    fn throttle_weighted<C>(
+        self,
+        cost: u32,
+        per: Duration,
+        maximum_burst: u32,
+        mode: ThrottleMode,
+        cost_fn: C,
+    ) -> Self::Repr<Self::Out>
     where
         C: Fn(&Self::Out) -> u32 + Send + Sync + 'static,
     {
@@ -360,10 +504,17 @@ pub trait FlowOps: Sized {
     }
 
     /// Shifts each element by `d`, holding at most 16 elements (Pekko `delay`).
-    fn delay(self, d: Duration, strategy: DelayOverflowStrategy) -> Self::Repr<Self::Out>
-    {
+    fn delay(self, d: Duration, strategy: DelayOverflowStrategy) -> Self::Repr<Self::Out> {
         self.via_stage(move |up, attrs| {
-            Box::pin(Delay { up: Some(up), d, cap: attrs.get_input_buffer(), strategy, buf: VecDeque::new(), timer: Timer::default(), failed: false })
+            Box::pin(Delay {
+                up: Some(up),
+                d,
+                cap: attrs.get_input_buffer(),
+                strategy,
+                buf: VecDeque::new(),
+                timer: Timer::default(),
+                failed: false,
+            })
         })
     }
 
@@ -389,7 +540,15 @@ pub trait FlowOps: Sized {
         F: Fn() -> Self::Out + Send + Sync + 'static,
     {
         let inject = Arc::new(inject);
-        self.via_stage(move |up, _| Box::pin(KeepAlive { up: Some(up), d, inject: inject.clone(), timer: Timer::default(), started: false }))
+        self.via_stage(move |up, _| {
+            Box::pin(KeepAlive {
+                up: Some(up),
+                d,
+                inject: inject.clone(),
+                timer: Timer::default(),
+                started: false,
+            })
+        })
     }
 
     /// Buffers up to `size` elements with an overflow strategy (Pekko `buffer`). Runs its
@@ -397,14 +556,26 @@ pub trait FlowOps: Sized {
     fn buffer(self, size: usize, strategy: OverflowStrategy) -> Self::Repr<Self::Out> {
         let size = size.max(1);
         self.via_stage(move |up, _| {
-            Box::pin(Decoupled::<Self::Out>::with_logic(up, BufferLogic { buf: VecDeque::with_capacity(size.min(1024)), cap: size, strategy }))
+            Box::pin(Decoupled::<Self::Out>::with_logic(
+                up,
+                BufferLogic {
+                    buf: VecDeque::with_capacity(size.min(1024)),
+                    cap: size,
+                    strategy,
+                },
+            ))
         })
     }
 
     /// An asynchronous boundary: everything upstream runs in its own task, with a buffer of
     /// the `input_buffer` attribute (default 16) (Pekko `.async`).
     fn async_boundary(self) -> Self::Repr<Self::Out> {
-        self.via_stage(|up, attrs| Box::pin(Decoupled::<Self::Out>::boundary(up, attrs.get_input_buffer())))
+        self.via_stage(|up, attrs| {
+            Box::pin(Decoupled::<Self::Out>::boundary(
+                up,
+                attrs.get_input_buffer(),
+            ))
+        })
     }
 
     /// Aggregates elements with `f` while downstream is busy (Pekko `conflate`).
@@ -447,7 +618,15 @@ pub trait FlowOps: Sized {
         self.via_stage(move |up, _| {
             Box::pin(Decoupled::<A>::with_logic(
                 up,
-                ConflateLogic { acc: None, weight: 0, max: max.max(1), seed: seed.clone(), agg: f.clone(), cost: cost.clone(), _t: PhantomData },
+                ConflateLogic {
+                    acc: None,
+                    weight: 0,
+                    max: max.max(1),
+                    seed: seed.clone(),
+                    agg: f.clone(),
+                    cost: cost.clone(),
+                    _t: PhantomData,
+                },
             ))
         })
     }
@@ -460,7 +639,13 @@ pub trait FlowOps: Sized {
         F: Fn(Self::Out) -> I + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(Expand { up: Some(up), f: f.clone(), cur: None }))
+        self.via_stage(move |up, _| {
+            Box::pin(Expand {
+                up: Some(up),
+                f: f.clone(),
+                cur: None,
+            })
+        })
     }
 
     /// Replaces a failure by one final element, then completes (Pekko `recover`).
@@ -469,7 +654,12 @@ pub trait FlowOps: Sized {
         F: Fn(&StreamError) -> Option<Self::Out> + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(Recover { up: Some(up), f: f.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(Recover {
+                up: Some(up),
+                f: f.clone(),
+            })
+        })
     }
 
     /// On failure switches to the source `f` returns, at most `attempts` times (`None` =
@@ -481,7 +671,12 @@ pub trait FlowOps: Sized {
     {
         let f = Arc::new(f);
         self.via_stage(move |up, attrs| {
-            Box::pin(RecoverWithRetries { up: Some(up), attempts_left: attempts, f: f.clone(), attrs: attrs.clone() })
+            Box::pin(RecoverWithRetries {
+                up: Some(up),
+                attempts_left: attempts,
+                f: f.clone(),
+                attrs: attrs.clone(),
+            })
         })
     }
 
@@ -491,7 +686,12 @@ pub trait FlowOps: Sized {
         F: Fn(StreamError) -> StreamError + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        self.via_stage(move |up, _| Box::pin(MapError { up: Some(up), f: f.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(MapError {
+                up: Some(up),
+                f: f.clone(),
+            })
+        })
     }
 
     /// Logs elements (DEBUG), completion (DEBUG), cancellation (DEBUG) and failure (ERROR)
@@ -501,7 +701,12 @@ pub trait FlowOps: Sized {
         Self::Out: Debug,
     {
         let name: Arc<str> = Arc::from(name);
-        self.via_stage(move |up, _| Box::pin(Log { up: Some(up), name: name.clone() }))
+        self.via_stage(move |up, _| {
+            Box::pin(Log {
+                up: Some(up),
+                name: name.clone(),
+            })
+        })
     }
 
     /// Merges with `other`, completing when both complete (Pekko `merge`).
@@ -509,7 +714,13 @@ pub trait FlowOps: Sized {
     where
         M: 'static,
     {
-        self.via_stage(move |up, attrs| Box::pin(Merge::new(vec![up, other.materialize(attrs).0], false, false)))
+        self.via_stage(move |up, attrs| {
+            Box::pin(Merge::new(
+                vec![up, other.materialize(attrs).0],
+                false,
+                false,
+            ))
+        })
     }
 
     /// Merge where this side wins when both have elements (Pekko `mergePreferred`).
@@ -517,33 +728,63 @@ pub trait FlowOps: Sized {
     where
         M: 'static,
     {
-        self.via_stage(move |up, attrs| Box::pin(Merge::new(vec![up, other.materialize(attrs).0], false, true)))
+        self.via_stage(move |up, attrs| {
+            Box::pin(Merge::new(
+                vec![up, other.materialize(attrs).0],
+                false,
+                true,
+            ))
+        })
     }
 
     /// Emits `other`'s elements after this stream completes (Pekko `concat`).
     fn concat<M: 'static>(self, other: Source<Self::Out, M>) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, attrs| Box::pin(Concat { inputs: VecDeque::from(vec![up, other.materialize(attrs).0]) }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(Concat {
+                inputs: VecDeque::from(vec![up, other.materialize(attrs).0]),
+            })
+        })
     }
 
     /// Emits `other`'s elements before this stream's (Pekko `prepend`).
     fn prepend<M: 'static>(self, other: Source<Self::Out, M>) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, attrs| Box::pin(Concat { inputs: VecDeque::from(vec![other.materialize(attrs).0, up]) }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(Concat {
+                inputs: VecDeque::from(vec![other.materialize(attrs).0, up]),
+            })
+        })
     }
 
     /// Emits `other` only if this stream completes without elements (Pekko `orElse`).
     fn or_else<M: 'static>(self, other: Source<Self::Out, M>) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, attrs| Box::pin(OrElse { primary: Some(up), secondary: Some(other.materialize(attrs).0), seen: false }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(OrElse {
+                primary: Some(up),
+                secondary: Some(other.materialize(attrs).0),
+                seen: false,
+            })
+        })
     }
 
     /// Alternates `segment` elements from each side (Pekko `interleave`).
-    fn interleave<M: 'static>(self, other: Source<Self::Out, M>, segment: usize) -> Self::Repr<Self::Out> {
+    fn interleave<M: 'static>(
+        self,
+        other: Source<Self::Out, M>,
+        segment: usize,
+    ) -> Self::Repr<Self::Out> {
         let segment = segment.max(1);
-        self.via_stage(move |up, attrs| Box::pin(Interleave { inputs: [Some(up), Some(other.materialize(attrs).0)], cur: 0, count: 0, segment }))
+        self.via_stage(move |up, attrs| {
+            Box::pin(Interleave {
+                inputs: [Some(up), Some(other.materialize(attrs).0)],
+                cur: 0,
+                count: 0,
+                segment,
+            })
+        })
     }
 
     /// Pairs elements one-to-one; completes when either side does (Pekko `zip`).
-    fn zip<B: Send + 'static, M: 'static>(self, other: Source<B, M>) -> Self::Repr<(Self::Out, B)>
-    {
+    fn zip<B: Send + 'static, M: 'static>(self, other: Source<B, M>) -> Self::Repr<(Self::Out, B)> {
         self.zip_with(other, |a, b| (a, b))
     }
 
@@ -557,7 +798,14 @@ pub trait FlowOps: Sized {
     {
         let f = Arc::new(f);
         self.via_stage(move |up, attrs| {
-            Box::pin(ZipWith { a: Some(up), b: Some(other.materialize(attrs).0), ha: None, hb: None, f: f.clone(), done: false })
+            Box::pin(ZipWith {
+                a: Some(up),
+                b: Some(other.materialize(attrs).0),
+                ha: None,
+                hb: None,
+                f: f.clone(),
+                done: false,
+            })
         })
     }
 
@@ -570,7 +818,12 @@ pub trait FlowOps: Sized {
     {
         self.via_stage(move |up, attrs| {
             let (tx, _m, fut) = attach(&sink, attrs);
-            Box::pin(AlsoTo { up: Some(up), tx: Some(tx), side: Some(fut), tap: false })
+            Box::pin(AlsoTo {
+                up: Some(up),
+                tx: Some(tx),
+                side: Some(fut),
+                tap: false,
+            })
         })
     }
 
@@ -582,7 +835,12 @@ pub trait FlowOps: Sized {
     {
         self.via_stage(move |up, attrs| {
             let (tx, _m, fut) = attach(&sink, attrs);
-            Box::pin(AlsoTo { up: Some(up), tx: Some(tx), side: Some(fut), tap: true })
+            Box::pin(AlsoTo {
+                up: Some(up),
+                tx: Some(tx),
+                side: Some(fut),
+                tap: true,
+            })
         })
     }
 
@@ -594,9 +852,18 @@ pub trait FlowOps: Sized {
         F: Fn(&Self::Out) -> K + Send + Sync + 'static,
     {
         let key = Arc::new(key);
-        let router: RouterFactory<Self::Out> =
-            Arc::new(move || Box::new(GroupByRouter { max: max_substreams, key: key.clone(), ids: HashMap::<K, u64>::new() }) as Box<dyn Router<Self::Out>>);
-        SubFlow { parent: self, router, flow: Flow::new() }
+        let router: RouterFactory<Self::Out> = Arc::new(move || {
+            Box::new(GroupByRouter {
+                max: max_substreams,
+                key: key.clone(),
+                ids: HashMap::<K, u64>::new(),
+            }) as Box<dyn Router<Self::Out>>
+        });
+        SubFlow {
+            parent: self,
+            router,
+            flow: Flow::new(),
+        }
     }
 
     /// Starts a new substream with each element for which `p` holds (Pekko `splitWhen`).
@@ -618,7 +885,15 @@ pub trait FlowOps: Sized {
 
 fn timeout<R: FlowOps>(r: R, kind: TimeoutKind, d: Duration) -> R::Repr<R::Out> {
     r.via_stage(move |up, _| {
-        Box::pin(Timeout { up: Some(up), kind, d, timer: Timer::default(), started: false, seen_first: false, failed: false })
+        Box::pin(Timeout {
+            up: Some(up),
+            kind,
+            d,
+            timer: Timer::default(),
+            started: false,
+            seen_first: false,
+            failed: false,
+        })
     })
 }
 
@@ -627,9 +902,19 @@ where
     F: Fn(&R::Out) -> bool + Send + Sync + 'static,
 {
     let p = Arc::new(p);
-    let router: RouterFactory<R::Out> =
-        Arc::new(move || Box::new(SplitRouter { p: p.clone(), after, current: None, next_id: 0 }) as Box<dyn Router<R::Out>>);
-    SubFlow { parent: r, router, flow: Flow::new() }
+    let router: RouterFactory<R::Out> = Arc::new(move || {
+        Box::new(SplitRouter {
+            p: p.clone(),
+            after,
+            current: None,
+            next_id: 0,
+        }) as Box<dyn Router<R::Out>>
+    });
+    SubFlow {
+        parent: r,
+        router,
+        flow: Flow::new(),
+    }
 }
 
 /// Substreams of a `group_by` / `split_when` / `split_after` (Pekko `SubFlow`). Operators
@@ -643,7 +928,11 @@ pub struct SubFlow<P: FlowOps, U> {
 impl<P: FlowOps, U: Send + 'static> SubFlow<P, U> {
     /// Runs each substream through `flow`.
     pub fn via<V: Send + 'static>(self, flow: Flow<U, V, ()>) -> SubFlow<P, V> {
-        SubFlow { parent: self.parent, router: self.router, flow: self.flow.via(flow) }
+        SubFlow {
+            parent: self.parent,
+            router: self.router,
+            flow: self.flow.via(flow),
+        }
     }
 
     /// Merges the substreams' outputs as they arrive (Pekko `mergeSubstreams`).
@@ -660,7 +949,15 @@ impl<P: FlowOps, U: Send + 'static> SubFlow<P, U> {
 
     fn join(self, concat: bool) -> P::Repr<U> {
         let (router, flow) = (self.router, self.flow);
-        self.parent.via_stage(move |up, attrs| Box::pin(SubMerge::new(up, router(), flow.clone(), attrs.clone(), concat)))
+        self.parent.via_stage(move |up, attrs| {
+            Box::pin(SubMerge::new(
+                up,
+                router(),
+                flow.clone(),
+                attrs.clone(),
+                concat,
+            ))
+        })
     }
 }
 
@@ -672,7 +969,11 @@ impl<P: FlowOps, U: Send + 'static> FlowOps for SubFlow<P, U> {
         V: Send + 'static,
         S: Fn(Elems<U>, &Attributes) -> Elems<V> + Send + Sync + 'static,
     {
-        SubFlow { parent: self.parent, router: self.router, flow: self.flow.via_stage(stage) }
+        SubFlow {
+            parent: self.parent,
+            router: self.router,
+            flow: self.flow.via_stage(stage),
+        }
     }
 }
 
@@ -710,7 +1011,11 @@ impl<In: Send + 'static, Out: Send + 'static, Mat: 'static> FlowOps for Flow<In,
 
 impl<In: Send + 'static, Out: Clone + Send + 'static, Mat: 'static> Flow<In, Out, Mat> {
     /// `also_to` keeping both materialized values combined with `combine`.
-    pub fn also_to_mat<M2: 'static, M3: 'static, C>(self, sink: Sink<Out, M2>, combine: C) -> Flow<In, Out, M3>
+    pub fn also_to_mat<M2: 'static, M3: 'static, C>(
+        self,
+        sink: Sink<Out, M2>,
+        combine: C,
+    ) -> Flow<In, Out, M3>
     where
         C: Fn(Mat, M2) -> M3 + Send + Sync + 'static,
     {
@@ -718,8 +1023,15 @@ impl<In: Send + 'static, Out: Clone + Send + 'static, Mat: 'static> Flow<In, Out
         Flow::from_materializer(move |up, attrs| {
             let (e, m1) = first(up, attrs);
             let (tx, m2, fut) = attach(&sink, attrs);
-            (Box::pin(AlsoTo { up: Some(e), tx: Some(tx), side: Some(fut), tap: false }) as Elems<Out>, combine(m1, m2))
+            (
+                Box::pin(AlsoTo {
+                    up: Some(e),
+                    tx: Some(tx),
+                    side: Some(fut),
+                    tap: false,
+                }) as Elems<Out>,
+                combine(m1, m2),
+            )
         })
     }
 }
-

@@ -80,7 +80,11 @@ impl BroadcastHub {
     pub fn sink<T: Clone + Send + Sync + 'static>(buffer_size: usize) -> Sink<T, Source<T, ()>> {
         let size = buffer_size.max(1);
         Sink::from_materializer(move |mut up: Elems<T>, _| {
-            let shared = Arc::new(HubShared { consumers: Mutex::new(Vec::new()), finished: Mutex::new(None), registered: Notify::new() });
+            let shared = Arc::new(HubShared {
+                consumers: Mutex::new(Vec::new()),
+                finished: Mutex::new(None),
+                registered: Notify::new(),
+            });
             let for_source = shared.clone();
             let source = Source::from_materializer(move |_| {
                 let finished = for_source.finished.lock().clone();

@@ -65,7 +65,12 @@ impl<T> Stream for KillStage<T> {
             ABORTED => {
                 this.done = true;
                 this.up = None;
-                let e = this.st.error.lock().clone().unwrap_or_else(|| StreamError::msg("aborted by kill switch"));
+                let e = this
+                    .st
+                    .error
+                    .lock()
+                    .clone()
+                    .unwrap_or_else(|| StreamError::msg("aborted by kill switch"));
                 return Poll::Ready(Some(Err(e)));
             }
             _ => {}
@@ -112,7 +117,9 @@ pub struct SharedKillSwitch {
 
 impl std::fmt::Debug for SharedKillSwitch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedKillSwitch").field("name", &self.inner.name).finish()
+        f.debug_struct("SharedKillSwitch")
+            .field("name", &self.inner.name)
+            .finish()
     }
 }
 
@@ -135,7 +142,14 @@ impl SharedKillSwitch {
                     m.push(Arc::downgrade(&st));
                 }
             }
-            (Box::pin(KillStage { up: Some(up), st, done: false }) as Elems<T>, ())
+            (
+                Box::pin(KillStage {
+                    up: Some(up),
+                    st,
+                    done: false,
+                }) as Elems<T>,
+                (),
+            )
         })
     }
 
@@ -172,14 +186,25 @@ impl KillSwitches {
     pub fn single<T: Send + 'static>() -> Flow<T, T, UniqueKillSwitch> {
         Flow::from_materializer(|up, _| {
             let st = Arc::new(KillState::default());
-            (Box::pin(KillStage { up: Some(up), st: st.clone(), done: false }) as Elems<T>, UniqueKillSwitch { st })
+            (
+                Box::pin(KillStage {
+                    up: Some(up),
+                    st: st.clone(),
+                    done: false,
+                }) as Elems<T>,
+                UniqueKillSwitch { st },
+            )
         })
     }
 
     /// A new [`SharedKillSwitch`] (Pekko `KillSwitches.shared`).
     pub fn shared(name: impl Into<String>) -> SharedKillSwitch {
         SharedKillSwitch {
-            inner: Arc::new(SharedInner { name: name.into(), terminal: Mutex::new(None), members: Mutex::new(Vec::new()) }),
+            inner: Arc::new(SharedInner {
+                name: name.into(),
+                terminal: Mutex::new(None),
+                members: Mutex::new(Vec::new()),
+            }),
         }
     }
 }
@@ -218,7 +243,10 @@ impl<T: Send + 'static> Flow<T, T, StreamFuture<()>> {
     pub fn watch_termination() -> Self {
         Flow::from_materializer(|up, _| {
             let (p, fut) = promise();
-            (Box::pin(WatchTermination { up: Some(up), p }) as Elems<T>, fut)
+            (
+                Box::pin(WatchTermination { up: Some(up), p }) as Elems<T>,
+                fut,
+            )
         })
     }
 }

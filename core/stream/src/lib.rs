@@ -53,9 +53,9 @@ pub use sinks::SinkQueue;
 /// Everything needed to build and run streams.
 pub mod prelude {
     pub use crate::{
-        Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, Keep, KillSwitches, MergeHub,
-        OverflowStrategy, QueueOfferResult, RunnableGraph, Sink, Source, StreamError, StreamFuture, Supervision,
-        ThrottleMode,
+        Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, Keep,
+        KillSwitches, MergeHub, OverflowStrategy, QueueOfferResult, RunnableGraph, Sink, Source,
+        StreamError, StreamFuture, Supervision, ThrottleMode,
     };
 }
 

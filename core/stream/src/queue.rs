@@ -50,7 +50,9 @@ pub struct SourceQueue<T> {
 
 impl<T> Clone for SourceQueue<T> {
     fn clone(&self) -> Self {
-        SourceQueue { shared: self.shared.clone() }
+        SourceQueue {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -223,11 +225,21 @@ impl<T: Send + 'static> Source<T, SourceQueue<T>> {
         let cap = buffer_size.max(1);
         Source::from_materializer(move |_| {
             let shared = Arc::new(Shared {
-                state: Mutex::new(State { buf: VecDeque::new(), cap, strategy, closed: None, cancelled: false, consumer: None }),
+                state: Mutex::new(State {
+                    buf: VecDeque::new(),
+                    cap,
+                    strategy,
+                    closed: None,
+                    cancelled: false,
+                    consumer: None,
+                }),
                 space: Notify::new(),
                 terminated: watch::channel(None).0,
             });
-            let stream: Elems<T> = Box::pin(QueueStream { shared: shared.clone(), done: false });
+            let stream: Elems<T> = Box::pin(QueueStream {
+                shared: shared.clone(),
+                done: false,
+            });
             (stream, SourceQueue { shared })
         })
     }

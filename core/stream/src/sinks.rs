@@ -26,7 +26,11 @@ async fn drain<T, F: FnMut(T) -> bool>(mut up: Elems<T>, mut f: F) -> Result<(),
     Ok(())
 }
 
-fn sink_with<T, A, S, F, G>(init: impl Fn() -> S + Send + Sync + 'static, step: F, finish: G) -> Sink<T, StreamFuture<A>>
+fn sink_with<T, A, S, F, G>(
+    init: impl Fn() -> S + Send + Sync + 'static,
+    step: F,
+    finish: G,
+) -> Sink<T, StreamFuture<A>>
 where
     T: Send + 'static,
     A: Send + 'static,
@@ -107,28 +111,48 @@ impl<T: Send + 'static> Sink<T, StreamFuture<()>> {
 impl<T: Send + 'static> Sink<T, StreamFuture<Vec<T>>> {
     /// Collects all elements (Pekko `Sink.seq`).
     pub fn seq() -> Self {
-        sink_with(Vec::new, |v, x| {
-            v.push(x);
-            true
-        }, Ok)
+        sink_with(
+            Vec::new,
+            |v, x| {
+                v.push(x);
+                true
+            },
+            Ok,
+        )
     }
 }
 
 impl<T: Send + 'static> Sink<T, StreamFuture<T>> {
     /// The first element, then cancels upstream; fails on an empty stream (Pekko `Sink.head`).
     pub fn head() -> Self {
-        sink_with(|| None, |h, x| {
-            *h = Some(x);
-            false
-        }, |h| h.ok_or(StreamError::NoSuchElement { stage: "Sink::head" }))
+        sink_with(
+            || None,
+            |h, x| {
+                *h = Some(x);
+                false
+            },
+            |h| {
+                h.ok_or(StreamError::NoSuchElement {
+                    stage: "Sink::head",
+                })
+            },
+        )
     }
 
     /// The last element; fails on an empty stream (Pekko `Sink.last`).
     pub fn last() -> Self {
-        sink_with(|| None, |h, x| {
-            *h = Some(x);
-            true
-        }, |h| h.ok_or(StreamError::NoSuchElement { stage: "Sink::last" }))
+        sink_with(
+            || None,
+            |h, x| {
+                *h = Some(x);
+                true
+            },
+            |h| {
+                h.ok_or(StreamError::NoSuchElement {
+                    stage: "Sink::last",
+                })
+            },
+        )
     }
 
     /// Combines all elements with `f`; fails on an empty stream (Pekko `Sink.reduce`).
@@ -136,31 +160,47 @@ impl<T: Send + 'static> Sink<T, StreamFuture<T>> {
     where
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        sink_with(|| None, move |acc: &mut Option<T>, x| {
-            *acc = Some(match acc.take() {
-                None => x,
-                Some(a) => f(a, x),
-            });
-            true
-        }, |h| h.ok_or(StreamError::NoSuchElement { stage: "Sink::reduce" }))
+        sink_with(
+            || None,
+            move |acc: &mut Option<T>, x| {
+                *acc = Some(match acc.take() {
+                    None => x,
+                    Some(a) => f(a, x),
+                });
+                true
+            },
+            |h| {
+                h.ok_or(StreamError::NoSuchElement {
+                    stage: "Sink::reduce",
+                })
+            },
+        )
     }
 }
 
 impl<T: Send + 'static> Sink<T, StreamFuture<Option<T>>> {
     /// The first element or `None` (Pekko `Sink.headOption`).
     pub fn head_option() -> Self {
-        sink_with(|| None, |h, x| {
-            *h = Some(x);
-            false
-        }, Ok)
+        sink_with(
+            || None,
+            |h, x| {
+                *h = Some(x);
+                false
+            },
+            Ok,
+        )
     }
 
     /// The last element or `None` (Pekko `Sink.lastOption`).
     pub fn last_option() -> Self {
-        sink_with(|| None, |h, x| {
-            *h = Some(x);
-            true
-        }, Ok)
+        sink_with(
+            || None,
+            |h, x| {
+                *h = Some(x);
+                true
+            },
+            Ok,
+        )
     }
 }
 
@@ -177,7 +217,14 @@ impl<T: Send + 'static> Sink<T, ()> {
 impl<T: Send + 'static> Sink<T, SinkQueue<T>> {
     /// Materializes a [`SinkQueue`] to pull elements from (Pekko `Sink.queue`).
     pub fn queue() -> Self {
-        Sink::from_materializer(|up, _| (SinkQueue { inner: tokio::sync::Mutex::new(Some(up)) }, Box::pin(async {}) as BoxFuture<'static, ()>))
+        Sink::from_materializer(|up, _| {
+            (
+                SinkQueue {
+                    inner: tokio::sync::Mutex::new(Some(up)),
+                },
+                Box::pin(async {}) as BoxFuture<'static, ()>,
+            )
+        })
     }
 }
 
@@ -195,12 +242,20 @@ impl<T: Send + 'static, A: Clone + Send + Sync + 'static> Sink<T, StreamFuture<A
     where
         F: Fn(A, T) -> A + Send + Sync + 'static,
     {
-        sink_with(move || Some(zero.clone()), move |acc: &mut Option<A>, x| {
-            if let Some(a) = acc.take() {
-                *acc = Some(f(a, x));
-            }
-            true
-        }, |acc| acc.ok_or(StreamError::AbruptTermination("Sink::fold lost its accumulator")))
+        sink_with(
+            move || Some(zero.clone()),
+            move |acc: &mut Option<A>, x| {
+                if let Some(a) = acc.take() {
+                    *acc = Some(f(a, x));
+                }
+                true
+            },
+            |acc| {
+                acc.ok_or(StreamError::AbruptTermination(
+                    "Sink::fold lost its accumulator",
+                ))
+            },
+        )
     }
 }
 

@@ -28,7 +28,12 @@ impl<T: Send + 'static> Source<T, ()> {
 
     /// Fails at once with `e` (Pekko `Source.failed`).
     pub fn failed(e: StreamError) -> Self {
-        Source::from_materializer(move |_| (Box::pin(stream::once(futures::future::ready(Err(e.clone())))) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(stream::once(futures::future::ready(Err(e.clone())))) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Emits one element, then completes (Pekko `Source.single`).
@@ -36,7 +41,14 @@ impl<T: Send + 'static> Source<T, ()> {
     where
         T: Clone + Sync,
     {
-        Source::from_materializer(move |_| (Box::pin(FromIter { it: std::iter::once(x.clone()) }) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(FromIter {
+                    it: std::iter::once(x.clone()),
+                }) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Emits the elements of a collection or iterator, which is cloned per materialization
@@ -46,7 +58,14 @@ impl<T: Send + 'static> Source<T, ()> {
         I: IntoIterator<Item = T> + Clone + Send + Sync + 'static,
         I::IntoIter: Send + 'static,
     {
-        Source::from_materializer(move |_| (Box::pin(FromIter { it: items.clone().into_iter() }) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(FromIter {
+                    it: items.clone().into_iter(),
+                }) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Emits `x` forever (Pekko `Source.repeat`).
@@ -54,7 +73,14 @@ impl<T: Send + 'static> Source<T, ()> {
     where
         T: Clone + Sync,
     {
-        Source::from_materializer(move |_| (Box::pin(FromIter { it: std::iter::repeat(x.clone()) }) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(FromIter {
+                    it: std::iter::repeat(x.clone()),
+                }) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Repeats the elements of a collection forever (Pekko `Source.cycle`).
@@ -63,7 +89,14 @@ impl<T: Send + 'static> Source<T, ()> {
         I: IntoIterator<Item = T> + Clone + Send + Sync + 'static,
         I::IntoIter: Clone + Send + 'static,
     {
-        Source::from_materializer(move |_| (Box::pin(FromIter { it: items.clone().into_iter().cycle() }) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(FromIter {
+                    it: items.clone().into_iter().cycle(),
+                }) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Generates elements from a state until `f` returns `None` (Pekko `Source.unfold`).
@@ -75,7 +108,10 @@ impl<T: Send + 'static> Source<T, ()> {
         let f = Arc::new(f);
         Source::from_materializer(move |_| {
             let f = f.clone();
-            let it = UnfoldIter { state: Some(zero.clone()), f };
+            let it = UnfoldIter {
+                state: Some(zero.clone()),
+                f,
+            };
             (Box::pin(FromIter { it }) as Elems<T>, ())
         })
     }
@@ -88,7 +124,16 @@ impl<T: Send + 'static> Source<T, ()> {
         F: Fn(S) -> Fut + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        Source::from_materializer(move |_| (Box::pin(UnfoldAsync { state: Some(zero.clone()), f: f.clone(), fut: None }) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(UnfoldAsync {
+                    state: Some(zero.clone()),
+                    f: f.clone(),
+                    fut: None,
+                }) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Emits the value of a future. The future is shared, so every materialization emits
@@ -99,7 +144,12 @@ impl<T: Send + 'static> Source<T, ()> {
         T: Clone + Sync,
     {
         let shared: Shared<futures::future::BoxFuture<'static, T>> = fut.boxed().shared();
-        Source::from_materializer(move |_| (Box::pin(stream::once(shared.clone().map(Ok))) as Elems<T>, ()))
+        Source::from_materializer(move |_| {
+            (
+                Box::pin(stream::once(shared.clone().map(Ok))) as Elems<T>,
+                (),
+            )
+        })
     }
 
     /// Emits the elements of the source the future produces (Pekko `Source.futureSource`).
@@ -111,7 +161,10 @@ impl<T: Send + 'static> Source<T, ()> {
         let shared = fut.map(Arc::new).boxed().shared();
         Source::from_materializer(move |attrs| {
             let attrs = attrs.clone();
-            let s = shared.clone().map(move |src| src.materialize(&attrs).0).flatten_stream();
+            let s = shared
+                .clone()
+                .map(move |src| src.materialize(&attrs).0)
+                .flatten_stream();
             (Box::pin(s) as Elems<T>, ())
         })
     }
@@ -127,7 +180,9 @@ impl<T: Send + 'static> Source<T, ()> {
         Source::from_materializer(move |_| match cell.lock().take() {
             Some(s) => (Box::pin(s.map(Ok)) as Elems<T>, ()),
             None => (
-                Box::pin(stream::once(futures::future::ready(Err(StreamError::AlreadyMaterialized("Source::from_stream"))))) as Elems<T>,
+                Box::pin(stream::once(futures::future::ready(Err(
+                    StreamError::AlreadyMaterialized("Source::from_stream"),
+                )))) as Elems<T>,
                 (),
             ),
         })
@@ -143,7 +198,9 @@ impl<T: Send + 'static> Source<T, ()> {
         Source::from_materializer(move |_| match cell.lock().take() {
             Some(s) => (Box::pin(s.map(|r| r.map_err(Into::into))) as Elems<T>, ()),
             None => (
-                Box::pin(stream::once(futures::future::ready(Err(StreamError::AlreadyMaterialized("Source::from_try_stream"))))) as Elems<T>,
+                Box::pin(stream::once(futures::future::ready(Err(
+                    StreamError::AlreadyMaterialized("Source::from_try_stream"),
+                )))) as Elems<T>,
                 (),
             ),
         })
@@ -164,7 +221,8 @@ impl<T: Send + 'static, M: 'static> Source<T, M> {
     /// `Merge`, `mergeAll`).
     pub fn merge_all(sources: Vec<Source<T, M>>) -> Source<T, Vec<M>> {
         Source::from_materializer(move |attrs| {
-            let (elems, mats): (Vec<_>, Vec<_>) = sources.iter().map(|s| s.materialize(attrs)).unzip();
+            let (elems, mats): (Vec<_>, Vec<_>) =
+                sources.iter().map(|s| s.materialize(attrs)).unzip();
             (Box::pin(Merge::new(elems, false, false)) as Elems<T>, mats)
         })
     }
@@ -172,8 +230,14 @@ impl<T: Send + 'static, M: 'static> Source<T, M> {
     /// Emits the sources one after the other (Pekko `Source.combine` with `Concat`).
     pub fn concat_all(sources: Vec<Source<T, M>>) -> Source<T, Vec<M>> {
         Source::from_materializer(move |attrs| {
-            let (elems, mats): (Vec<_>, Vec<_>) = sources.iter().map(|s| s.materialize(attrs)).unzip();
-            (Box::pin(crate::ops::fanin::Concat { inputs: elems.into() }) as Elems<T>, mats)
+            let (elems, mats): (Vec<_>, Vec<_>) =
+                sources.iter().map(|s| s.materialize(attrs)).unzip();
+            (
+                Box::pin(crate::ops::fanin::Concat {
+                    inputs: elems.into(),
+                }) as Elems<T>,
+                mats,
+            )
         })
     }
 }
@@ -184,7 +248,15 @@ impl<T: Clone + Send + Sync + 'static> Source<T, Cancellable> {
     pub fn tick(initial_delay: Duration, interval: Duration, elem: T) -> Self {
         Source::from_materializer(move |_| {
             let cancel = Cancellable::default();
-            let s = Tick { initial: initial_delay, interval, elem: elem.clone(), next: None, waiting: false, timer: Timer::default(), cancel: cancel.clone() };
+            let s = Tick {
+                initial: initial_delay,
+                interval,
+                elem: elem.clone(),
+                next: None,
+                waiting: false,
+                timer: Timer::default(),
+                cancel: cancel.clone(),
+            };
             (Box::pin(s) as Elems<T>, cancel)
         })
     }

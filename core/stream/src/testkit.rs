@@ -45,7 +45,10 @@ pub struct Probe<T> {
 impl<T: Send + 'static> Probe<T> {
     /// Wraps a materialized stream.
     pub fn new(stream: Elems<T>) -> Self {
-        Probe { stream: Some(stream), terminated: false }
+        Probe {
+            stream: Some(stream),
+            terminated: false,
+        }
     }
 
     /// Materializes `source` and wraps it.
@@ -57,7 +60,9 @@ impl<T: Send + 'static> Probe<T> {
     /// clock) for a signal. After a terminal signal, the stream must stay silent: a later
     /// element or second terminal signal panics (the test fails).
     pub async fn request_next_within(&mut self, wait: Duration) -> Signal<T> {
-        let Some(s) = self.stream.as_mut() else { return Signal::Complete };
+        let Some(s) = self.stream.as_mut() else {
+            return Signal::Complete;
+        };
         match tokio::time::timeout(wait, s.next()).await {
             Err(_) => Signal::Nothing,
             Ok(Some(Ok(x))) => {
@@ -148,10 +153,19 @@ pub struct ProbeSource;
 
 impl ProbeSource {
     /// A counting source; the materialized value is its [`ProbeStats`].
-    pub fn of<T: Clone + Send + Sync + 'static>(items: Vec<T>, yield_between: bool) -> Source<T, Arc<ProbeStats>> {
+    pub fn of<T: Clone + Send + Sync + 'static>(
+        items: Vec<T>,
+        yield_between: bool,
+    ) -> Source<T, Arc<ProbeStats>> {
         Source::from_materializer(move |_| {
             let stats = Arc::new(ProbeStats::default());
-            let s = Counting { items: items.clone().into_iter(), stats: stats.clone(), yield_between, yielded: false, done: false };
+            let s = Counting {
+                items: items.clone().into_iter(),
+                stats: stats.clone(),
+                yield_between,
+                yielded: false,
+                done: false,
+            };
             (Box::pin(s) as Elems<T>, stats)
         })
     }

@@ -16,24 +16,44 @@ fn boom() -> StreamError {
 
 #[tokio::test]
 async fn map_transforms_each_element() {
-    assert_eq!(collect(Source::iter(1..=3).map(|x| x * 10)).await.unwrap(), vec![10, 20, 30]);
+    assert_eq!(
+        collect(Source::iter(1..=3).map(|x| x * 10)).await.unwrap(),
+        vec![10, 20, 30]
+    );
 }
 
 #[tokio::test]
 async fn filter_and_filter_not() {
-    assert_eq!(collect(Source::iter(1..=6).filter(|x| x % 2 == 0)).await.unwrap(), vec![2, 4, 6]);
-    assert_eq!(collect(Source::iter(1..=6).filter_not(|x| x % 2 == 0)).await.unwrap(), vec![1, 3, 5]);
+    assert_eq!(
+        collect(Source::iter(1..=6).filter(|x| x % 2 == 0))
+            .await
+            .unwrap(),
+        vec![2, 4, 6]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=6).filter_not(|x| x % 2 == 0))
+            .await
+            .unwrap(),
+        vec![1, 3, 5]
+    );
 }
 
 #[tokio::test]
 async fn collect_filters_and_maps() {
-    let out = collect(Source::iter(1..=6).collect(|x| (x % 3 == 0).then(|| x.to_string()))).await.unwrap();
+    let out = collect(Source::iter(1..=6).collect(|x| (x % 3 == 0).then(|| x.to_string())))
+        .await
+        .unwrap();
     assert_eq!(out, vec!["3".to_string(), "6".to_string()]);
 }
 
 #[tokio::test]
 async fn map_concat_flattens_collections() {
-    assert_eq!(collect(Source::iter(1..=3).map_concat(|x| vec![x; x])).await.unwrap(), vec![1, 2, 2, 3, 3, 3]);
+    assert_eq!(
+        collect(Source::iter(1..=3).map_concat(|x| vec![x; x]))
+            .await
+            .unwrap(),
+        vec![1, 2, 2, 3, 3, 3]
+    );
 }
 
 #[tokio::test]
@@ -47,49 +67,93 @@ async fn stateful_map_keeps_state_and_emits_on_complete() {
         },
         |last| last.map(|x| (x * 100, true)),
     );
-    let out: Vec<_> = collect(s).await.unwrap().into_iter().filter(|(_, c)| *c).map(|(x, _)| x).collect();
+    let out: Vec<_> = collect(s)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, c)| *c)
+        .map(|(x, _)| x)
+        .collect();
     assert_eq!(out, vec![1, 2, 3, 300]);
 }
 
 #[tokio::test]
 async fn fold_emits_aggregate_on_completion_and_zero_on_empty() {
-    assert_eq!(collect(Source::iter(1..=4).fold(0, |a, x| a + x)).await.unwrap(), vec![10]);
-    assert_eq!(collect(Source::<i32>::empty().fold(7, |a, x| a + x)).await.unwrap(), vec![7]);
+    assert_eq!(
+        collect(Source::iter(1..=4).fold(0, |a, x| a + x))
+            .await
+            .unwrap(),
+        vec![10]
+    );
+    assert_eq!(
+        collect(Source::<i32>::empty().fold(7, |a, x| a + x))
+            .await
+            .unwrap(),
+        vec![7]
+    );
 }
 
 #[tokio::test]
 async fn fold_emits_nothing_on_failure() {
-    let r = collect(Source::iter(1..=3).concat(Source::failed(boom())).fold(0, |a, x| a + x)).await;
+    let r = collect(
+        Source::iter(1..=3)
+            .concat(Source::failed(boom()))
+            .fold(0, |a, x| a + x),
+    )
+    .await;
     assert!(matches!(r, Err(StreamError::Message(_))));
 }
 
 #[tokio::test]
 async fn scan_emits_zero_and_every_step() {
-    assert_eq!(collect(Source::iter(1..=3).scan(0, |a, x| a + x)).await.unwrap(), vec![0, 1, 3, 6]);
-    assert_eq!(collect(Source::<i32>::empty().scan(5, |a, x| a + x)).await.unwrap(), vec![5]);
+    assert_eq!(
+        collect(Source::iter(1..=3).scan(0, |a, x| a + x))
+            .await
+            .unwrap(),
+        vec![0, 1, 3, 6]
+    );
+    assert_eq!(
+        collect(Source::<i32>::empty().scan(5, |a, x| a + x))
+            .await
+            .unwrap(),
+        vec![5]
+    );
 }
 
 #[tokio::test]
 async fn reduce_combines_and_fails_when_empty() {
-    assert_eq!(collect(Source::iter(1..=4).reduce(|a, b| a * b)).await.unwrap(), vec![24]);
+    assert_eq!(
+        collect(Source::iter(1..=4).reduce(|a, b| a * b))
+            .await
+            .unwrap(),
+        vec![24]
+    );
     let r = collect(Source::<i32>::empty().reduce(|a, b| a + b)).await;
     assert!(matches!(r, Err(StreamError::NoSuchElement { .. })));
 }
 
 #[tokio::test]
 async fn take_completes_and_cancels_upstream_after_n() {
-    let (stream, stats) = ProbeSource::of((0..100).collect::<Vec<_>>(), false).take(3).into_stream_mat();
+    let (stream, stats) = ProbeSource::of((0..100).collect::<Vec<_>>(), false)
+        .take(3)
+        .into_stream_mat();
     let mut p = Probe::new(stream);
     let (xs, end) = p.to_end().await;
     assert_eq!(xs, vec![0, 1, 2]);
     assert!(matches!(end, Signal::Complete));
-    assert_eq!(stats.pulled(), 3, "take must not pull past the n-th element");
+    assert_eq!(
+        stats.pulled(),
+        3,
+        "take must not pull past the n-th element"
+    );
     assert!(stats.cancelled());
 }
 
 #[tokio::test]
 async fn take_zero_completes_immediately() {
-    let (stream, stats) = ProbeSource::of(vec![1, 2, 3], false).take(0).into_stream_mat();
+    let (stream, stats) = ProbeSource::of(vec![1, 2, 3], false)
+        .take(0)
+        .into_stream_mat();
     let mut p = Probe::new(stream);
     assert!(matches!(p.request_next().await, Signal::Complete));
     assert_eq!(stats.pulled(), 0);
@@ -98,34 +162,78 @@ async fn take_zero_completes_immediately() {
 
 #[tokio::test]
 async fn take_while_and_inclusive() {
-    assert_eq!(collect(Source::iter(1..=10).take_while(|x| *x < 4)).await.unwrap(), vec![1, 2, 3]);
-    assert_eq!(collect(Source::iter(1..=10).take_while_inclusive(|x| *x < 4)).await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        collect(Source::iter(1..=10).take_while(|x| *x < 4))
+            .await
+            .unwrap(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=10).take_while_inclusive(|x| *x < 4))
+            .await
+            .unwrap(),
+        vec![1, 2, 3, 4]
+    );
 }
 
 #[tokio::test]
 async fn drop_and_drop_while() {
-    assert_eq!(collect(Source::iter(1..=5).drop(2)).await.unwrap(), vec![3, 4, 5]);
-    assert_eq!(collect(Source::iter(vec![1, 2, 5, 1, 2]).drop_while(|x| *x < 3)).await.unwrap(), vec![5, 1, 2]);
+    assert_eq!(
+        collect(Source::iter(1..=5).drop(2)).await.unwrap(),
+        vec![3, 4, 5]
+    );
+    assert_eq!(
+        collect(Source::iter(vec![1, 2, 5, 1, 2]).drop_while(|x| *x < 3))
+            .await
+            .unwrap(),
+        vec![5, 1, 2]
+    );
 }
 
 #[tokio::test]
 async fn grouped_emits_last_partial_chunk() {
-    assert_eq!(collect(Source::iter(1..=5).grouped(2)).await.unwrap(), vec![vec![1, 2], vec![3, 4], vec![5]]);
-    assert!(collect(Source::<i32>::empty().grouped(2)).await.unwrap().is_empty());
+    assert_eq!(
+        collect(Source::iter(1..=5).grouped(2)).await.unwrap(),
+        vec![vec![1, 2], vec![3, 4], vec![5]]
+    );
+    assert!(collect(Source::<i32>::empty().grouped(2))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
 async fn sliding_windows_follow_pekko() {
-    assert_eq!(collect(Source::iter(1..=5).sliding(3, 1)).await.unwrap(), vec![vec![1, 2, 3], vec![2, 3, 4], vec![3, 4, 5]]);
-    assert_eq!(collect(Source::iter(1..=4).sliding(3, 2)).await.unwrap(), vec![vec![1, 2, 3], vec![3, 4]]);
-    assert_eq!(collect(Source::iter(1..=5).sliding(3, 2)).await.unwrap(), vec![vec![1, 2, 3], vec![3, 4, 5]]);
-    assert_eq!(collect(Source::iter(1..=2).sliding(3, 1)).await.unwrap(), vec![vec![1, 2]]);
-    assert_eq!(collect(Source::iter(1..=7).sliding(2, 3)).await.unwrap(), vec![vec![1, 2], vec![4, 5], vec![7]]);
+    assert_eq!(
+        collect(Source::iter(1..=5).sliding(3, 1)).await.unwrap(),
+        vec![vec![1, 2, 3], vec![2, 3, 4], vec![3, 4, 5]]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=4).sliding(3, 2)).await.unwrap(),
+        vec![vec![1, 2, 3], vec![3, 4]]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=5).sliding(3, 2)).await.unwrap(),
+        vec![vec![1, 2, 3], vec![3, 4, 5]]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=2).sliding(3, 1)).await.unwrap(),
+        vec![vec![1, 2]]
+    );
+    assert_eq!(
+        collect(Source::iter(1..=7).sliding(2, 3)).await.unwrap(),
+        vec![vec![1, 2], vec![4, 5], vec![7]]
+    );
 }
 
 #[tokio::test]
 async fn zip_with_index_counts_from_zero() {
-    assert_eq!(collect(Source::iter(vec!['a', 'b']).zip_with_index()).await.unwrap(), vec![('a', 0), ('b', 1)]);
+    assert_eq!(
+        collect(Source::iter(vec!['a', 'b']).zip_with_index())
+            .await
+            .unwrap(),
+        vec![('a', 0), ('b', 1)]
+    );
 }
 
 #[tokio::test]
@@ -146,9 +254,15 @@ async fn map_async_preserves_order_and_bounds_parallelism() {
             x * 2
         }
     });
-    assert_eq!(collect(s).await.unwrap(), (0..50u64).map(|x| x * 2).collect::<Vec<_>>());
+    assert_eq!(
+        collect(s).await.unwrap(),
+        (0..50u64).map(|x| x * 2).collect::<Vec<_>>()
+    );
     assert!(max_seen.load(Ordering::SeqCst) <= 4);
-    assert!(max_seen.load(Ordering::SeqCst) >= 2, "futures should overlap");
+    assert!(
+        max_seen.load(Ordering::SeqCst) >= 2,
+        "futures should overlap"
+    );
 }
 
 #[tokio::test]
@@ -166,49 +280,97 @@ async fn map_async_unordered_emits_all() {
 
 #[tokio::test]
 async fn map_async_failure_fails_stream_and_resume_drops() {
-    let f = |x: i32| async move { if x == 3 { Err(StreamError::msg("bad 3")) } else { Ok(x) } };
+    let f = |x: i32| async move {
+        if x == 3 {
+            Err(StreamError::msg("bad 3"))
+        } else {
+            Ok(x)
+        }
+    };
     let r = collect(Source::iter(1..=5).try_map_async(2, f)).await;
     assert!(r.is_err());
-    let s = Source::iter(1..=5).try_map_async(2, f).with_attributes(Attributes::supervision(Supervision::resuming_decider()));
+    let s = Source::iter(1..=5)
+        .try_map_async(2, f)
+        .with_attributes(Attributes::supervision(Supervision::resuming_decider()));
     assert_eq!(collect(s).await.unwrap(), vec![1, 2, 4, 5]);
 }
 
 #[tokio::test]
 async fn try_map_supervision_stop_resume_restart() {
-    let f = |x: i32| if x == 0 { Err(StreamError::msg("div by zero")) } else { Ok(100 / x) };
-    assert!(collect(Source::iter(vec![1, 0, 2]).try_map(f)).await.is_err());
-    let resumed = Source::iter(vec![1, 0, 2]).try_map(f).with_attributes(Attributes::supervision(Supervision::resuming_decider()));
+    let f = |x: i32| {
+        if x == 0 {
+            Err(StreamError::msg("div by zero"))
+        } else {
+            Ok(100 / x)
+        }
+    };
+    assert!(collect(Source::iter(vec![1, 0, 2]).try_map(f))
+        .await
+        .is_err());
+    let resumed = Source::iter(vec![1, 0, 2])
+        .try_map(f)
+        .with_attributes(Attributes::supervision(Supervision::resuming_decider()));
     assert_eq!(collect(resumed).await.unwrap(), vec![100, 50]);
-    let restarted = Source::iter(vec![1, 0, 2]).try_map(f).with_attributes(Attributes::supervision(Supervision::restarting_decider()));
+    let restarted = Source::iter(vec![1, 0, 2])
+        .try_map(f)
+        .with_attributes(Attributes::supervision(Supervision::restarting_decider()));
     assert_eq!(collect(restarted).await.unwrap(), vec![100, 50]);
 }
 
 #[tokio::test]
 async fn try_scan_restart_resets_state_resume_keeps_it() {
-    let f = |a: &i32, x: i32| if x < 0 { Err(StreamError::msg("negative")) } else { Ok(a + x) };
-    let resumed = Source::iter(vec![1, 2, -1, 3]).try_scan(0, f).with_attributes(Attributes::supervision(Supervision::resuming_decider()));
+    let f = |a: &i32, x: i32| {
+        if x < 0 {
+            Err(StreamError::msg("negative"))
+        } else {
+            Ok(a + x)
+        }
+    };
+    let resumed = Source::iter(vec![1, 2, -1, 3])
+        .try_scan(0, f)
+        .with_attributes(Attributes::supervision(Supervision::resuming_decider()));
     assert_eq!(collect(resumed).await.unwrap(), vec![0, 1, 3, 6]);
-    let restarted = Source::iter(vec![1, 2, -1, 3]).try_scan(0, f).with_attributes(Attributes::supervision(Supervision::restarting_decider()));
+    let restarted = Source::iter(vec![1, 2, -1, 3])
+        .try_scan(0, f)
+        .with_attributes(Attributes::supervision(Supervision::restarting_decider()));
     assert_eq!(collect(restarted).await.unwrap(), vec![0, 1, 3, 3]);
 }
 
 #[tokio::test]
 async fn try_fold_restart_starts_over() {
-    let f = |a: i32, x: i32| if x < 0 { Err(StreamError::msg("negative")) } else { Ok(a + x) };
-    let restarted = Source::iter(vec![1, 2, -1, 3]).try_fold(0, f).with_attributes(Attributes::supervision(Supervision::restarting_decider()));
+    let f = |a: i32, x: i32| {
+        if x < 0 {
+            Err(StreamError::msg("negative"))
+        } else {
+            Ok(a + x)
+        }
+    };
+    let restarted = Source::iter(vec![1, 2, -1, 3])
+        .try_fold(0, f)
+        .with_attributes(Attributes::supervision(Supervision::restarting_decider()));
     assert_eq!(collect(restarted).await.unwrap(), vec![3]);
-    assert!(collect(Source::iter(vec![1, -1]).try_fold(0, f)).await.is_err());
+    assert!(collect(Source::iter(vec![1, -1]).try_fold(0, f))
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn decider_can_choose_per_error() {
-    let decider: Decider = Arc::new(|e: &StreamError| if e.to_string().contains("skip") { Directive::Resume } else { Directive::Stop });
+    let decider: Decider = Arc::new(|e: &StreamError| {
+        if e.to_string().contains("skip") {
+            Directive::Resume
+        } else {
+            Directive::Stop
+        }
+    });
     let f = |x: i32| match x {
         2 => Err(StreamError::msg("skip me")),
         4 => Err(StreamError::msg("fatal")),
         x => Ok(x),
     };
-    let s = Source::iter(1..=5).try_map(f).with_attributes(Attributes::supervision(decider));
+    let s = Source::iter(1..=5)
+        .try_map(f)
+        .with_attributes(Attributes::supervision(decider));
     let mut p = Probe::of(s);
     let (xs, end) = p.to_end().await;
     assert_eq!(xs, vec![1, 3]);
@@ -218,9 +380,19 @@ use rekko_stream::Decider;
 
 #[tokio::test]
 async fn inner_attributes_override_outer() {
-    let f = |x: i32| if x == 2 { Err(StreamError::msg("two")) } else { Ok(x) };
-    let inner = Flow::new().try_map(f).with_attributes(Attributes::supervision(Supervision::resuming_decider()));
-    let s = Source::iter(1..=3).via(inner).with_attributes(Attributes::supervision(Supervision::stopping_decider()));
+    let f = |x: i32| {
+        if x == 2 {
+            Err(StreamError::msg("two"))
+        } else {
+            Ok(x)
+        }
+    };
+    let inner = Flow::new()
+        .try_map(f)
+        .with_attributes(Attributes::supervision(Supervision::resuming_decider()));
+    let s = Source::iter(1..=3)
+        .via(inner)
+        .with_attributes(Attributes::supervision(Supervision::stopping_decider()));
     assert_eq!(collect(s).await.unwrap(), vec![1, 3]);
 }
 
@@ -242,34 +414,53 @@ async fn flat_map_merge_merges_all_inner_sources() {
 
 #[tokio::test]
 async fn flat_map_failure_in_inner_fails_outer() {
-    let s = Source::iter(1..=3).flat_map_concat(|x| if x == 2 { Source::failed(boom()) } else { Source::single(x) });
+    let s = Source::iter(1..=3).flat_map_concat(|x| {
+        if x == 2 {
+            Source::failed(boom())
+        } else {
+            Source::single(x)
+        }
+    });
     assert!(collect(s).await.is_err());
 }
 
 #[tokio::test]
 async fn recover_emits_replacement_and_completes() {
-    let s = Source::iter(1..=2).concat(Source::failed(boom())).concat(Source::single(99)).recover(|_| Some(-1));
+    let s = Source::iter(1..=2)
+        .concat(Source::failed(boom()))
+        .concat(Source::single(99))
+        .recover(|_| Some(-1));
     assert_eq!(collect(s).await.unwrap(), vec![1, 2, -1]);
 }
 
 #[tokio::test]
 async fn recover_with_retries_switches_sources_and_respects_attempts() {
-    let s = Source::iter(1..=2).concat(Source::failed(boom())).recover_with_retries(Some(1), |_| Some(Source::iter(vec![10, 11])));
+    let s = Source::iter(1..=2)
+        .concat(Source::failed(boom()))
+        .recover_with_retries(Some(1), |_| Some(Source::iter(vec![10, 11])));
     assert_eq!(collect(s).await.unwrap(), vec![1, 2, 10, 11]);
     let always_failing = Source::<i32>::failed(boom());
-    let s2 = Source::single(1).concat(Source::failed(boom())).recover_with_retries(Some(2), move |_| Some(always_failing.clone()));
-    assert!(collect(s2).await.is_err(), "third failure must not be recovered");
+    let s2 = Source::single(1)
+        .concat(Source::failed(boom()))
+        .recover_with_retries(Some(2), move |_| Some(always_failing.clone()));
+    assert!(
+        collect(s2).await.is_err(),
+        "third failure must not be recovered"
+    );
 }
 
 #[tokio::test]
 async fn map_error_translates() {
-    let r = collect(Source::<i32>::failed(boom()).map_error(|_| StreamError::msg("translated"))).await;
+    let r =
+        collect(Source::<i32>::failed(boom()).map_error(|_| StreamError::msg("translated"))).await;
     assert_eq!(r.unwrap_err().to_string(), "translated");
 }
 
 #[tokio::test]
 async fn conflate_aggregates_while_downstream_is_slow() {
-    let (q_source, q) = Source::<i32, _>::queue(100, OverflowStrategy::Backpressure).conflate(|a, b| a + b).into_stream_mat();
+    let (q_source, q) = Source::<i32, _>::queue(100, OverflowStrategy::Backpressure)
+        .conflate(|a, b| a + b)
+        .into_stream_mat();
     let mut p = Probe::new(q_source);
     for i in 1..=10 {
         assert!(matches!(q.offer(i), QueueOfferResult::Enqueued));
@@ -278,15 +469,24 @@ async fn conflate_aggregates_while_downstream_is_slow() {
     let (xs, end) = p.to_end().await;
     assert!(matches!(end, Signal::Complete));
     assert_eq!(xs.iter().sum::<i32>(), 55, "no element lost: {xs:?}");
-    assert!(xs.len() < 10, "elements offered while downstream did not pull are conflated: {xs:?}");
+    assert!(
+        xs.len() < 10,
+        "elements offered while downstream did not pull are conflated: {xs:?}"
+    );
 }
 
 #[tokio::test]
 async fn batch_respects_max() {
-    let (s, q) = Source::<i32, _>::queue(100, OverflowStrategy::Backpressure).batch(3, |x| vec![x], |mut v, x| {
-        v.push(x);
-        v
-    }).into_stream_mat();
+    let (s, q) = Source::<i32, _>::queue(100, OverflowStrategy::Backpressure)
+        .batch(
+            3,
+            |x| vec![x],
+            |mut v, x| {
+                v.push(x);
+                v
+            },
+        )
+        .into_stream_mat();
     for i in 1..=10 {
         q.offer(i);
     }
@@ -298,7 +498,9 @@ async fn batch_respects_max() {
 
 #[tokio::test]
 async fn expand_repeats_last_element_when_upstream_is_slow() {
-    let (s, q) = Source::<i32, _>::queue(4, OverflowStrategy::Backpressure).expand(|x| std::iter::repeat(x)).into_stream_mat();
+    let (s, q) = Source::<i32, _>::queue(4, OverflowStrategy::Backpressure)
+        .expand(std::iter::repeat)
+        .into_stream_mat();
     let mut p = Probe::new(s);
     q.offer(7);
     let got = p.request(3).await.0;
@@ -313,7 +515,9 @@ async fn expand_repeats_last_element_when_upstream_is_slow() {
 async fn buffer_overflow_strategies() {
     async fn run(strategy: OverflowStrategy) -> (Vec<i32>, Signal<i32>) {
         // upstream offers 1..=6 before downstream pulls anything; buffer 3 (+1 in hand-off)
-        let (s, q) = Source::<i32, _>::queue(16, OverflowStrategy::Backpressure).buffer(3, strategy).into_stream_mat();
+        let (s, q) = Source::<i32, _>::queue(16, OverflowStrategy::Backpressure)
+            .buffer(3, strategy)
+            .into_stream_mat();
         let mut p = Probe::new(s);
         q.offer(0);
         assert_eq!(p.request_next().await.element(), 0); // starts the buffer task
@@ -334,21 +538,35 @@ async fn buffer_overflow_strategies() {
     assert_eq!(*xs.last().unwrap(), 6);
     assert!(xs.len() < 6 && !xs.contains(&2), "oldest dropped: {xs:?}");
     let (xs, _) = run(OverflowStrategy::DropTail).await;
-    assert!(xs.contains(&6) && xs.len() < 6, "youngest buffered replaced by newest: {xs:?}");
+    assert!(
+        xs.contains(&6) && xs.len() < 6,
+        "youngest buffered replaced by newest: {xs:?}"
+    );
     let (xs, _) = run(OverflowStrategy::DropNew).await;
-    assert!(!xs.contains(&6) && xs.contains(&1), "new elements dropped: {xs:?}");
+    assert!(
+        !xs.contains(&6) && xs.contains(&1),
+        "new elements dropped: {xs:?}"
+    );
     let (xs, _) = run(OverflowStrategy::DropBuffer).await;
     assert!(xs.contains(&6) && xs.len() < 6, "{xs:?}");
     let (_, end) = run(OverflowStrategy::Fail).await;
-    assert!(matches!(end, Signal::Error(StreamError::BufferOverflow { .. })), "{end:?}");
+    assert!(
+        matches!(end, Signal::Error(StreamError::BufferOverflow { .. })),
+        "{end:?}"
+    );
 }
 
 #[tokio::test]
 async fn group_by_merge_substreams() {
-    let s = Source::iter(0..100).group_by(10, |x| x % 10).fold(0, |a, x| a + x).merge_substreams();
+    let s = Source::iter(0..100)
+        .group_by(10, |x| x % 10)
+        .fold(0, |a, x| a + x)
+        .merge_substreams();
     let mut out = collect(s).await.unwrap();
     out.sort();
-    let mut expect: Vec<i32> = (0..10).map(|k| (0..100).filter(|x| x % 10 == k).sum()).collect();
+    let mut expect: Vec<i32> = (0..10)
+        .map(|k| (0..100).filter(|x| x % 10 == k).sum())
+        .collect();
     expect.sort();
     assert_eq!(out, expect);
 }
@@ -361,7 +579,10 @@ async fn group_by_fails_on_too_many_substreams() {
 
 #[tokio::test]
 async fn group_by_drops_elements_for_closed_substreams() {
-    let s = Source::iter(vec![1, 2, 1, 2, 1]).group_by(2, |x| *x).take(1).merge_substreams();
+    let s = Source::iter(vec![1, 2, 1, 2, 1])
+        .group_by(2, |x| *x)
+        .take(1)
+        .merge_substreams();
     let mut out = collect(s).await.unwrap();
     out.sort();
     assert_eq!(out, vec![1, 2]);
@@ -369,10 +590,22 @@ async fn group_by_drops_elements_for_closed_substreams() {
 
 #[tokio::test]
 async fn split_when_and_split_after() {
-    let s = Source::iter(vec![1, 2, 0, 3, 0, 4]).split_when(|x| *x == 0).grouped(10).concat_substreams();
-    assert_eq!(collect(s).await.unwrap(), vec![vec![1, 2], vec![0, 3], vec![0, 4]]);
-    let s = Source::iter(vec![1, 2, 0, 3, 0, 4]).split_after(|x| *x == 0).grouped(10).concat_substreams();
-    assert_eq!(collect(s).await.unwrap(), vec![vec![1, 2, 0], vec![3, 0], vec![4]]);
+    let s = Source::iter(vec![1, 2, 0, 3, 0, 4])
+        .split_when(|x| *x == 0)
+        .grouped(10)
+        .concat_substreams();
+    assert_eq!(
+        collect(s).await.unwrap(),
+        vec![vec![1, 2], vec![0, 3], vec![0, 4]]
+    );
+    let s = Source::iter(vec![1, 2, 0, 3, 0, 4])
+        .split_after(|x| *x == 0)
+        .grouped(10)
+        .concat_substreams();
+    assert_eq!(
+        collect(s).await.unwrap(),
+        vec![vec![1, 2, 0], vec![3, 0], vec![4]]
+    );
 }
 
 #[tokio::test]
@@ -383,12 +616,21 @@ async fn interleave_alternates_segments() {
 
 #[tokio::test]
 async fn watch_termination_reports_completion_failure_and_cancel() {
-    let (done, all) = Source::iter(1..=3).via_mat(Flow::watch_termination(), Keep::right).to_mat(Sink::seq(), Keep::both).run();
+    let (done, all) = Source::iter(1..=3)
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
     assert_eq!(all.await.unwrap(), vec![1, 2, 3]);
     assert!(done.await.is_ok());
-    let (done, _) = Source::<i32>::failed(boom()).via_mat(Flow::watch_termination(), Keep::right).to_mat(Sink::ignore(), Keep::both).run();
+    let (done, _) = Source::<i32>::failed(boom())
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(Sink::ignore(), Keep::both)
+        .run();
     assert!(done.await.is_err());
-    let (done, _) = Source::repeat(1).via_mat(Flow::watch_termination(), Keep::right).to_mat(Sink::head(), Keep::both).run();
+    let (done, _) = Source::repeat(1)
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(Sink::head(), Keep::both)
+        .run();
     assert!(done.await.is_ok(), "cancellation is a normal termination");
 }
 
@@ -396,7 +638,9 @@ async fn watch_termination_reports_completion_failure_and_cancel() {
 async fn also_to_sends_to_both() {
     let side = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let s2 = side.clone();
-    let out = collect(Source::iter(1..=5).also_to(Sink::for_each(move |x| s2.lock().push(x)))).await.unwrap();
+    let out = collect(Source::iter(1..=5).also_to(Sink::for_each(move |x| s2.lock().push(x))))
+        .await
+        .unwrap();
     assert_eq!(out, vec![1, 2, 3, 4, 5]);
     // the side sink runs in its own task; wait for it to catch up
     for _ in 0..100 {
@@ -410,33 +654,51 @@ async fn also_to_sends_to_both() {
 
 #[tokio::test]
 async fn also_to_cancelled_side_completes_stream() {
-    let out = collect(Source::iter(1..=100).also_to(Sink::cancelled())).await.unwrap();
+    let out = collect(Source::iter(1..=100).also_to(Sink::cancelled()))
+        .await
+        .unwrap();
     assert!(out.len() < 100);
 }
 
 #[tokio::test]
 async fn wire_tap_never_backpressures_main() {
     // a side sink that never pulls
-    let never: Sink<i32, ()> = Sink::from_materializer(|up, _| ((), Box::pin(async move {
-        let _keep = up;
-        std::future::pending::<()>().await
-    })));
-    let out = collect(Source::iter(1..=100).wire_tap(never)).await.unwrap();
+    let never: Sink<i32, ()> = Sink::from_materializer(|up, _| {
+        (
+            (),
+            Box::pin(async move {
+                let _keep = up;
+                std::future::pending::<()>().await
+            }),
+        )
+    });
+    let out = collect(Source::iter(1..=100).wire_tap(never))
+        .await
+        .unwrap();
     assert_eq!(out.len(), 100);
 }
 
 #[tokio::test]
 async fn log_passes_elements_through() {
-    assert_eq!(collect(Source::iter(1..=3).log("test")).await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(
+        collect(Source::iter(1..=3).log("test")).await.unwrap(),
+        vec![1, 2, 3]
+    );
 }
 
 #[tokio::test]
 async fn kill_switch_unique_shutdown_and_abort() {
-    let (ks, out) = Source::<i32>::never().via_mat(KillSwitches::single(), Keep::right).to_mat(Sink::seq(), Keep::both).run();
+    let (ks, out) = Source::<i32>::never()
+        .via_mat(KillSwitches::single(), Keep::right)
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
     ks.shutdown();
     ks.abort(boom()); // ignored: only the first command counts
     assert_eq!(out.await.unwrap(), Vec::<i32>::new());
-    let (ks, out) = Source::<i32>::never().via_mat(KillSwitches::single(), Keep::right).to_mat(Sink::seq(), Keep::both).run();
+    let (ks, out) = Source::<i32>::never()
+        .via_mat(KillSwitches::single(), Keep::right)
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
     ks.abort(boom());
     assert!(out.await.is_err());
 }

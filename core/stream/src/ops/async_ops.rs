@@ -34,9 +34,23 @@ pub(crate) struct MapAsync<T, U, F, Fut> {
 }
 
 impl<T, U, F, Fut> MapAsync<T, U, F, Fut> {
-    pub(crate) fn new(up: Elems<T>, f: Arc<F>, parallelism: usize, ordered: bool, decider: Option<Decider>) -> Self {
+    pub(crate) fn new(
+        up: Elems<T>,
+        f: Arc<F>,
+        parallelism: usize,
+        ordered: bool,
+        decider: Option<Decider>,
+    ) -> Self {
         let parallelism = parallelism.max(1);
-        MapAsync { up: Some(up), f, parallelism, ordered, decider, slots: VecDeque::with_capacity(parallelism), failed: false }
+        MapAsync {
+            up: Some(up),
+            f,
+            parallelism,
+            ordered,
+            decider,
+            slots: VecDeque::with_capacity(parallelism),
+            failed: false,
+        }
     }
 }
 
@@ -86,15 +100,17 @@ where
             };
             match idx.and_then(|i| this.slots.remove(i)) {
                 Some(Slot::Done(Ok(y))) => return Poll::Ready(Some(Ok(y))),
-                Some(Slot::Done(Err(e))) => match this.decider.as_ref().map_or(Directive::Stop, |d| d(&e)) {
-                    Directive::Stop => {
-                        this.failed = true;
-                        this.up = None;
-                        this.slots.clear();
-                        return Poll::Ready(Some(Err(e)));
+                Some(Slot::Done(Err(e))) => {
+                    match this.decider.as_ref().map_or(Directive::Stop, |d| d(&e)) {
+                        Directive::Stop => {
+                            this.failed = true;
+                            this.up = None;
+                            this.slots.clear();
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                        _ => continue,
                     }
-                    _ => continue,
-                },
+                }
                 _ => {}
             }
             if this.up.is_none() && this.slots.is_empty() {
@@ -222,7 +238,9 @@ where
                 None => return Poll::Ready(None),
             }
         }
-        let Some(fut) = this.fut.as_mut() else { return Poll::Ready(None) };
+        let Some(fut) = this.fut.as_mut() else {
+            return Poll::Ready(None);
+        };
         let r = ready!(fut.as_mut().poll(cx));
         this.fut = None;
         Poll::Ready(match r {

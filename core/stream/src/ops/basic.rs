@@ -180,7 +180,11 @@ where
                 this.state = None;
                 Some(Err(e))
             }
-            None => this.state.take().and_then(|s| (this.on_complete)(s)).map(Ok),
+            None => this
+                .state
+                .take()
+                .and_then(|s| (this.on_complete)(s))
+                .map(Ok),
         })
     }
 }
@@ -399,7 +403,10 @@ impl<T> Stream for Grouped<T> {
                     this.buf.push(x);
                     if this.buf.len() >= this.n {
                         let n = this.n;
-                        return Poll::Ready(Some(Ok(std::mem::replace(&mut this.buf, Vec::with_capacity(n)))));
+                        return Poll::Ready(Some(Ok(std::mem::replace(
+                            &mut this.buf,
+                            Vec::with_capacity(n),
+                        ))));
                     }
                 }
                 Some(Err(e)) => {
@@ -560,9 +567,15 @@ impl<T: Debug> Stream for Log<T> {
         let this = &mut *self;
         let r = ready!(poll_up(&mut this.up, cx));
         match &r {
-            Some(Ok(x)) => tracing::debug!(target: "rekko_stream::log", stage = %this.name, element = ?x, "element"),
-            Some(Err(e)) => tracing::error!(target: "rekko_stream::log", stage = %this.name, error = %e, "upstream failed"),
-            None => tracing::debug!(target: "rekko_stream::log", stage = %this.name, "upstream finished"),
+            Some(Ok(x)) => {
+                tracing::debug!(target: "rekko_stream::log", stage = %this.name, element = ?x, "element")
+            }
+            Some(Err(e)) => {
+                tracing::error!(target: "rekko_stream::log", stage = %this.name, error = %e, "upstream failed")
+            }
+            None => {
+                tracing::debug!(target: "rekko_stream::log", stage = %this.name, "upstream finished")
+            }
         }
         Poll::Ready(r)
     }

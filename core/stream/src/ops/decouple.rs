@@ -258,8 +258,17 @@ async fn drive_boundary<T: Send + 'static>(
     done.store(true, Ordering::Release);
 }
 
+/// Starts the upstream task of a decoupled segment.
+type Starter<Out> = Box<
+    dyn FnOnce(
+            mpsc::Sender<Result<Out, StreamError>>,
+            Arc<AtomicBool>,
+        ) -> futures::future::BoxFuture<'static, ()>
+        + Send,
+>;
+
 enum DecoupledState<Out> {
-    Idle(Option<Box<dyn FnOnce(mpsc::Sender<Result<Out, StreamError>>, Arc<AtomicBool>) -> futures::future::BoxFuture<'static, ()> + Send>>, usize),
+    Idle(Option<Starter<Out>>, usize),
     Running(mpsc::Receiver<Result<Out, StreamError>>, Arc<AtomicBool>),
     Done,
 }
@@ -274,7 +283,9 @@ impl<Out: Send + 'static> Decoupled<Out> {
     pub(crate) fn boundary<T: Send + 'static>(up: Elems<T>, size: usize) -> Decoupled<T> {
         Decoupled {
             state: DecoupledState::Idle(
-                Some(Box::new(move |tx, done| Box::pin(drive_boundary(up, tx, done)))),
+                Some(Box::new(move |tx, done| {
+                    Box::pin(drive_boundary(up, tx, done))
+                })),
                 size.max(1),
             ),
         }
@@ -282,9 +293,17 @@ impl<Out: Send + 'static> Decoupled<Out> {
 
     /// A decoupled operator whose logic runs in its own task, handing over through a
     /// one-element channel.
-    pub(crate) fn with_logic<In: Send + 'static, L: DecoupleLogic<In, Out>>(up: Elems<In>, logic: L) -> Decoupled<Out> {
+    pub(crate) fn with_logic<In: Send + 'static, L: DecoupleLogic<In, Out>>(
+        up: Elems<In>,
+        logic: L,
+    ) -> Decoupled<Out> {
         Decoupled {
-            state: DecoupledState::Idle(Some(Box::new(move |tx, done| Box::pin(drive(up, logic, tx, done)))), 1),
+            state: DecoupledState::Idle(
+                Some(Box::new(move |tx, done| {
+                    Box::pin(drive(up, logic, tx, done))
+                })),
+                1,
+            ),
         }
     }
 }

@@ -22,7 +22,12 @@ pub(crate) struct Merge<T> {
 }
 impl<T> Merge<T> {
     pub(crate) fn new(inputs: Vec<Elems<T>>, eager_complete: bool, preferred: bool) -> Self {
-        Merge { inputs: inputs.into_iter().map(Some).collect(), next: 0, eager_complete, preferred }
+        Merge {
+            inputs: inputs.into_iter().map(Some).collect(),
+            next: 0,
+            eager_complete,
+            preferred,
+        }
     }
     fn shutdown(&mut self) {
         self.inputs.iter_mut().for_each(|i| *i = None);
@@ -132,7 +137,9 @@ impl<T> Stream for Concat<T> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
         let this = &mut *self;
         for _ in 0..SYNC_LIMIT {
-            let Some(front) = this.inputs.front_mut() else { return Poll::Ready(None) };
+            let Some(front) = this.inputs.front_mut() else {
+                return Poll::Ready(None);
+            };
             match ready!(front.as_mut().poll_next(cx)) {
                 Some(Ok(x)) => return Poll::Ready(Some(Ok(x))),
                 Some(Err(e)) => {

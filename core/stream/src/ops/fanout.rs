@@ -19,7 +19,10 @@ type Item<T> = Option<Result<T, StreamError>>;
 pub(crate) type Tx<T> = mpsc::Sender<Result<T, StreamError>>;
 
 /// Materializes `sink` fed by a fresh one-slot channel.
-pub(crate) fn attach<T: Send + 'static, M: 'static>(sink: &Sink<T, M>, attrs: &Attributes) -> (Tx<T>, M, BoxFuture<'static, ()>) {
+pub(crate) fn attach<T: Send + 'static, M: 'static>(
+    sink: &Sink<T, M>,
+    attrs: &Attributes,
+) -> (Tx<T>, M, BoxFuture<'static, ()>) {
     let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(0);
     let (m, fut) = sink.materialize(Box::pin(rx), attrs);
     (tx, m, fut)
@@ -54,7 +57,11 @@ impl<T: Clone + Send + 'static> Stream for AlsoTo<T> {
         match &r {
             Some(x) => {
                 if let Some(tx) = this.tx.as_mut() {
-                    let res = if this.tap { tx.try_send(x.clone()).map_err(|_| ()) } else { tx.start_send(x.clone()).map_err(|_| ()) };
+                    let res = if this.tap {
+                        tx.try_send(x.clone()).map_err(|_| ())
+                    } else {
+                        tx.start_send(x.clone()).map_err(|_| ())
+                    };
                     if res.is_err() && !this.tap {
                         this.tx = None;
                     }
@@ -77,7 +84,11 @@ pub(crate) enum Route<T> {
 }
 
 /// Drives a fan-out: pulls from `up` and routes to `outs`.
-pub(crate) async fn fan_out<T: Clone + Send + 'static>(mut up: Elems<T>, mut outs: Vec<Option<Tx<T>>>, route: Route<T>) {
+pub(crate) async fn fan_out<T: Clone + Send + 'static>(
+    mut up: Elems<T>,
+    mut outs: Vec<Option<Tx<T>>>,
+    route: Route<T>,
+) {
     let mut rr = 0usize;
     loop {
         if outs.iter().all(|o| o.is_none()) {
@@ -167,7 +178,10 @@ pub(crate) async fn fan_out<T: Clone + Send + 'static>(mut up: Elems<T>, mut out
                 Some(Ok(x)) => {
                     let i = f(&x);
                     if i >= outs.len() {
-                        let e = StreamError::msg(format!("partition: index {i} out of range for {} outputs", outs.len()));
+                        let e = StreamError::msg(format!(
+                            "partition: index {i} out of range for {} outputs",
+                            outs.len()
+                        ));
                         broadcast_error(&mut outs, e).await;
                         return;
                     }

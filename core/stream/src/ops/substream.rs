@@ -45,14 +45,24 @@ impl<T, K: Hash + Eq + Send, F: Fn(&T) -> K + Send + Sync> Router<T> for GroupBy
     fn route(&mut self, x: &T) -> Result<Routed, StreamError> {
         let k = (self.key)(x);
         if let Some(id) = self.ids.get(&k) {
-            return Ok(Routed { id: *id, is_new: false, close_before: None, close_after: false });
+            return Ok(Routed {
+                id: *id,
+                is_new: false,
+                close_before: None,
+                close_after: false,
+            });
         }
         if self.ids.len() >= self.max {
             return Err(StreamError::TooManySubstreams { max: self.max });
         }
         let id = self.ids.len() as u64;
         self.ids.insert(k, id);
-        Ok(Routed { id, is_new: true, close_before: None, close_after: false })
+        Ok(Routed {
+            id,
+            is_new: true,
+            close_before: None,
+            close_after: false,
+        })
     }
 }
 
@@ -82,7 +92,12 @@ impl<T, F: Fn(&T) -> bool + Send + Sync> Router<T> for SplitRouter<F> {
         if close_after {
             self.current = None;
         }
-        Ok(Routed { id, is_new, close_before, close_after })
+        Ok(Routed {
+            id,
+            is_new,
+            close_before,
+            close_after,
+        })
     }
 }
 
@@ -179,7 +194,9 @@ impl<U> Outs<U> {
                 other => other,
             },
             Outs::Concat(c) => loop {
-                let Some(front) = c.front_mut() else { return Poll::Pending };
+                let Some(front) = c.front_mut() else {
+                    return Poll::Pending;
+                };
                 match front.as_mut().poll_next(cx) {
                     Poll::Ready(None) => {
                         c.pop_front();
@@ -204,14 +221,24 @@ pub(crate) struct SubMerge<T, U> {
 }
 
 impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
-    pub(crate) fn new(up: Elems<T>, router: Box<dyn Router<T>>, flow: Flow<T, U, ()>, attrs: Attributes, concat: bool) -> Self {
+    pub(crate) fn new(
+        up: Elems<T>,
+        router: Box<dyn Router<T>>,
+        flow: Flow<T, U, ()>,
+        attrs: Attributes,
+        concat: bool,
+    ) -> Self {
         SubMerge {
             up: Some(up),
             router,
             flow,
             attrs,
             slots: HashMap::new(),
-            outs: if concat { Outs::Concat(VecDeque::new()) } else { Outs::Merge(SelectAll::new()) },
+            outs: if concat {
+                Outs::Concat(VecDeque::new())
+            } else {
+                Outs::Merge(SelectAll::new())
+            },
             pending: None,
             failed: false,
         }
@@ -228,7 +255,9 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
 
     /// Places an element; `false` if the substream is not ready for it yet.
     fn place(&mut self, id: u64, x: T, close_after: bool) -> bool {
-        let Some(slot) = self.slots.get(&id) else { return true }; // closed substream: drop
+        let Some(slot) = self.slots.get(&id) else {
+            return true;
+        }; // closed substream: drop
         match slot.put(x) {
             Put::Done => {
                 if close_after {
@@ -270,7 +299,11 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
                 continue;
             }
             if this.up.is_none() {
-                return if this.outs.is_empty() { Poll::Ready(None) } else { Poll::Pending };
+                return if this.outs.is_empty() {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Pending
+                };
             }
             match poll_up(&mut this.up, cx) {
                 Poll::Ready(Some(Ok(x))) => {
@@ -284,7 +317,12 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
                         }
                     }
                     if r.is_new {
-                        let shared = Arc::new(Mutex::new(SlotState { elem: None, closed: false, cancelled: false, waker: None }));
+                        let shared = Arc::new(Mutex::new(SlotState {
+                            elem: None,
+                            closed: false,
+                            cancelled: false,
+                            waker: None,
+                        }));
                         let input: Elems<T> = Box::pin(SubInput(shared.clone()));
                         let (out, ()) = this.flow.materialize(input, &this.attrs);
                         this.outs.push(out);

@@ -74,7 +74,13 @@ pub(crate) struct TokenBucket {
 
 impl TokenBucket {
     pub(crate) fn new(capacity: i64, nanos_between: i64) -> Self {
-        TokenBucket { capacity, nanos_between: nanos_between.max(1), tokens: capacity, last: 0, base: None }
+        TokenBucket {
+            capacity,
+            nanos_between: nanos_between.max(1),
+            tokens: capacity,
+            last: 0,
+            base: None,
+        }
     }
     fn now(&mut self) -> i64 {
         let now = Instant::now();
@@ -136,7 +142,8 @@ impl<T, C: Fn(&T) -> i64> Stream for Throttle<T, C> {
                     return Poll::Ready(Some(Err(StreamError::RateExceeded)));
                 }
                 this.held = Some(x);
-                this.timer.arm(Instant::now() + Duration::from_nanos(delay as u64));
+                this.timer
+                    .arm(Instant::now() + Duration::from_nanos(delay as u64));
                 ready!(this.timer.poll_fire(cx));
                 Poll::Ready(this.held.take().map(Ok))
             }
@@ -181,7 +188,13 @@ impl<T> Stream for Delay<T> {
                             break;
                         }
                         Some(s) => {
-                            if let Err(e) = super::decouple::overflow(&mut this.buf, this.cap, s, (at, x), "delay") {
+                            if let Err(e) = super::decouple::overflow(
+                                &mut this.buf,
+                                this.cap,
+                                s,
+                                (at, x),
+                                "delay",
+                            ) {
                                 this.failed = true;
                                 this.up = None;
                                 return Poll::Ready(Some(Err(e)));
@@ -197,7 +210,11 @@ impl<T> Stream for Delay<T> {
             }
         }
         let Some((at, _)) = this.buf.front() else {
-            return if this.up.is_none() { Poll::Ready(None) } else { Poll::Pending };
+            return if this.up.is_none() {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
         };
         if emit_early || *at <= Instant::now() {
             return Poll::Ready(this.buf.pop_front().map(|(_, x)| Ok(x)));
@@ -207,7 +224,6 @@ impl<T> Stream for Delay<T> {
         Poll::Ready(this.buf.pop_front().map(|(_, x)| Ok(x)))
     }
 }
-
 
 /// idle / completion / initial timeouts.
 pub(crate) struct Timeout<T> {
@@ -237,7 +253,10 @@ impl<T> Stream for Timeout<T> {
         if watching && this.timer.poll_fire(cx).is_ready() {
             this.failed = true;
             this.up = None;
-            return Poll::Ready(Some(Err(StreamError::Timeout { kind: this.kind, after: this.d })));
+            return Poll::Ready(Some(Err(StreamError::Timeout {
+                kind: this.kind,
+                after: this.d,
+            })));
         }
         let r = ready!(poll_up(&mut this.up, cx));
         if let Some(Ok(_)) = r {
@@ -293,7 +312,10 @@ pub(crate) struct GroupedWithin<T> {
 impl<T> GroupedWithin<T> {
     fn emit(&mut self) -> Poll<Item<Vec<T>>> {
         self.timer.arm(Instant::now() + self.d);
-        Poll::Ready(Some(Ok(std::mem::replace(&mut self.buf, Vec::with_capacity(self.n.min(1024))))))
+        Poll::Ready(Some(Ok(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(self.n.min(1024)),
+        ))))
     }
 }
 impl<T> Stream for GroupedWithin<T> {
@@ -319,7 +341,11 @@ impl<T> Stream for GroupedWithin<T> {
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    return Poll::Ready(if this.buf.is_empty() { None } else { Some(Ok(std::mem::take(&mut this.buf))) });
+                    return Poll::Ready(if this.buf.is_empty() {
+                        None
+                    } else {
+                        Some(Ok(std::mem::take(&mut this.buf)))
+                    });
                 }
                 Poll::Pending => {
                     // periodic timer: an empty window emits nothing and starts the next one
@@ -360,7 +386,9 @@ impl Cancellable {
 }
 impl std::fmt::Debug for Cancellable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cancellable").field("cancelled", &self.is_cancelled()).finish()
+        f.debug_struct("Cancellable")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
     }
 }
 

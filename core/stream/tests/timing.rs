@@ -1,0 +1,202 @@
+//! Timing operators under tokio's paused clock: time only advances when every task is
+//! idle, so these tests are deterministic and take no wall-clock time.
+
+use std::time::Duration;
+
+use rekko_stream::prelude::*;
+use rekko_stream::testkit::{Probe, Signal};
+use rekko_stream::TimeoutKind;
+use tokio::time::Instant;
+
+const MS: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn tick_emits_at_interval_and_drops_ticks_without_demand() {
+    let start = Instant::now();
+    let (s, cancel) = Source::tick(100 * MS, 50 * MS, "t").into_stream_mat();
+    let mut p = Probe::new(s);
+    p.request_next().await.element();
+    assert_eq!(start.elapsed(), 100 * MS);
+    p.request_next().await.element();
+    assert_eq!(start.elapsed(), 150 * MS);
+    // no demand for 120 ms: the ticks at 200 and 250 are dropped
+    tokio::time::sleep(120 * MS).await;
+    p.request_next().await.element();
+    assert_eq!(start.elapsed(), 300 * MS);
+    cancel.cancel();
+    assert!(matches!(p.request_next().await, Signal::Complete));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_shapes_to_rate_with_burst() {
+    let start = Instant::now();
+    let mut times = Vec::new();
+    let mut p = Probe::of(Source::iter(0..6).throttle(1, 100 * MS, 2, ThrottleMode::Shaping));
+    for _ in 0..6 {
+        p.request_next().await.element();
+        times.push(start.elapsed().as_millis());
+    }
+    // bucket starts full with 2 tokens, then one token per 100 ms
+    assert_eq!(times, vec![0, 0, 100, 200, 300, 400]);
+    assert!(matches!(p.request_next().await, Signal::Complete));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_enforcing_fails_on_excess() {
+    let mut p = Probe::of(Source::iter(0..5).throttle(1, 100 * MS, 1, ThrottleMode::Enforcing));
+    assert_eq!(p.request_next().await.element(), 0);
+    assert!(matches!(
+        p.request_next().await,
+        Signal::Error(StreamError::RateExceeded)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_shifts_each_element() {
+    let start = Instant::now();
+    let mut p =
+        Probe::of(Source::iter(vec![1, 2]).delay(200 * MS, DelayOverflowStrategy::Backpressure));
+    assert_eq!(p.request_next().await.element(), 1);
+    assert_eq!(start.elapsed(), 200 * MS);
+    assert_eq!(p.request_next().await.element(), 2);
+    assert_eq!(start.elapsed(), 200 * MS, "both were pulled at t=0");
+    assert!(matches!(p.request_next().await, Signal::Complete));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_emit_early_when_full() {
+    let s = Source::iter(0..20)
+        .delay(Duration::from_secs(10), DelayOverflowStrategy::EmitEarly)
+        .with_attributes(Attributes::input_buffer(4));
+    let start = Instant::now();
+    let mut p = Probe::of(s);
+    assert_eq!(p.request_next().await.element(), 0);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "emitted early because the buffer was full"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_timeout_fails_after_inactivity() {
+    let start = Instant::now();
+    let mut p = Probe::of(
+        Source::single(1)
+            .concat(Source::never())
+            .idle_timeout(300 * MS),
+    );
+    assert_eq!(p.request_next().await.element(), 1);
+    match p.request_next().await {
+        Signal::Error(StreamError::Timeout {
+            kind: TimeoutKind::Idle,
+            ..
+        }) => {}
+        other => panic!("expected idle timeout, got {other:?}"),
+    }
+    assert_eq!(start.elapsed(), 300 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn completion_timeout_fails_a_long_stream_but_not_a_short_one() {
+    let mut p = Probe::of(Source::tick(Duration::ZERO, 100 * MS, 1).completion_timeout(250 * MS));
+    let (xs, end) = p.to_end().await;
+    assert_eq!(xs.len(), 3);
+    assert!(matches!(
+        end,
+        Signal::Error(StreamError::Timeout {
+            kind: TimeoutKind::Completion,
+            ..
+        })
+    ));
+    let mut ok = Probe::of(Source::iter(1..=3).completion_timeout(250 * MS));
+    assert!(matches!(ok.to_end().await.1, Signal::Complete));
+}
+
+#[tokio::test(start_paused = true)]
+async fn initial_timeout_only_guards_the_first_element() {
+    let mut p = Probe::of(Source::<i32>::never().initial_timeout(100 * MS));
+    assert!(matches!(
+        p.request_next().await,
+        Signal::Error(StreamError::Timeout {
+            kind: TimeoutKind::Initial,
+            ..
+        })
+    ));
+    let slow_after_first = Source::single(1)
+        .concat(Source::tick(Duration::from_secs(1), Duration::from_secs(1), 2).take(1));
+    let mut p = Probe::of(slow_after_first.initial_timeout(100 * MS));
+    assert_eq!(p.to_end().await.0, vec![1, 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_injects_when_idle() {
+    let start = Instant::now();
+    let mut p = Probe::of(Source::<i32>::never().keep_alive(100 * MS, || 0));
+    assert_eq!(p.request_next().await.element(), 0);
+    assert_eq!(start.elapsed(), 100 * MS);
+    assert_eq!(p.request_next().await.element(), 0);
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn grouped_within_emits_by_size_or_time_never_empty() {
+    let (s, q) = Source::<i32, _>::queue(16, OverflowStrategy::Backpressure)
+        .grouped_within(3, 100 * MS)
+        .into_stream_mat();
+    let mut p = Probe::new(s);
+    for i in 1..=4 {
+        q.offer(i);
+    }
+    assert_eq!(p.request_next().await.element(), vec![1, 2, 3]);
+    let start = Instant::now();
+    assert_eq!(p.request_next().await.element(), vec![4]);
+    assert!(start.elapsed() <= 100 * MS);
+    // nothing arrives: no empty groups, just silence
+    assert!(matches!(
+        p.request_next_within(Duration::from_secs(1)).await,
+        Signal::Nothing
+    ));
+    q.offer(5);
+    q.complete();
+    assert_eq!(p.request_next().await.element(), vec![5]);
+    assert!(matches!(p.request_next().await, Signal::Complete));
+}
+
+#[tokio::test(start_paused = true)]
+async fn conflate_under_slow_consumer_keeps_latest_sum() {
+    let src = Source::tick(Duration::ZERO, 10 * MS, 1)
+        .take(50)
+        .conflate(|a, b| a + b);
+    let out = src
+        .map_async(1, |x| async move {
+            tokio::time::sleep(Duration::from_millis(95)).await;
+            x
+        })
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(out.iter().sum::<i32>(), 50, "nothing lost: {out:?}");
+    assert!(out.len() < 15, "aggregated: {out:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn source_queue_backpressure_offer_waits_for_room() {
+    let (s, q) = Source::<i32, _>::queue(2, OverflowStrategy::Backpressure).into_stream_mat();
+    let mut p = Probe::new(s);
+    assert!(matches!(q.offer(1), QueueOfferResult::Enqueued));
+    assert!(matches!(q.offer(2), QueueOfferResult::Enqueued));
+    assert!(
+        matches!(q.offer(3), QueueOfferResult::Dropped),
+        "sync offer on a full back-pressured queue"
+    );
+    let q2 = q.clone();
+    let waiting = tokio::spawn(async move { q2.offer_async(3).await });
+    tokio::time::sleep(10 * MS).await;
+    assert!(!waiting.is_finished());
+    assert_eq!(p.request_next().await.element(), 1);
+    assert!(matches!(waiting.await.unwrap(), QueueOfferResult::Enqueued));
+    q.complete();
+    assert_eq!(p.to_end().await.0, vec![2, 3]);
+    assert!(q.watch_completion().await.is_ok());
+    assert!(matches!(q.offer(9), QueueOfferResult::QueueClosed));
+}
