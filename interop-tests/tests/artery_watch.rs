@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
+use rekko_interop_tests::{
+    interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
 use tokio::sync::broadcast;
 
@@ -52,5 +54,83 @@ async fn rekko_watches_a_missing_jvm_actor() -> Result<(), HarnessError> {
 
     rust.shutdown().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
+    Ok(())
+}
+
+/// The JVM answers Rekko's heartbeats (it needs its remote watcher, which
+/// runs outside a cluster only with `use-unsafe-remote-features-outside-cluster`);
+/// when the JVM process is killed, the failure detector declares the node
+/// lost and the watched actor terminated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_jvm_is_detected_by_rekko_failure_detector() -> Result<(), HarnessError> {
+    require_jvm!();
+    let conf = interop_logs_dir()?.join("artery-watch-unsafe.conf");
+    std::fs::write(
+        &conf,
+        "pekko.remote.use-unsafe-remote-features-outside-cluster = on\n",
+    )
+    .map_err(|source| HarnessError::Io {
+        context: format!("writing {}", conf.display()),
+        source,
+    })?;
+    let mut jvm = tokio::task::block_in_place(|| {
+        JvmNode::start(
+            FixtureSpec::new("org.rekko.fixtures.EchoNode")
+                .name("artery-watch-kill")
+                .args([
+                    "--system",
+                    "JvmKill",
+                    "--config",
+                    &conf.display().to_string(),
+                ]),
+        )
+    })?;
+    let rust = RemoteNode::start(RemoteSettings::new("RekkoKill", "127.0.0.1", 0))
+        .await
+        .expect("start Rekko node");
+    let mut events = rust.subscribe();
+    let echo = format!("{}/user/echo", jvm.address());
+    rust.watch(&echo).await.expect("watch");
+
+    // The JVM's remote watcher answers our heartbeats with its uid.
+    let mut responses = 0;
+    while responses < 3 {
+        match tokio::time::timeout(ANSWER, events.recv()).await {
+            Ok(Ok(RemoteEvent::HeartbeatResponse(from))) => {
+                assert_eq!(from.address.to_string(), jvm.address());
+                responses += 1;
+            }
+            Ok(Ok(RemoteEvent::AddressTerminated(a))) => panic!("{a} declared lost while alive"),
+            Ok(Ok(RemoteEvent::Terminated { actor, .. })) => {
+                panic!("{actor} terminated while alive")
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("no heartbeat response: {other:?}"),
+        }
+    }
+
+    tokio::task::block_in_place(|| jvm.kill())?;
+    let mut lost = false;
+    let mut terminated = false;
+    while !(lost && terminated) {
+        match tokio::time::timeout(ANSWER, events.recv()).await {
+            Ok(Ok(RemoteEvent::AddressTerminated(a))) => {
+                assert_eq!(a.to_string(), jvm.address());
+                lost = true;
+            }
+            Ok(Ok(RemoteEvent::Terminated {
+                actor,
+                address_terminated,
+                ..
+            })) => {
+                assert_eq!(actor, echo);
+                assert!(address_terminated);
+                terminated = true;
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("node loss not detected: {other:?}"),
+        }
+    }
+    rust.shutdown().await;
     Ok(())
 }
