@@ -6,7 +6,11 @@
 //! * identities and members: [`Address`], [`UniqueAddress`], [`Member`], [`MemberStatus`];
 //! * [`VectorClock`], [`Reachability`], [`Gossip`] with Pekko's merge rules;
 //! * [`MembershipState`]: convergence, leader election, leader actions;
-
+//! * [`codec`]: the cluster serializer (id 5) messages and their manifests;
+//! * [`sbr`]: split brain resolver decisions and their timing;
+//! * [`daemon::ClusterCore`]: the membership core as a sans-I/O state machine (join, gossip,
+//!   leave, down, leader actions), with [`ClusterEvent`]s as output;
+//! * [`settings`]: `pekko.cluster.*` settings and the bundled `reference.conf`.
 //!
 //! ```
 //! use rekko_cluster::{Address, Gossip, Member, MembershipState, UniqueAddress};
@@ -19,7 +23,9 @@
 
 pub mod address;
 pub mod codec;
+pub mod daemon;
 pub mod error;
+pub mod events;
 pub mod gossip;
 pub mod member;
 pub mod membership;
@@ -30,6 +36,7 @@ pub mod vclock;
 
 pub use address::{Address, UniqueAddress};
 pub use error::{ClusterError, Result};
+pub use events::ClusterEvent;
 pub use gossip::Gossip;
 pub use member::{Member, MemberStatus};
 pub use membership::{LeaderActionSettings, MembershipState};

@@ -317,3 +317,24 @@ impl SplitBrainResolver {
         Some(SbrAction { decision, down })
     }
 }
+
+impl SbrEvent {
+    /// The resolver input for a cluster event, if the resolver listens to it.
+    pub fn from_cluster_event(event: &crate::events::ClusterEvent) -> Option<SbrEvent> {
+        use crate::events::ClusterEvent as E;
+        Some(match event {
+            E::MemberJoined(m) => SbrEvent::MemberJoined(m.clone()),
+            E::MemberWeaklyUp(m) => SbrEvent::MemberWeaklyUp(m.clone()),
+            E::MemberUp(m) => SbrEvent::MemberUp(m.clone()),
+            E::MemberLeft(m) => SbrEvent::MemberLeft(m.clone()),
+            E::MemberExited(m) => SbrEvent::MemberExited(m.clone()),
+            E::MemberDowned(m) => SbrEvent::MemberDowned(m.clone()),
+            E::MemberRemoved { member, .. } => SbrEvent::MemberRemoved(member.clone()),
+            E::UnreachableMember(m) => SbrEvent::UnreachableMember(m.clone()),
+            E::ReachableMember(m) => SbrEvent::ReachableMember(m.clone()),
+            E::LeaderChanged(l) => SbrEvent::LeaderChanged(l.clone()),
+            E::SeenChanged(s) => SbrEvent::SeenChanged(s.clone()),
+            E::ReachabilityChanged(r) => SbrEvent::ReachabilityChanged(r.clone()),
+        })
+    }
+}

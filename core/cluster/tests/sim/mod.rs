@@ -1,0 +1,274 @@
+//! Simulation harness: many nodes' [`ClusterCore`]s (and optionally split brain resolvers) in
+//! one process on virtual time, exchanging messages encoded with the real codec through a
+//! simulated network with latency and partitions. Deterministic for a given seed.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rekko_cluster::codec::ClusterMessage;
+use rekko_cluster::daemon::{ClusterCore, CoreSettings, CoreStatus, Destination, Outgoing};
+use rekko_cluster::sbr::{SbrEvent, SplitBrainResolver, Strategy};
+use rekko_cluster::{Address, ClusterEvent, MemberStatus, UniqueAddress};
+
+/// Virtual time step of the simulation.
+pub const STEP_MS: i64 = 50;
+/// Interval of gossip, reaper, leader actions and SBR ticks.
+pub const TICK_MS: i64 = 1000;
+/// A peer without any contact for this long is considered unavailable (failure detector).
+pub const DETECTION_MS: i64 = 5000;
+
+pub struct SimNode {
+    pub core: ClusterCore,
+    pub sbr: Option<SplitBrainResolver>,
+    pub events: Vec<(i64, ClusterEvent)>,
+    pub alive: bool,
+    /// Virtual time of the last message received from each peer address.
+    pub last_contact: BTreeMap<Address, i64>,
+    tick_offset: i64,
+}
+
+struct InFlight {
+    at: i64,
+    from: usize,
+    to: Destination,
+    manifest: &'static str,
+    bytes: Vec<u8>,
+}
+
+pub struct Sim {
+    pub nodes: Vec<SimNode>,
+    pub now: i64,
+    rng: StdRng,
+    net: Vec<InFlight>,
+    blocked: BTreeSet<(usize, usize)>,
+    pub delivered: u64,
+}
+
+pub fn address(i: usize) -> Address {
+    Address::new("ClusterSystem", "127.0.0.1", 2551 + i as u16)
+}
+
+impl Sim {
+    /// `n` nodes; with `sbr`, each runs a split brain resolver with that strategy.
+    pub fn new(n: usize, seed: u64, sbr: Option<(Strategy, Duration)>) -> Sim {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let nodes = (0..n)
+            .map(|i| {
+                let node = UniqueAddress::new(address(i), rng.gen());
+                let core = ClusterCore::new(node.clone(), CoreSettings::default(), rng.gen());
+                let sbr = sbr.as_ref().map(|(s, stable)| {
+                    SplitBrainResolver::new(
+                        s.clone(),
+                        *stable,
+                        Some(Duration::from_secs(4).max(*stable * 3 / 4)),
+                        node,
+                        "default",
+                        Duration::ZERO,
+                    )
+                });
+                SimNode {
+                    core,
+                    sbr,
+                    events: Vec::new(),
+                    alive: true,
+                    last_contact: BTreeMap::new(),
+                    tick_offset: rng.gen_range(0..TICK_MS / STEP_MS) * STEP_MS,
+                }
+            })
+            .collect();
+        Sim {
+            nodes,
+            now: 0,
+            rng,
+            net: Vec::new(),
+            blocked: BTreeSet::new(),
+            delivered: 0,
+        }
+    }
+
+    pub fn node_id(&self, i: usize) -> UniqueAddress {
+        self.nodes[i].core.self_node().clone()
+    }
+
+    /// Cuts all traffic between the two groups.
+    pub fn partition(&mut self, a: &[usize], b: &[usize]) {
+        for &x in a {
+            for &y in b {
+                self.blocked.insert((x, y));
+                self.blocked.insert((y, x));
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.blocked.clear();
+    }
+
+    fn send(&mut self, from: usize, out: Vec<Outgoing>) {
+        for o in out {
+            let latency = self.rng.gen_range(5..40);
+            self.net.push(InFlight {
+                at: self.now + latency,
+                from,
+                to: o.to,
+                manifest: o.message.manifest(),
+                bytes: o.message.to_binary(),
+            });
+        }
+    }
+
+    fn resolve(&self, to: &Destination) -> Option<usize> {
+        self.nodes.iter().position(|n| match to {
+            Destination::Address(a) => &n.core.self_node().address == a,
+            Destination::Node(u) => n.core.self_node() == u,
+        })
+    }
+
+    pub fn join(&mut self, i: usize, seed: usize) {
+        let out = self.nodes[i].core.join(&address(seed), self.now);
+        self.collect_events(i);
+        self.send(i, out);
+    }
+
+    pub fn leave(&mut self, i: usize) {
+        let out = self.nodes[i].core.leave(&address(i));
+        self.collect_events(i);
+        self.send(i, out);
+    }
+
+    fn collect_events(&mut self, i: usize) {
+        let now = self.now;
+        let node = &mut self.nodes[i];
+        for e in node.core.take_events() {
+            if let Some(sbr) = node.sbr.as_mut() {
+                if let Some(ev) = SbrEvent::from_cluster_event(&e) {
+                    sbr.on_event(ev, Duration::from_millis(now as u64));
+                }
+            }
+            node.events.push((now, e));
+        }
+    }
+
+    fn deliver_due(&mut self) {
+        let now = self.now;
+        let (due, rest): (Vec<InFlight>, Vec<InFlight>) = std::mem::take(&mut self.net)
+            .into_iter()
+            .partition(|m| m.at <= now);
+        self.net = rest;
+        for m in due {
+            let Some(to) = self.resolve(&m.to) else {
+                continue;
+            };
+            if !self.nodes[to].alive || self.blocked.contains(&(m.from, to)) {
+                continue;
+            }
+            let msg = ClusterMessage::from_binary(m.manifest, &m.bytes)
+                .expect("simulated wire bytes decode");
+            let sender = address(m.from);
+            self.nodes[to].last_contact.insert(sender.clone(), now);
+            self.delivered += 1;
+            let out = self.nodes[to].core.receive(&sender, msg, now);
+            self.collect_events(to);
+            self.send(to, out);
+        }
+    }
+
+    fn tick_node(&mut self, i: usize) {
+        let now = self.now;
+        if !self.nodes[i].alive {
+            return;
+        }
+        // heartbeats: every live, connected member is "heard" once per tick
+        let me = i;
+        let peers: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| j != me && self.nodes[j].alive && !self.blocked.contains(&(j, me)))
+            .collect();
+        for j in peers {
+            self.nodes[me].last_contact.insert(address(j), now);
+        }
+        let contact = self.nodes[i].last_contact.clone();
+        self.nodes[i].core.reap_unreachable(|n| {
+            contact
+                .get(&n.address)
+                .is_some_and(|t| now - t < DETECTION_MS)
+        });
+        self.collect_events(i);
+        let mut out = self.nodes[i].core.gossip_tick();
+        out.extend(self.nodes[i].core.leader_actions_tick(now));
+        self.collect_events(i);
+        if let Some(action) = self.nodes[i]
+            .sbr
+            .as_mut()
+            .and_then(|s| s.tick(Duration::from_millis(now as u64)))
+        {
+            for n in action.down {
+                out.extend(self.nodes[i].core.down(&n.address));
+            }
+            self.collect_events(i);
+        }
+        if self.nodes[i].core.in_exit_phase()
+            && *self.nodes[i].core.status() == CoreStatus::Initialized
+        {
+            // coordinated shutdown's exit tasks are done at the next tick
+            out.extend(self.nodes[i].core.exiting_completed());
+            self.collect_events(i);
+        }
+        self.send(i, out);
+        if *self.nodes[i].core.status() == CoreStatus::Stopped {
+            self.nodes[i].alive = false;
+        }
+    }
+
+    /// Advances virtual time by `ms`.
+    pub fn run_for(&mut self, ms: i64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += STEP_MS;
+            self.deliver_due();
+            for i in 0..self.nodes.len() {
+                if (self.now - self.nodes[i].tick_offset) % TICK_MS == 0 {
+                    self.tick_node(i);
+                }
+            }
+        }
+    }
+
+    /// Runs until `cond` holds (checked every step) or `max_ms` passes; returns the time taken.
+    pub fn run_until(&mut self, max_ms: i64, mut cond: impl FnMut(&Sim) -> bool) -> Option<i64> {
+        let start = self.now;
+        while self.now - start < max_ms {
+            if cond(self) {
+                return Some(self.now - start);
+            }
+            self.run_for(STEP_MS);
+        }
+        cond(self).then(|| self.now - start)
+    }
+
+    /// Statuses of all members in node `i`'s view.
+    pub fn view(&self, i: usize) -> BTreeMap<UniqueAddress, MemberStatus> {
+        self.nodes[i]
+            .core
+            .gossip()
+            .members
+            .iter()
+            .map(|(k, m)| (k.clone(), m.status))
+            .collect()
+    }
+
+    /// True when every node in `group` sees exactly `group` as members, all Up, and has
+    /// convergence.
+    pub fn all_up(&self, group: &[usize]) -> bool {
+        let ids: BTreeSet<UniqueAddress> = group.iter().map(|&i| self.node_id(i)).collect();
+        group.iter().all(|&i| {
+            let v = self.view(i);
+            v.keys().cloned().collect::<BTreeSet<_>>() == ids
+                && v.values().all(|s| *s == MemberStatus::Up)
+                && self.nodes[i].core.state().convergence(&BTreeSet::new())
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! Many-node scenarios on virtual time: joining through a seed, graceful leave, and a network
+//! partition resolved by keep-majority.
+
+mod sim;
+
+use std::time::Duration;
+
+use rekko_cluster::daemon::CoreStatus;
+use rekko_cluster::sbr::Strategy;
+use rekko_cluster::{ClusterEvent, MemberStatus};
+use sim::Sim;
+
+fn cluster_of(n: usize, seed: u64, sbr: Option<(Strategy, Duration)>) -> Sim {
+    let mut sim = Sim::new(n, seed, sbr);
+    sim.join(0, 0);
+    for i in 1..n {
+        sim.join(i, 0);
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let took = sim.run_until(60_000, |s| s.all_up(&all));
+    assert!(
+        took.is_some(),
+        "cluster of {n} did not converge to all Up: {:?}",
+        sim.view(0)
+    );
+    sim
+}
+
+#[test]
+fn nodes_join_through_a_seed_and_converge_to_all_up() {
+    for seed in [1, 2, 3] {
+        let sim = cluster_of(7, seed, None);
+        // upNumbers are unique and the first node is the oldest
+        let g = sim.nodes[3].core.gossip();
+        let mut ups: Vec<i32> = g.members.values().map(|m| m.up_number).collect();
+        ups.sort();
+        ups.dedup();
+        assert_eq!(ups.len(), 7);
+        assert_eq!(
+            sim.nodes[3].core.state().oldest().unwrap().unique_address,
+            sim.node_id(0)
+        );
+        // every node agrees on the leader: the lowest address
+        for i in 0..7 {
+            assert_eq!(sim.nodes[i].core.state().leader(), Some(sim.node_id(0)));
+        }
+        assert!(sim.delivered > 0);
+    }
+}
+
+#[test]
+fn a_node_leaves_gracefully_and_is_removed_everywhere() {
+    let mut sim = cluster_of(5, 11, None);
+    let leaver = sim.node_id(3);
+    sim.leave(3);
+    let rest = [0usize, 1, 2, 4];
+    let took = sim.run_until(60_000, |s| s.all_up(&rest));
+    assert!(took.is_some(), "leaver not removed: {:?}", sim.view(0));
+    assert_eq!(*sim.nodes[3].core.status(), CoreStatus::Stopped);
+    for i in rest {
+        let events = &sim.nodes[i].events;
+        let pos = |f: &dyn Fn(&ClusterEvent) -> bool| events.iter().position(|(_, e)| f(e));
+        let exited =
+            pos(&|e| matches!(e, ClusterEvent::MemberExited(m) if m.unique_address == leaver));
+        let removed = pos(&|e| {
+            matches!(e, ClusterEvent::MemberRemoved { member, previous_status: MemberStatus::Exiting }
+                if member.unique_address == leaver)
+        });
+        // a node may miss the Exiting state when it adopts the removal directly
+        if let (Some(x), Some(r)) = (exited, removed) {
+            assert!(x < r, "node {i}: Exited after Removed");
+        }
+        assert!(
+            removed.is_some() || !sim.nodes[i].core.gossip().has_member(&leaver),
+            "node {i}"
+        );
+        assert!(
+            sim.nodes[i].core.gossip().tombstones.contains_key(&leaver),
+            "node {i} has the tombstone"
+        );
+        let unreachable = events.iter().any(
+            |(_, e)| matches!(e, ClusterEvent::UnreachableMember(m) if m.unique_address == leaver),
+        );
+        assert!(!unreachable, "node {i} saw the leaving node unreachable");
+    }
+}
+
+#[test]
+fn partition_three_two_with_keep_majority_downs_the_minority() {
+    let strategy = Strategy::KeepMajority { role: None };
+    let mut sim = cluster_of(5, 21, Some((strategy, Duration::from_secs(5))));
+    let minority = [sim.node_id(3), sim.node_id(4)];
+    sim.partition(&[0, 1, 2], &[3, 4]);
+    let majority = [0usize, 1, 2];
+    let took = sim.run_until(120_000, |s| {
+        s.all_up(&majority) && !s.nodes[3].alive && !s.nodes[4].alive
+    });
+    assert!(
+        took.is_some(),
+        "majority view {:?}, minority statuses {:?} {:?}",
+        sim.view(0),
+        sim.nodes[3].core.status(),
+        sim.nodes[4].core.status()
+    );
+    for i in majority {
+        for m in &minority {
+            assert!(
+                sim.nodes[i].core.gossip().tombstones.contains_key(m),
+                "node {i} removed {m}"
+            );
+        }
+        let downed = sim.nodes[i]
+            .events
+            .iter()
+            .filter(|(_, e)| matches!(e, ClusterEvent::MemberDowned(m) if minority.contains(&m.unique_address)))
+            .count();
+        assert_eq!(downed, 2, "node {i} saw both minority nodes downed");
+    }
+    // the minority downed itself
+    for i in [3usize, 4] {
+        let self_down = sim.nodes[i]
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, ClusterEvent::MemberDowned(m) if m.unique_address == sim.node_id(i)));
+        assert!(self_down, "node {i} saw itself downed");
+    }
+}
