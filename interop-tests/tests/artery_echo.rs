@@ -104,7 +104,10 @@ async fn echo_both_ways(version: PekkoVersion, system: &str) -> Result<(), Harne
         .expect("reply");
     assert_eq!(r.message.as_text().as_deref(), Some("after garbage"));
 
-    rust.shutdown().await;
+    // The JVM acknowledges our ActorSystemTerminating on every stream.
+    let report = rust.shutdown().await;
+    assert!(report.flush_sent >= 2, "{report:?}");
+    assert_eq!(report.flush_acked, report.flush_sent, "{report:?}");
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

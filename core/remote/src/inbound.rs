@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, warn};
 
 use crate::message::{Delivery, SerializedMessage};
-use crate::node::{normalize, Inner, RemoteEvent, RemoteNode, REMOTE_WATCHER};
+use crate::node::{normalize, Inner, RemoteEvent, RemoteNode, FLUSH_ON_SHUTDOWN, REMOTE_WATCHER};
 
 pub(crate) async fn run_listener(inner: Arc<Inner>, listener: TcpListener) {
     loop {
@@ -267,6 +267,7 @@ fn on_artery(
         }
         ArteryMessage::ActorSystemTerminating(from) => {
             info!(remote = %from, "peer actor system is terminating");
+            inner.emit(RemoteEvent::PeerTerminating(from.clone()));
             if let Some(s) = sender {
                 let ack = ArteryMessage::ActorSystemTerminatingAck(inner.local.clone());
                 reply(
@@ -281,14 +282,22 @@ fn on_artery(
                 );
             }
             if stream == StreamId::Control {
-                assoc.quarantine.lock().quarantine(
-                    &inner.local,
-                    &from,
-                    assoc.peer_uid(),
-                    true,
-                    now,
-                );
-                assoc.system_sender.lock().clear();
+                // Like the JVM: quarantine harmlessly after the flush
+                // timeout, so the peer's flush on its other streams is
+                // still answered.
+                let delay = inner.settings.shutdown_flush_timeout;
+                let me = inner.clone();
+                inner.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let uid = assoc.peer_uid();
+                    assoc
+                        .quarantine
+                        .lock()
+                        .quarantine(&me.local, &from, uid, true, Instant::now());
+                    if uid == Some(from.uid) {
+                        assoc.system_sender.lock().clear();
+                    }
+                });
             }
         }
         ArteryMessage::ActorRefCompressionAdvertisement(adv)
@@ -495,6 +504,16 @@ fn deliver_local(
     };
     if let Some(tx) = inner.temp.lock().remove(&local) {
         let _ = tx.send(d);
+        return;
+    }
+    if local == FLUSH_ON_SHUTDOWN {
+        if let Ok(ArteryMessage::ActorSystemTerminatingAck(from)) =
+            ArteryMessage::decode(&d.message.manifest, d.message.payload.clone())
+        {
+            if let Some(tx) = inner.flush_acks.lock().as_ref() {
+                let _ = tx.send(from);
+            }
+        }
         return;
     }
     if local == REMOTE_WATCHER {

@@ -40,5 +40,5 @@ pub use api::{identify, send_string};
 pub use artery_wire::{ActorPath, Address, UniqueAddress};
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
-pub use node::{Handler, RemoteEvent, RemoteNode};
+pub use node::{Handler, RemoteEvent, RemoteNode, ShutdownReport};
 pub use settings::{RemoteSettings, REFERENCE_CONF};

@@ -18,7 +18,7 @@ use artery_wire::{ActorPath, Address, StreamId, UniqueAddress};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -38,6 +38,9 @@ const PRIORITY_PATHS: &[&str] = &[
 /// Path that receives DeathWatchNotifications for watches made with
 /// [`RemoteNode::watch`].
 pub(crate) const WATCHER: &str = "/system/rekko-watcher";
+
+/// Path that collects `ActorSystemTerminatingAck`s during shutdown.
+pub(crate) const FLUSH_ON_SHUTDOWN: &str = "/system/remoteFlushOnShutdown";
 
 /// Path of the built-in heartbeat responder.
 pub(crate) const REMOTE_WATCHER: &str = "/system/remote-watcher";
@@ -77,6 +80,9 @@ pub enum RemoteEvent {
         /// True when the failure detector declared its node lost.
         address_terminated: bool,
     },
+    /// A peer announced that its actor system is terminating; its
+    /// incarnation is quarantined harmlessly.
+    PeerTerminating(UniqueAddress),
     /// A watched node answered a heartbeat.
     HeartbeatResponse(UniqueAddress),
     /// The failure detector declared a watched node lost; its last uid is
@@ -95,6 +101,7 @@ pub(crate) struct Inner {
     temp_counter: AtomicU64,
     pub acker: Mutex<SystemMessageAcker>,
     pub remote_watch: Mutex<RemoteWatch>,
+    pub flush_acks: Mutex<Option<mpsc::UnboundedSender<UniqueAddress>>>,
     pub events: broadcast::Sender<RemoteEvent>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -399,6 +406,7 @@ impl RemoteNode {
         let local = UniqueAddress::new(address, uid);
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
+            flush_acks: Mutex::new(None),
             remote_watch: Mutex::new(RemoteWatch::new(settings.watch_failure_detector)),
             local,
             settings,
@@ -599,19 +607,75 @@ impl RemoteNode {
             .and_then(|a| a.peer_uid())
     }
 
-    /// Stops the listener, all connections and timers.
-    /// Returns when the listener socket is closed and every task ended.
-    pub async fn shutdown(&self) {
-        let tasks: Vec<JoinHandle<()>> = self.inner.tasks.lock().drain(..).collect();
+    /// Shuts the node down politely, as Pekko does: sends
+    /// `ActorSystemTerminating` on every open outbound stream of every
+    /// established association, waits up to `shutdown_flush_timeout` for the
+    /// acks (which also means everything queued before has been written),
+    /// then stops the listener, all connections and timers. Returns when the
+    /// listener socket is closed and every task ended.
+    pub async fn shutdown(&self) -> ShutdownReport {
+        let inner = &self.inner;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        *inner.flush_acks.lock() = Some(tx);
+        let me = inner.full_path(FLUSH_ON_SHUTDOWN);
+        let msg = ArteryMessage::ActorSystemTerminating(inner.local.clone());
+        let mut sent = 0;
+        let assocs: Vec<Arc<Association>> = inner.associations.lock().values().cloned().collect();
+        for a in assocs {
+            let Some(uid) = a.peer_uid() else { continue };
+            if a.quarantine.lock().is_quarantined(uid) {
+                continue;
+            }
+            let streams: Vec<StreamId> = a.streams.lock().keys().copied().collect();
+            for stream in streams {
+                if let Ok(f) = inner.frame(
+                    Some(&me),
+                    None,
+                    serializers::ARTERY,
+                    msg.manifest(),
+                    msg.encode(),
+                ) {
+                    inner.enqueue(&a.remote, stream, f, false);
+                    sent += 1;
+                }
+            }
+        }
+        let mut acked = 0;
+        if sent > 0 {
+            let wait = async {
+                while acked < sent {
+                    if rx.recv().await.is_none() {
+                        break;
+                    }
+                    acked += 1;
+                }
+            };
+            let _ = tokio::time::timeout(inner.settings.shutdown_flush_timeout, wait).await;
+        }
+        let tasks: Vec<JoinHandle<()>> = inner.tasks.lock().drain(..).collect();
         for t in &tasks {
             t.abort();
         }
         for t in tasks {
             let _ = t.await;
         }
-        self.inner.temp.lock().clear();
-        info!(address = %self.inner.local.address, "Remoting shut down");
+        inner.temp.lock().clear();
+        *inner.flush_acks.lock() = None;
+        info!(address = %inner.local.address, flush_sent = sent, flush_acked = acked, "Remoting shut down");
+        ShutdownReport {
+            flush_sent: sent,
+            flush_acked: acked,
+        }
     }
+}
+
+/// What [`RemoteNode::shutdown`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// `ActorSystemTerminating` messages sent (one per open outbound stream).
+    pub flush_sent: usize,
+    /// Acks received before the flush timeout.
+    pub flush_acked: usize,
 }
 
 /// True if the `large-message-destinations` entry `pattern` (e.g.

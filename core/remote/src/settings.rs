@@ -41,6 +41,8 @@ pub struct RemoteSettings {
     pub handshake: HandshakeSettings,
     /// `advanced.system-message-*`.
     pub system_messages: DeliverySettings,
+    /// `advanced.shutdown-flush-timeout`.
+    pub shutdown_flush_timeout: Duration,
     /// `pekko.remote.watch-failure-detector.*`.
     pub watch_failure_detector: RemoteWatchSettings,
     /// `large-message-destinations`: recipient path patterns (`*` globs per
@@ -70,6 +72,7 @@ impl RemoteSettings {
             system_messages: DeliverySettings::default(),
             large_message_destinations: Vec::new(),
             watch_failure_detector: RemoteWatchSettings::default(),
+            shutdown_flush_timeout: Duration::from_secs(1),
         }
     }
 
@@ -138,6 +141,8 @@ impl RemoteSettings {
             },
             large_message_destinations: c
                 .get_string_list(&format!("{a}.large-message-destinations"))?,
+            shutdown_flush_timeout: c
+                .get_duration(&format!("{a}.advanced.shutdown-flush-timeout"))?,
             watch_failure_detector: {
                 let w = "pekko.remote.watch-failure-detector";
                 let interval = c.get_duration(&format!("{w}.heartbeat-interval"))?;

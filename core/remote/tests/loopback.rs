@@ -400,3 +400,30 @@ async fn a_watched_node_that_dies_is_detected_by_the_failure_detector() {
     assert_eq!(terminated.as_deref(), Some(path.as_str()));
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_flushes_with_actor_system_terminating() {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+    a.send_string(&path, "hi", Some(T)).await.unwrap().unwrap();
+    let mut events = b.subscribe();
+    let report = a.shutdown().await;
+    assert!(report.flush_sent >= 2, "{report:?}");
+    assert_eq!(report.flush_acked, report.flush_sent, "{report:?}");
+    loop {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RemoteEvent::PeerTerminating(from) => {
+                assert_eq!(&from, a.unique_address());
+                break;
+            }
+            _ => {}
+        }
+    }
+    b.shutdown().await;
+}
