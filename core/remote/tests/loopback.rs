@@ -413,16 +413,13 @@ async fn shutdown_flushes_with_actor_system_terminating() {
     assert!(report.flush_sent >= 2, "{report:?}");
     assert_eq!(report.flush_acked, report.flush_sent, "{report:?}");
     loop {
-        match tokio::time::timeout(T, events.recv())
+        if let RemoteEvent::PeerTerminating(from) = tokio::time::timeout(T, events.recv())
             .await
             .unwrap()
             .unwrap()
         {
-            RemoteEvent::PeerTerminating(from) => {
-                assert_eq!(&from, a.unique_address());
-                break;
-            }
-            _ => {}
+            assert_eq!(&from, a.unique_address());
+            break;
         }
     }
     b.shutdown().await;
