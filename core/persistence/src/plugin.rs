@@ -19,6 +19,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
+use crate::backend::legacy::{LegacyJournal, LegacySnapshotStore};
 use crate::backend::sql::{
     postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
     SqliteSnapshotStore,
@@ -27,7 +28,8 @@ use crate::journal::{Journal, SnapshotStore};
 use crate::query::{QuerySettings, ReadJournal};
 use crate::settings::{
     section, string_at, DbTarget, JdbcJournalSettings, JdbcReadJournalSettings,
-    JdbcSnapshotSettings, RekkoJdbcSettings,
+    JdbcSnapshotSettings, RekkoJdbcSettings, DEFAULT_JOURNAL_DAO, DEFAULT_SNAPSHOT_DAO,
+    LEGACY_JOURNAL_DAO, LEGACY_SNAPSHOT_DAO,
 };
 use crate::{PersistenceError, Result};
 
@@ -102,7 +104,37 @@ impl PluginRegistry {
         {
             let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
             let create = self.rekko_jdbc()?.create_tables;
+            let legacy = match s.dao.as_str() {
+                LEGACY_JOURNAL_DAO => true,
+                DEFAULT_JOURNAL_DAO | "" => false,
+                other => {
+                    return Err(PersistenceError::Config {
+                        path: format!("{plugin_id}.dao"),
+                        reason: format!("unsupported DAO {other:?}"),
+                    })
+                }
+            };
             match s.slick.db.target(plugin_id)? {
+                DbTarget::Postgres { .. } if legacy => {
+                    let j = LegacyJournal::<sqlx::Postgres>::new(
+                        postgres_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.legacy_journal,
+                        &s.tag_separator,
+                    );
+                    if create {
+                        j.create_tables().await?;
+                    }
+                    Arc::new(j)
+                }
+                DbTarget::Sqlite { .. } if legacy => {
+                    let j = LegacyJournal::<sqlx::Sqlite>::new(
+                        sqlite_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.legacy_journal,
+                        &s.tag_separator,
+                    );
+                    j.create_tables().await?;
+                    Arc::new(j)
+                }
                 DbTarget::Postgres { .. } => {
                     let j = PostgresJournal::new(
                         postgres_pool(&s.slick.db, plugin_id)?,
@@ -147,7 +179,35 @@ impl PluginRegistry {
         {
             let s: JdbcSnapshotSettings = section(&self.config, plugin_id)?;
             let create = self.rekko_jdbc()?.create_tables;
+            let legacy = match s.dao.as_str() {
+                LEGACY_SNAPSHOT_DAO => true,
+                DEFAULT_SNAPSHOT_DAO | "" => false,
+                other => {
+                    return Err(PersistenceError::Config {
+                        path: format!("{plugin_id}.dao"),
+                        reason: format!("unsupported DAO {other:?}"),
+                    })
+                }
+            };
             match s.slick.db.target(plugin_id)? {
+                DbTarget::Postgres { .. } if legacy => {
+                    let st = LegacySnapshotStore::<sqlx::Postgres>::new(
+                        postgres_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.legacy_snapshot,
+                    );
+                    if create {
+                        st.create_tables().await?;
+                    }
+                    Arc::new(st)
+                }
+                DbTarget::Sqlite { .. } if legacy => {
+                    let st = LegacySnapshotStore::<sqlx::Sqlite>::new(
+                        sqlite_pool(&s.slick.db, plugin_id)?,
+                        &s.tables.legacy_snapshot,
+                    );
+                    st.create_tables().await?;
+                    Arc::new(st)
+                }
                 DbTarget::Postgres { .. } => {
                     let st = PostgresSnapshotStore::new(
                         postgres_pool(&s.slick.db, plugin_id)?,
@@ -227,5 +287,30 @@ mod tests {
             rj.settings().refresh_interval,
             std::time::Duration::from_millis(10)
         );
+    }
+
+    #[tokio::test]
+    async fn legacy_dao_selects_the_legacy_schema() {
+        use crate::model::{AtomicWrite, PersistentRepr, SerializedPayload};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("jdbc:sqlite:{}", dir.path().join("l.db").display());
+        let reg = PluginRegistry::new(json!({
+            "jdbc-journal": {"dao": LEGACY_JOURNAL_DAO, "tagSeparator": ";",
+                             "slick": {"db": {"url": url.clone()}}},
+            "jdbc-snapshot-store": {"dao": LEGACY_SNAPSHOT_DAO, "slick": {"db": {"url": url.clone()}}},
+            "bad-journal": {"class": JDBC_JOURNAL_CLASS, "dao": "com.example.MyDao",
+                            "slick": {"db": {"url": url}}}
+        }));
+        let j = reg.journal("jdbc-journal").await.unwrap();
+        let e = PersistentRepr::new("L|1", 1, SerializedPayload::new(31, "a.B", &b"{}"[..]), "w")
+            .with_tags(["x", "y"]);
+        j.write(&[AtomicWrite::new(vec![e]).unwrap()])
+            .await
+            .unwrap();
+        let back = j.read_events("L|1", 1, 1, 1).await.unwrap();
+        assert_eq!(back[0].repr.tags, vec!["x".to_string(), "y".to_string()]);
+        reg.snapshot_store("jdbc-snapshot-store").await.unwrap();
+        let err = reg.journal("bad-journal").await.err().unwrap();
+        assert!(err.to_string().contains("bad-journal.dao"), "{err}");
     }
 }

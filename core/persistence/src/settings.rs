@@ -324,6 +324,53 @@ names_struct!(
     }
 );
 
+names_struct!(
+    /// `tables.legacy_journal.columnNames` (legacy schema: whole `PersistentRepr` per row).
+    LegacyJournalColumns {
+        /// Global insertion number.
+        ordering: "ordering",
+        /// Deleted flag.
+        deleted: "deleted",
+        /// Persistence id.
+        persistence_id: "persistence_id",
+        /// Sequence number.
+        sequence_number: "sequence_number",
+        /// Unused by the plugin's DDL; kept for key compatibility.
+        created: "created",
+        /// Tags joined with `tagSeparator`.
+        tags: "tags",
+        /// `PersistentMessage` bytes (MessageSerializer, id 7).
+        message: "message",
+    }
+);
+
+names_struct!(
+    /// `tables.legacy_snapshot.columnNames` (legacy schema: `Snapshot` wrapper, id 8).
+    LegacySnapshotColumns {
+        /// Persistence id.
+        persistence_id: "persistence_id",
+        /// Sequence number.
+        sequence_number: "sequence_number",
+        /// Creation time.
+        created: "created",
+        /// `Snapshot` wrapper bytes.
+        snapshot: "snapshot",
+    }
+);
+
+/// Class name of the default (new schema) journal DAO.
+pub const DEFAULT_JOURNAL_DAO: &str =
+    "org.apache.pekko.persistence.jdbc.journal.dao.DefaultJournalDao";
+/// Class name of the legacy journal DAO.
+pub const LEGACY_JOURNAL_DAO: &str =
+    "org.apache.pekko.persistence.jdbc.journal.dao.legacy.ByteArrayJournalDao";
+/// Class name of the default (new schema) snapshot DAO.
+pub const DEFAULT_SNAPSHOT_DAO: &str =
+    "org.apache.pekko.persistence.jdbc.snapshot.dao.DefaultSnapshotDao";
+/// Class name of the legacy snapshot DAO.
+pub const LEGACY_SNAPSHOT_DAO: &str =
+    "org.apache.pekko.persistence.jdbc.snapshot.dao.legacy.ByteArraySnapshotDao";
+
 /// Column-name sets know their table's default name.
 pub trait ColumnSet: Default {
     /// The plugin's default table name.
@@ -337,6 +384,12 @@ impl ColumnSet for EventTagColumns {
     const DEFAULT_TABLE: &'static str = "event_tag";
 }
 impl ColumnSet for SnapshotColumns {
+    const DEFAULT_TABLE: &'static str = "snapshot";
+}
+impl ColumnSet for LegacyJournalColumns {
+    const DEFAULT_TABLE: &'static str = "journal";
+}
+impl ColumnSet for LegacySnapshotColumns {
     const DEFAULT_TABLE: &'static str = "snapshot";
 }
 
@@ -387,6 +440,8 @@ pub struct JournalTables {
     pub event_journal: Table<EventJournalColumns>,
     /// `event_tag`.
     pub event_tag: Table<EventTagColumns>,
+    /// `journal` of the legacy schema.
+    pub legacy_journal: Table<LegacyJournalColumns>,
 }
 
 /// `tables` of `jdbc-snapshot-store`.
@@ -395,6 +450,8 @@ pub struct JournalTables {
 pub struct SnapshotTables {
     /// `snapshot`.
     pub snapshot: Table<SnapshotColumns>,
+    /// `snapshot` of the legacy schema.
+    pub legacy_snapshot: Table<LegacySnapshotColumns>,
 }
 
 /// The `jdbc-journal` section.
@@ -412,6 +469,11 @@ pub struct JdbcJournalSettings {
     /// Concurrent write transactions (`parallelism`).
     #[serde(deserialize_with = "de_usize")]
     pub parallelism: usize,
+    /// DAO class: the default (new schema) or the legacy one.
+    pub dao: String,
+    /// Tag separator of the legacy schema's `tags` column.
+    #[serde(rename = "tagSeparator")]
+    pub tag_separator: String,
     /// Connection settings.
     pub slick: SlickSettings,
 }
@@ -423,19 +485,33 @@ impl Default for JdbcJournalSettings {
             batch_size: 400,
             replay_batch_size: 400,
             parallelism: 8,
+            dao: DEFAULT_JOURNAL_DAO.into(),
+            tag_separator: ",".into(),
             slick: SlickSettings::default(),
         }
     }
 }
 
 /// The `jdbc-snapshot-store` section.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct JdbcSnapshotSettings {
     /// Table and column names.
     pub tables: SnapshotTables,
+    /// DAO class: the default (new schema) or the legacy one.
+    pub dao: String,
     /// Connection settings.
     pub slick: SlickSettings,
+}
+
+impl Default for JdbcSnapshotSettings {
+    fn default() -> Self {
+        JdbcSnapshotSettings {
+            tables: SnapshotTables::default(),
+            dao: DEFAULT_SNAPSHOT_DAO.into(),
+            slick: SlickSettings::default(),
+        }
+    }
 }
 
 /// `journal-sequence-retrieval` of `jdbc-read-journal`.

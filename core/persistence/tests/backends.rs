@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use rekko_persistence::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
+use rekko_persistence::backend::legacy::{LegacyJournal, LegacySnapshotStore};
 use rekko_persistence::backend::sql::{
     postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
     SqliteSnapshotStore,
@@ -25,6 +26,8 @@ use rekko_persistence::{
 struct Backend {
     journal: Arc<dyn Journal>,
     snapshots: Arc<dyn SnapshotStore>,
+    /// The legacy snapshot layout has no place for snapshot metadata.
+    snapshot_meta: bool,
     cleanup: Option<(sqlx::PgPool, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -56,6 +59,7 @@ fn inmem() -> Option<Backend> {
     Some(Backend {
         journal: Arc::new(InMemoryJournal::new()),
         snapshots: Arc::new(InMemorySnapshotStore::new()),
+        snapshot_meta: true,
         cleanup: None,
         _dir: None,
     })
@@ -81,6 +85,7 @@ async fn sqlite() -> Option<Backend> {
     Some(Backend {
         journal: Arc::new(j),
         snapshots: Arc::new(s),
+        snapshot_meta: true,
         cleanup: None,
         _dir: Some(dir),
     })
@@ -126,6 +131,7 @@ async fn postgres() -> Option<Backend> {
     Some(Backend {
         journal: Arc::new(j),
         snapshots: Arc::new(s),
+        snapshot_meta: true,
         cleanup: Some((pool, schema)),
         _dir: None,
     })
@@ -412,11 +418,15 @@ mod behaviours {
         let mut with_meta = snap(15, 3500, "fifteen-b");
         with_meta.meta = Some(SerializedPayload::new(40, "R", vec![9u8]));
         s.save(&with_meta).await.unwrap();
+        let mut expected = with_meta.clone();
+        if !b.snapshot_meta {
+            expected.meta = None;
+        }
         assert_eq!(
             s.load("Cart|s", SnapshotSelectionCriteria::LATEST)
                 .await
                 .unwrap(),
-            Some(with_meta.clone())
+            Some(expected)
         );
         s.delete(&with_meta.metadata).await.unwrap();
         assert_eq!(
@@ -541,6 +551,59 @@ macro_rules! suite {
 suite!(inmem_backend, inmem());
 suite!(sqlite_backend, sqlite().await);
 suite!(postgres_backend, postgres().await);
+suite!(sqlite_legacy_backend, sqlite_legacy().await);
+suite!(postgres_legacy_backend, postgres_legacy().await);
+
+async fn sqlite_legacy() -> Option<Backend> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = DbSettings {
+        url: format!("jdbc:sqlite:{}", dir.path().join("legacy.db").display()),
+        ..Default::default()
+    };
+    let pool = sqlite_pool(&db, "jdbc-journal").expect("sqlite pool");
+    let tables = JournalTables::default();
+    let j = LegacyJournal::<sqlx::Sqlite>::new(pool.clone(), &tables.legacy_journal, ",");
+    j.create_tables().await.expect("legacy journal table");
+    let s =
+        LegacySnapshotStore::<sqlx::Sqlite>::new(pool, &SnapshotTables::default().legacy_snapshot);
+    s.create_tables().await.expect("legacy snapshot table");
+    Some(Backend {
+        journal: Arc::new(j),
+        snapshots: Arc::new(s),
+        snapshot_meta: false,
+        cleanup: None,
+        _dir: Some(dir),
+    })
+}
+
+async fn postgres_legacy() -> Option<Backend> {
+    let url = pg_url()?;
+    let schema = format!("rekko_t_{}", uuid::Uuid::new_v4().simple());
+    let db = DbSettings {
+        url,
+        max_connections: 4,
+        connection_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut tables = JournalTables::default();
+    tables.legacy_journal.schema_name = schema.clone();
+    let mut snap = SnapshotTables::default().legacy_snapshot;
+    snap.schema_name = schema.clone();
+    let pool = postgres_pool(&db, "jdbc-journal").expect("postgres pool");
+    let j = LegacyJournal::<sqlx::Postgres>::new(pool.clone(), &tables.legacy_journal, ",");
+    if let Err(e) = j.create_tables().await {
+        panic!("PostgreSQL at REKKO_TEST_PG_URL is unreachable or refused the schema: {e}");
+    }
+    let s = LegacySnapshotStore::<sqlx::Postgres>::new(pool.clone(), &snap);
+    s.create_tables().await.expect("legacy snapshot table");
+    Some(Backend {
+        journal: Arc::new(j),
+        snapshots: Arc::new(s),
+        snapshot_meta: false,
+        cleanup: Some((pool, schema)),
+        _dir: None,
+    })
+}
 
 #[tokio::test]
 async fn postgres_down_fails_fast_with_an_error() {

@@ -1,4 +1,5 @@
 //! Journal and snapshot store backends.
 
 pub mod inmem;
+pub mod legacy;
 pub mod sql;
