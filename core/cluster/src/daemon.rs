@@ -116,6 +116,7 @@ pub struct ClusterCore {
     downed_ticks: u32,
     rng: Rng,
     events: Vec<ClusterEvent>,
+    join_config: Option<(hocon_config::Config, bool)>,
 }
 
 impl ClusterCore {
@@ -132,7 +133,24 @@ impl ClusterCore {
             downed_ticks: 0,
             rng: Rng(seed),
             events: Vec::new(),
+            join_config: None,
         }
+    }
+
+    /// Enables the configuration compatibility check with this node's configuration;
+    /// `enforce` is `configuration-compatibility-check.enforce-on-join`.
+    pub fn with_join_config(mut self, config: hocon_config::Config, enforce: bool) -> ClusterCore {
+        self.join_config = Some((config, enforce));
+        self
+    }
+
+    /// The `InitJoin` a seed-node process sends.
+    pub fn init_join(&self) -> crate::Result<ClusterMessage> {
+        let empty = hocon_config::Config::empty();
+        let own = self.join_config.as_ref().map_or(&empty, |(c, _)| c);
+        Ok(ClusterMessage::InitJoin {
+            current_config: Some(crate::join_config::init_join_config(own)?),
+        })
     }
 
     /// This node.
@@ -282,17 +300,19 @@ impl ClusterCore {
             return Vec::new();
         }
         match message {
-            ClusterMessage::InitJoin { .. } => self.receive_init_join(sender),
+            ClusterMessage::InitJoin { current_config } => {
+                self.receive_init_join(sender, current_config)
+            }
             ClusterMessage::InitJoinAck {
                 address,
                 config_check,
-            } => match config_check {
-                ConfigCheck::Incompatible => {
-                    tracing::error!("Cluster Node [{}] - {address} reports an incompatible configuration; not joining", self.self_node().address);
+            } => {
+                if self.accepts_join_config(&address, &config_check) {
+                    self.join(&address, now_ms)
+                } else {
                     Vec::new()
                 }
-                _ => self.join(&address, now_ms),
-            },
+            }
             ClusterMessage::InitJoinNack(_) => Vec::new(),
             ClusterMessage::Join(j) => self.receive_join(j, now_ms),
             ClusterMessage::Welcome { from, gossip } => self.receive_welcome(from, gossip),
@@ -324,7 +344,54 @@ impl ClusterCore {
         }
     }
 
-    fn receive_init_join(&mut self, sender: &Address) -> Vec<Outgoing> {
+    /// The joiner's side of the check (`InitJoinAck` received).
+    fn accepts_join_config(&self, address: &Address, check: &ConfigCheck) -> bool {
+        let me = &self.self_node().address;
+        let Some((own, enforce)) = &self.join_config else {
+            return !matches!(check, ConfigCheck::Incompatible);
+        };
+        let problems = match check {
+            ConfigCheck::Unchecked => {
+                tracing::warn!(
+                    "Cluster Node [{me}] - Joining [{address}] without configuration check"
+                );
+                return true;
+            }
+            ConfigCheck::Incompatible => {
+                vec!["the contact node reports an incompatible configuration".to_string()]
+            }
+            ConfigCheck::Compatible(text) => match hocon_config::Config::parse_string(text) {
+                Ok(theirs) => crate::join_config::check(&theirs, own)
+                    .err()
+                    .unwrap_or_default(),
+                Err(e) => vec![format!(
+                    "cannot parse the configuration of [{address}]: {e}"
+                )],
+            },
+        };
+        if problems.is_empty() {
+            return true;
+        }
+        if *enforce {
+            tracing::error!(
+                "Cluster Node [{me}] - Joining of seed-nodes [{address}] was unsuccessful due to incompatible cluster configuration: {}",
+                problems.join(", ")
+            );
+            false
+        } else {
+            tracing::warn!(
+                "Cluster Node [{me}] - Joining [{address}] despite incompatible configuration: {}",
+                problems.join(", ")
+            );
+            true
+        }
+    }
+
+    fn receive_init_join(
+        &mut self,
+        sender: &Address,
+        current_config: Option<String>,
+    ) -> Vec<Outgoing> {
         let me = self.self_node().address.clone();
         let reply = match (&self.status, self.self_status()) {
             (CoreStatus::Initialized, Some(s))
@@ -332,7 +399,7 @@ impl ClusterCore {
             {
                 ClusterMessage::InitJoinAck {
                     address: me,
-                    config_check: ConfigCheck::Unchecked,
+                    config_check: self.seed_config_check(sender, current_config.as_deref()),
                 }
             }
             _ => ClusterMessage::InitJoinNack(me),
@@ -341,6 +408,38 @@ impl ClusterCore {
             to: Destination::Address(sender.clone()),
             message: reply,
         }]
+    }
+
+    /// The contact node's side of the check (`InitJoin` received).
+    fn seed_config_check(&self, sender: &Address, current_config: Option<&str>) -> ConfigCheck {
+        let Some((own, _)) = &self.join_config else {
+            return ConfigCheck::Unchecked;
+        };
+        let text = current_config.unwrap_or("").trim();
+        if text.is_empty() {
+            return ConfigCheck::Unchecked;
+        }
+        let Ok(theirs) = hocon_config::Config::parse_string(text) else {
+            tracing::warn!(
+                "Cluster Node [{}] - cannot parse the join configuration of [{sender}]",
+                self.self_node().address
+            );
+            return ConfigCheck::Incompatible;
+        };
+        match crate::join_config::check(&theirs, own) {
+            Ok(()) => match crate::join_config::compatible_reply(&theirs, own) {
+                Ok(reply) => ConfigCheck::Compatible(reply),
+                Err(_) => ConfigCheck::Unchecked,
+            },
+            Err(problems) => {
+                tracing::warn!(
+                    "Cluster Node [{}] - Found incompatible settings when [{sender}] tried to join: {}",
+                    self.self_node().address,
+                    problems.join(", ")
+                );
+                ConfigCheck::Incompatible
+            }
+        }
     }
 
     fn receive_join(&mut self, j: Join, now_ms: i64) -> Vec<Outgoing> {
