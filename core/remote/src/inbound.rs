@@ -314,7 +314,16 @@ fn on_artery(
                     .lock()
                     .on_advertisement(kind, &adv, &inner.local, peer.as_ref());
             match r {
-                Ok(Some(ack)) => inner.send_control(&origin.address, &ack),
+                Ok(Some(ack)) => {
+                    debug!(remote = %adv.from, version = adv.table_version, kind = ?kind, "compression table installed");
+                    inner.send_control(&origin.address, &ack);
+                    inner.emit(RemoteEvent::CompressionTableInstalled {
+                        from: adv.from.clone(),
+                        actor_refs: kind == TableKind::ActorRef,
+                        version: adv.table_version,
+                        keys: adv.entries.iter().map(|(k, _)| k.clone()).collect(),
+                    });
+                }
                 Ok(None) => {
                     debug!(remote = %origin, "ignoring compression advertisement for another incarnation")
                 }

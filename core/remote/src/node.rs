@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use artery_wire::compression::TableKind;
 use artery_wire::control::ArteryMessage;
 use artery_wire::envelope::{Envelope, Field};
 use artery_wire::misc::{MiscMessage, Payload};
@@ -83,6 +84,18 @@ pub enum RemoteEvent {
     /// A peer announced that its actor system is terminating; its
     /// incarnation is quarantined harmlessly.
     PeerTerminating(UniqueAddress),
+    /// A peer advertised a compression table for what this node sends it;
+    /// it was installed and acknowledged.
+    CompressionTableInstalled {
+        /// The advertising peer.
+        from: UniqueAddress,
+        /// True for actor refs, false for manifests.
+        actor_refs: bool,
+        /// The table version.
+        version: u32,
+        /// The keys (actor paths or manifests).
+        keys: Vec<String>,
+    },
     /// A watched node answered a heartbeat.
     HeartbeatResponse(UniqueAddress),
     /// The failure detector declared a watched node lost; its last uid is
@@ -99,6 +112,7 @@ pub(crate) struct Inner {
     pub temp: Mutex<HashMap<String, oneshot::Sender<Delivery>>>,
     pub watchers: Mutex<HashMap<String, Vec<String>>>,
     temp_counter: AtomicU64,
+    pub compressed_sends: AtomicU64,
     pub acker: Mutex<SystemMessageAcker>,
     pub remote_watch: Mutex<RemoteWatch>,
     pub flush_acks: Mutex<Option<mpsc::UnboundedSender<UniqueAddress>>>,
@@ -195,6 +209,50 @@ impl Inner {
         Ok(buf.freeze())
     }
 
+    /// Encodes an ordinary-stream envelope, using the compression tables the
+    /// peer advertised for refs and manifests found in them.
+    fn compressed_frame(
+        self: &Arc<Self>,
+        remote: &Address,
+        sender: Option<&str>,
+        recipient: &str,
+        msg: &SerializedMessage,
+    ) -> Result<Bytes> {
+        let assoc = self.association(remote);
+        let table = assoc.compression.lock();
+        let mut used = false;
+        let mut field = |kind: TableKind, text: Option<&str>| match text {
+            Some(t) if !t.is_empty() => match table.compress(kind, t) {
+                Some((_, i)) => {
+                    used = true;
+                    Field::Compressed(i)
+                }
+                None => Field::literal(t),
+            },
+            _ => Field::empty(),
+        };
+        let sender_f = field(TableKind::ActorRef, sender);
+        let recipient_f = field(TableKind::ActorRef, Some(recipient));
+        let manifest_f = field(TableKind::Manifest, Some(&msg.manifest));
+        let mut env = Envelope::new(
+            self.local.uid,
+            msg.serializer_id,
+            sender_f,
+            recipient_f,
+            manifest_f,
+            msg.payload.clone(),
+        );
+        env.actor_ref_table_version = table.version(TableKind::ActorRef);
+        env.manifest_table_version = table.version(TableKind::Manifest);
+        drop(table);
+        if used {
+            self.compressed_sends.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut buf = BytesMut::with_capacity(env.encoded_len() + 4);
+        env.encode_frame(&mut buf)?;
+        Ok(buf.freeze())
+    }
+
     /// Sends a recipient-less transport control message on stream 1.
     pub fn send_control(self: &Arc<Self>, remote: &Address, msg: &ArteryMessage) {
         match self.frame(
@@ -229,13 +287,18 @@ impl Inner {
         } else {
             (StreamId::Ordinary, self.settings.maximum_frame_size)
         };
-        let frame = self.frame(
-            sender,
-            Some(&recipient.to_string()),
-            msg.serializer_id,
-            &msg.manifest,
-            msg.payload.clone(),
-        )?;
+        let recipient_text = recipient.to_string();
+        let frame = if stream == StreamId::Ordinary {
+            self.compressed_frame(&recipient.address, sender, &recipient_text, msg)?
+        } else {
+            self.frame(
+                sender,
+                Some(&recipient_text),
+                msg.serializer_id,
+                &msg.manifest,
+                msg.payload.clone(),
+            )?
+        };
         let size = frame.len() - 4;
         if size > max {
             warn!(recipient = %recipient, size, max, stream = stream.name(), "dropping message larger than the maximum frame size");
@@ -416,6 +479,7 @@ impl RemoteNode {
             temp: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
             temp_counter: AtomicU64::new(0),
+            compressed_sends: AtomicU64::new(0),
             events: broadcast::channel(1024).0,
             tasks: Mutex::new(Vec::new()),
         });
@@ -596,6 +660,12 @@ impl RemoteNode {
             },
         );
         Ok(())
+    }
+
+    /// How many envelopes were sent with at least one compressed tag (using
+    /// tables the peers advertised).
+    pub fn compressed_sends(&self) -> u64 {
+        self.inner.compressed_sends.load(Ordering::Relaxed)
     }
 
     /// The peer uid of `remote`, if a handshake completed.
