@@ -23,7 +23,7 @@ async fn rekko_uses_the_table_a_jvm_advertises() -> Result<(), HarnessError> {
         context: format!("writing {}", conf.display()),
         source,
     })?;
-    let mut jvm = tokio::task::block_in_place(|| {
+    let jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")
                 .name("artery-compression")
