@@ -5,10 +5,9 @@
 //! messages per turn and ends when the mailbox is empty.
 
 use std::any::Any;
-use std::borrow::{Borrow, Cow};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -25,14 +24,14 @@ use crate::system::{DispatcherKind, SystemHandle};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Name {
     Anon(u64),
-    Named(Box<str>),
+    Named(Box<String>),
 }
 
 impl Name {
     pub(crate) fn render(&self) -> Cow<'_, str> {
         match self {
             Name::Anon(n) => Cow::Owned(anonymous_name(*n)),
-            Name::Named(s) => Cow::Borrowed(s),
+            Name::Named(s) => Cow::Borrowed(s.as_str()),
         }
     }
 }
@@ -40,11 +39,15 @@ impl Name {
 /// Identity and place in the hierarchy; fixed for the cell's life.
 pub(crate) struct Header {
     pub(crate) name: Name,
-    pub(crate) parent: Option<Arc<dyn ErasedCell>>,
+    pub(crate) parent: Option<Arc<ParentLink>>,
     pub(crate) system: SystemHandle,
     pub(crate) uid: i32,
-    pub(crate) dispatcher: u8,
+    /// Index in the parent's children slab.
+    pub(crate) slot: u32,
 }
+
+/// A parent as seen by its children: one shared allocation per parent keeps child headers thin.
+pub(crate) struct ParentLink(pub(crate) Arc<dyn ErasedCell>);
 
 /// System messages: death watch and stop. They are processed before ordinary messages.
 pub(crate) enum SysMsg {
@@ -76,26 +79,6 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef>;
 }
 
-/// Children are kept in a set keyed by name (borrowed from the child's header).
-pub(crate) struct ChildEntry(pub(crate) Arc<dyn ErasedCell>);
-
-impl Hash for ChildEntry {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.header().name.hash(state)
-    }
-}
-impl PartialEq for ChildEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.header().name == other.0.header().name
-    }
-}
-impl Eq for ChildEntry {}
-impl Borrow<Name> for ChildEntry {
-    fn borrow(&self) -> &Name {
-        &self.0.header().name
-    }
-}
-
 const SCHEDULED: u8 = 1;
 const CLOSED: u8 = 2;
 
@@ -115,6 +98,7 @@ impl<M> Default for Queues<M> {
 
 pub(crate) struct Mailbox<M> {
     flags: u8,
+    dispatcher: u8,
     /// 0 means unbounded.
     capacity: u32,
     q: Option<Box<Queues<M>>>,
@@ -130,8 +114,8 @@ pub(crate) enum Life {
 
 pub(crate) struct ActorState<M> {
     pub(crate) behavior: Behavior<M>,
+    /// Also holds the lifecycle state; `None` means running with nothing extra.
     pub(crate) ext: Option<Box<crate::context::Extras<M>>>,
-    pub(crate) life: Life,
 }
 
 /// One actor incarnation.
@@ -169,25 +153,31 @@ enum Item<M> {
 }
 
 impl<M: Send + 'static> Cell<M> {
-    pub(crate) fn new(header: Header, behavior: Behavior<M>, capacity: u32) -> Arc<Self> {
-        let life = if behavior.needs_start() {
-            Life::New
+    pub(crate) fn new(
+        header: Header,
+        behavior: Behavior<M>,
+        capacity: u32,
+        dispatcher: u8,
+    ) -> Arc<Self> {
+        let ext = if behavior.needs_start() {
+            Some(Box::new(crate::context::Extras::with_life(Life::New)))
         } else {
-            Life::Running
+            None
         };
         Arc::new(Cell {
             header,
             mailbox: Mutex::new(Mailbox {
                 flags: 0,
+                dispatcher,
                 capacity,
                 q: None,
             }),
-            state: Mutex::new(ActorState {
-                behavior,
-                ext: None,
-                life,
-            }),
+            state: Mutex::new(ActorState { behavior, ext }),
         })
+    }
+
+    pub(crate) fn dispatcher_index(&self) -> u8 {
+        self.mailbox.lock().dispatcher
     }
 
     pub(crate) fn system(&self) -> &SystemHandle {
@@ -198,7 +188,8 @@ impl<M: Send + 'static> Cell<M> {
         let mut elements = Vec::new();
         elements.push(self.header.name.render().into_owned());
         let mut p = self.header.parent.clone();
-        while let Some(c) = p {
+        while let Some(link) = p {
+            let c = &link.0;
             if c.header().parent.is_some() {
                 elements.push(c.header().name.render().into_owned());
             }
@@ -216,13 +207,14 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     /// Schedules the start of a behavior that needs it (a `setup`).
-    pub(crate) fn start_if_needed(self: &Arc<Self>) {
-        if self.state.lock().life == Life::New {
+    pub(crate) fn start_if_needed(self: &Arc<Self>, needs_start: bool) {
+        if needs_start {
             let mut mb = self.mailbox.lock();
             if mb.flags & SCHEDULED == 0 {
                 mb.flags |= SCHEDULED;
+                let d = mb.dispatcher;
                 drop(mb);
-                self.schedule();
+                self.schedule(d);
             }
         }
     }
@@ -249,8 +241,9 @@ impl<M: Send + 'static> Cell<M> {
         q.user.push_back(env);
         if mb.flags & SCHEDULED == 0 {
             mb.flags |= SCHEDULED;
+            let d = mb.dispatcher;
             drop(mb);
-            self.schedule();
+            self.schedule(d);
         }
     }
 
@@ -299,10 +292,10 @@ impl<M: Send + 'static> Cell<M> {
         );
     }
 
-    fn schedule(self: &Arc<Self>) {
+    fn schedule(self: &Arc<Self>, dispatcher: u8) {
         let cell = self.clone();
         let system = &self.header.system;
-        match system.dispatcher(self.header.dispatcher) {
+        match system.dispatcher(dispatcher) {
             DispatcherKind::Default { throughput } => {
                 let throughput = *throughput;
                 system.runtime().spawn(async move {
@@ -338,19 +331,21 @@ impl<M: Send + 'static> Cell<M> {
     pub(crate) fn process_batch(self: &Arc<Self>, budget: usize) -> bool {
         let mut guard = self.state.lock();
         let st = &mut *guard;
-        if st.life == Life::Terminated {
+        {
             let mut mb = self.mailbox.lock();
-            mb.flags &= !SCHEDULED;
-            return true;
+            if mb.flags & CLOSED != 0 {
+                mb.flags &= !SCHEDULED;
+                return true;
+            }
         }
         let _current = CurrentGuard::enter(self.clone());
         let mut ctx = ActorContext::new(self.clone(), st.ext.take());
-        if st.life == Life::New {
+        if ctx.life == Life::New {
             self.do_start(st, &mut ctx);
         }
         let mut n = 0;
         let done = loop {
-            if st.life == Life::Terminated {
+            if ctx.life == Life::Terminated {
                 break true;
             }
             if n >= budget {
@@ -358,7 +353,7 @@ impl<M: Send + 'static> Cell<M> {
             }
             let item = {
                 let mut mb = self.mailbox.lock();
-                let running = st.life == Life::Running;
+                let running = ctx.life == Life::Running;
                 let item = match mb.q.as_mut() {
                     Some(q) => match q.sys.pop_front() {
                         Some(s) => Some(Item::Sys(s)),
@@ -387,14 +382,14 @@ impl<M: Send + 'static> Cell<M> {
             }
             n += 1;
         };
-        if st.life != Life::Terminated {
+        if ctx.life != Life::Terminated {
             st.ext = ctx.take_ext();
         }
         done
     }
 
     fn do_start(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
-        st.life = Life::Running;
+        ctx.life = Life::Running;
         let b = std::mem::replace(&mut st.behavior, Behaviors::empty());
         match guarded(|| start(b, ctx)) {
             Ok(b) => match b.0 {
@@ -436,7 +431,7 @@ impl<M: Send + 'static> Cell<M> {
     fn deliver(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, m: M) {
         let r = guarded(|| interpret_message(&mut st.behavior, ctx, m));
         self.apply(st, ctx, r, None);
-        if st.life == Life::Running {
+        if ctx.life == Life::Running {
             ctx.rearm_receive_timeout();
         }
     }
@@ -484,10 +479,10 @@ impl<M: Send + 'static> Cell<M> {
         hook: Option<Arc<crate::behavior::PostStopFn>>,
         failure: Option<Arc<ActorFailure>>,
     ) {
-        if matches!(st.life, Life::Terminating | Life::Terminated) {
+        if matches!(ctx.life, Life::Terminating | Life::Terminated) {
             return;
         }
-        st.life = Life::Terminating;
+        ctx.life = Life::Terminating;
         ctx.set_stopping(hook, failure);
         ctx.cancel_all_timers();
         let children = ctx.child_cells();
@@ -501,7 +496,7 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     fn finish(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
-        if st.life != Life::Terminating {
+        if ctx.life != Life::Terminating {
             return;
         }
         let (hook, failure) = ctx.take_stopping();
@@ -520,14 +515,14 @@ impl<M: Send + 'static> Cell<M> {
             }
         }
         drop(b);
-        st.life = Life::Terminated;
+        ctx.life = Life::Terminated;
         let me: Arc<dyn ErasedCell> = self.clone();
         let leftover = {
             let mut mb = self.mailbox.lock();
             mb.flags |= CLOSED;
             mb.q.take()
         };
-        let parent_id = self.header.parent.as_ref().map(|p| p.id());
+        let parent_id = self.header.parent.as_ref().map(|p| p.0.id());
         if let Some(q) = leftover {
             for s in q.sys {
                 if let SysMsg::Watch(w) = s {
@@ -555,9 +550,10 @@ impl<M: Send + 'static> Cell<M> {
         }
         drop(ctx.take_ext());
         match &self.header.parent {
-            Some(p) => p
-                .clone()
-                .send_sys(SysMsg::DeathNotice { actor: me, failure }),
+            Some(p) => {
+                p.0.clone()
+                    .send_sys(SysMsg::DeathNotice { actor: me, failure })
+            }
             None => self.header.system.root_terminated(),
         }
     }
@@ -565,8 +561,8 @@ impl<M: Send + 'static> Cell<M> {
     fn handle_sys(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, s: SysMsg) {
         match s {
             SysMsg::Watch(w) => {
-                let is_parent = self.header.parent.as_ref().map(|p| p.id()) == Some(w.id());
-                if st.life == Life::Terminated {
+                let is_parent = self.header.parent.as_ref().map(|p| p.0.id()) == Some(w.id());
+                if ctx.life == Life::Terminated {
                     w.send_sys(SysMsg::DeathNotice {
                         actor: self.clone(),
                         failure: None,
@@ -580,7 +576,7 @@ impl<M: Send + 'static> Cell<M> {
             SysMsg::DeathNotice { actor, failure } => {
                 let is_child = ctx.remove_child(&actor);
                 let watched = ctx.take_watched(actor.id());
-                if st.life == Life::Running {
+                if ctx.life == Life::Running {
                     match watched {
                         Some(Some(msg)) => self.deliver(st, ctx, msg),
                         Some(None) => {
@@ -597,7 +593,7 @@ impl<M: Send + 'static> Cell<M> {
                         None => {}
                     }
                 }
-                if st.life == Life::Terminating && ctx.child_cells().is_empty() {
+                if ctx.life == Life::Terminating && !ctx.has_children() {
                     self.finish(st, ctx);
                 }
             }
@@ -628,8 +624,9 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         mb.q.get_or_insert_with(Box::default).sys.push_back(msg);
         if mb.flags & SCHEDULED == 0 {
             mb.flags |= SCHEDULED;
+            let d = mb.dispatcher;
             drop(mb);
-            self.schedule();
+            self.schedule(d);
         }
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -645,11 +642,26 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         let st = self.state.lock();
         let key = match name.strip_prefix('$') {
             Some(_) => Name::Anon(crate::path::parse_anonymous_name(name)?),
-            None => Name::Named(name.into()),
+            None => Name::Named(Box::new(name.to_string())),
         };
         st.ext
             .as_ref()
             .and_then(|e| e.child_entry(&key))
             .map(AnyActorRef::local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps an idle actor small: with the `Arc` counts this is a 128-byte allocation.
+    #[test]
+    fn idle_cell_stays_small() {
+        assert!(
+            std::mem::size_of::<Cell<u64>>() <= 104,
+            "{}",
+            std::mem::size_of::<Cell<u64>>()
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `ActorContext<M>`: what a behavior can do besides handling the message.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use tokio::task::AbortHandle;
 
 use crate::actor_ref::{ActorRef, AdapterTarget, AnyActorRef, RefInner};
 use crate::behavior::{Behavior, PostStopFn};
-use crate::cell::{Cell, ChildEntry, Envelope, ErasedCell, Header, Name, SysMsg};
+use crate::cell::{Cell, Envelope, ErasedCell, Header, Life, Name, ParentLink, SysMsg};
 use crate::error::{ActorError, AskError};
 use crate::path::{validate_name, ActorPath};
 use crate::scheduler::Cancellable;
@@ -116,7 +116,13 @@ pub(crate) type WatchState = (Vec<Arc<dyn ErasedCell>>, Vec<Arc<dyn ErasedCell>>
 
 /// Per-actor data allocated only once an actor uses it (children, watches, timers...).
 pub(crate) struct Extras<M> {
-    children: HashSet<ChildEntry>,
+    life: Life,
+    /// Children slab: a child's header holds its index.
+    children: Vec<Option<Arc<dyn ErasedCell>>>,
+    free: Vec<u32>,
+    child_count: usize,
+    named: HashMap<Box<str>, u32>,
+    self_link: Option<Arc<ParentLink>>,
     anon: u64,
     adapters: u64,
     watching: HashMap<usize, (Arc<dyn ErasedCell>, Option<M>)>,
@@ -127,15 +133,52 @@ pub(crate) struct Extras<M> {
 }
 
 impl<M> Extras<M> {
+    pub(crate) fn with_life(life: Life) -> Self {
+        Extras {
+            life,
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn child_entry(&self, name: &Name) -> Option<Arc<dyn ErasedCell>> {
-        self.children.get(name).map(|c| c.0.clone())
+        match name {
+            Name::Named(n) => {
+                let slot = *self.named.get(n.as_str())?;
+                self.children.get(slot as usize)?.clone()
+            }
+            Name::Anon(_) => self
+                .children
+                .iter()
+                .flatten()
+                .find(|c| c.header().name == *name)
+                .cloned(),
+        }
+    }
+
+    fn is_child(&self, c: &Arc<dyn ErasedCell>) -> bool {
+        match self.children.get(c.header().slot as usize) {
+            Some(Some(x)) => x.id() == c.id(),
+            _ => false,
+        }
+    }
+
+    fn name_taken(&self, name: &Name) -> bool {
+        match name {
+            Name::Named(n) => self.named.contains_key(n.as_str()),
+            Name::Anon(_) => false,
+        }
     }
 }
 
 impl<M> Default for Extras<M> {
     fn default() -> Self {
         Extras {
-            children: HashSet::new(),
+            life: Life::Running,
+            children: Vec::new(),
+            free: Vec::new(),
+            child_count: 0,
+            named: HashMap::new(),
+            self_link: None,
             anon: 0,
             adapters: 0,
             watching: HashMap::new(),
@@ -151,6 +194,7 @@ impl<M> Default for Extras<M> {
 pub struct ActorContext<M> {
     cell: Arc<Cell<M>>,
     ext: Option<Box<Extras<M>>>,
+    pub(crate) life: Life,
 }
 
 /// Logger bound to an actor: every event carries the actor path (Pekko's `context.log`).
@@ -183,10 +227,18 @@ impl Log {
 
 impl<M: Send + 'static> ActorContext<M> {
     pub(crate) fn new(cell: Arc<Cell<M>>, ext: Option<Box<Extras<M>>>) -> Self {
-        ActorContext { cell, ext }
+        let life = ext.as_ref().map(|e| e.life).unwrap_or(Life::Running);
+        ActorContext { cell, ext, life }
     }
 
+    /// Hands the per-actor data back to the cell, with the lifecycle state in it.
     pub(crate) fn take_ext(&mut self) -> Option<Box<Extras<M>>> {
+        let life = self.life;
+        match self.ext.as_mut() {
+            Some(e) => e.life = life,
+            None if life != Life::Running => self.ext = Some(Box::new(Extras::with_life(life))),
+            None => {}
+        }
         self.ext.take()
     }
 
@@ -246,7 +298,7 @@ impl<M: Send + 'static> ActorContext<M> {
         props: Props,
     ) -> Result<ActorRef<C>, ActorError> {
         validate_name(name)?;
-        self.spawn_named(behavior, Name::Named(name.into()), props)
+        self.spawn_named(behavior, Name::Named(Box::new(name.to_string())), props)
     }
 
     /// Spawns a child with a generated name (`$a`, `$b`, ...).
@@ -276,46 +328,52 @@ impl<M: Send + 'static> ActorContext<M> {
         props: Props,
     ) -> Result<ActorRef<C>, ActorError> {
         let system = self.cell.system().clone();
-        if self.ext_mut().children.contains(&name) {
+        if self.ext_mut().name_taken(&name) {
             return Err(ActorError::NameNotUnique {
                 name: name.render().into_owned(),
                 parent: self.cell.path().to_string(),
             });
         }
-        if matches!(
-            self.cell_life(),
-            crate::cell::Life::Terminating | crate::cell::Life::Terminated
-        ) {
+        if matches!(self.life, Life::Terminating | Life::Terminated) {
             return Err(ActorError::SystemTerminated {
                 system: system.name().to_string(),
                 name: name.render().into_owned(),
             });
         }
         let dispatcher = match &props.dispatcher {
-            DispatcherSelector::SameAsParent => self.cell.header.dispatcher,
+            DispatcherSelector::SameAsParent => self.cell.dispatcher_index(),
             d => system.dispatcher_index(d)?,
         };
         let capacity = system.mailbox_capacity(&props.mailbox)?;
-        let parent: Arc<dyn ErasedCell> = self.cell.clone();
+        let me: Arc<dyn ErasedCell> = self.cell.clone();
+        let ext = self.ext_mut();
+        let link = ext
+            .self_link
+            .get_or_insert_with(|| Arc::new(ParentLink(me)))
+            .clone();
+        let slot = match ext.free.pop() {
+            Some(s) => s,
+            None => {
+                ext.children.push(None);
+                (ext.children.len() - 1) as u32
+            }
+        };
+        if let Name::Named(n) = &name {
+            ext.named.insert(n.as_str().into(), slot);
+        }
+        let needs_start = behavior.needs_start();
         let header = Header {
             name,
-            parent: Some(parent),
+            parent: Some(link),
             system,
             uid: new_uid(),
-            dispatcher,
+            slot,
         };
-        let cell = Cell::new(header, behavior, capacity);
-        self.ext_mut().children.insert(ChildEntry(cell.clone()));
-        cell.start_if_needed();
+        let cell = Cell::new(header, behavior, capacity, dispatcher);
+        ext.children[slot as usize] = Some(cell.clone());
+        ext.child_count += 1;
+        cell.start_if_needed(needs_start);
         Ok(ActorRef(RefInner::Local(cell)))
-    }
-
-    fn cell_life(&self) -> crate::cell::Life {
-        // The context exists only while the actor runs; stopping state is tracked in extras.
-        match &self.ext {
-            Some(e) if e.stopping.is_some() => crate::cell::Life::Terminating,
-            _ => crate::cell::Life::Running,
-        }
     }
 
     /// Stops a child (asynchronously; its name stays taken until it has terminated).
@@ -333,12 +391,7 @@ impl<M: Send + 'static> ActorContext<M> {
 
     pub(crate) fn stop_any(&mut self, child: &AnyActorRef) -> bool {
         let Some(c) = child.cell() else { return false };
-        let is_child = self
-            .ext
-            .as_ref()
-            .and_then(|e| e.children.get(&c.header().name))
-            .map(|e| e.0.id() == c.id())
-            .unwrap_or(false);
+        let is_child = self.ext.as_ref().map(|e| e.is_child(c)).unwrap_or(false);
         if is_child {
             c.clone().send_sys(SysMsg::Stop);
         }
@@ -394,7 +447,8 @@ impl<M: Send + 'static> ActorContext<M> {
             .map(|e| {
                 e.children
                     .iter()
-                    .map(|c| AnyActorRef::local(c.0.clone()))
+                    .flatten()
+                    .map(|c| AnyActorRef::local(c.clone()))
                     .collect()
             })
             .unwrap_or_default()
@@ -402,11 +456,14 @@ impl<M: Send + 'static> ActorContext<M> {
 
     /// The child named `name`, if alive (or still stopping).
     pub fn child(&self, name: &str) -> Option<AnyActorRef> {
-        let key = Name::Named(name.into());
+        let key = match name.strip_prefix('$') {
+            Some(_) => Name::Anon(crate::path::parse_anonymous_name(name)?),
+            None => Name::Named(Box::new(name.to_string())),
+        };
         self.ext
             .as_ref()
-            .and_then(|e| e.children.get(&key))
-            .map(|c| AnyActorRef::local(c.0.clone()))
+            .and_then(|e| e.child_entry(&key))
+            .map(AnyActorRef::local)
     }
 
     /// A ref accepting `U` that turns each message into `M` with `f` and sends it to this actor.
@@ -589,10 +646,17 @@ impl<M: Send + 'static> ActorContext<M> {
             .unwrap_or((None, None))
     }
 
+    pub(crate) fn has_children(&self) -> bool {
+        self.ext
+            .as_ref()
+            .map(|e| e.child_count > 0)
+            .unwrap_or(false)
+    }
+
     pub(crate) fn child_cells(&self) -> Vec<Arc<dyn ErasedCell>> {
         self.ext
             .as_ref()
-            .map(|e| e.children.iter().map(|c| c.0.clone()).collect())
+            .map(|e| e.children.iter().flatten().cloned().collect())
             .unwrap_or_default()
     }
 
@@ -600,14 +664,21 @@ impl<M: Send + 'static> ActorContext<M> {
         let Some(e) = self.ext.as_mut() else {
             return false;
         };
-        let name = &actor.header().name;
-        match e.children.get(name) {
-            Some(c) if c.0.id() == actor.id() => {
-                e.children.remove(name);
-                true
-            }
-            _ => false,
+        if !e.is_child(actor) {
+            return false;
         }
+        let slot = actor.header().slot;
+        e.children[slot as usize] = None;
+        e.free.push(slot);
+        e.child_count -= 1;
+        if let Name::Named(n) = &actor.header().name {
+            e.named.remove(n.as_str());
+        }
+        if e.child_count == 0 {
+            e.children = Vec::new();
+            e.free = Vec::new();
+        }
+        true
     }
 
     pub(crate) fn take_watched(&mut self, id: usize) -> Option<Option<M>> {

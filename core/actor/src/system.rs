@@ -139,7 +139,11 @@ impl SystemHandle {
         let g = self.0.system_guardian.lock().clone();
         match g {
             Some(g) => g.with_context(|ctx| {
-                ctx.spawn_named(behavior, Name::Named(name.into()), Props::default())
+                ctx.spawn_named(
+                    behavior,
+                    Name::Named(Box::new(name.to_string())),
+                    Props::default(),
+                )
             }),
             None => Err(ActorError::SystemTerminated {
                 system: self.0.name.clone(),
@@ -403,22 +407,27 @@ impl<M: Send + 'static> ActorSystem<M> {
             });
         let root = Cell::new(
             Header {
-                name: Name::Named("".into()),
+                name: Name::Named(Box::default()),
                 parent: None,
                 system: sys.clone(),
                 uid: crate::context::uid(),
-                dispatcher: 0,
+                slot: 0,
             },
             root_behavior,
+            0,
             0,
         );
         let (system_guardian, user) = root.with_context(|ctx| {
             let sg = ctx.spawn_named(
                 Behaviors::empty::<SystemGuardianMsg>(),
-                Name::Named("system".into()),
+                Name::Named(Box::new("system".to_string())),
                 Props::default(),
             )?;
-            let user = ctx.spawn_named(guardian, Name::Named("user".into()), Props::default())?;
+            let user = ctx.spawn_named(
+                guardian,
+                Name::Named(Box::new("user".to_string())),
+                Props::default(),
+            )?;
             ctx.watch(&sg);
             ctx.watch(&user);
             Ok::<_, ActorError>((sg, user))
