@@ -24,6 +24,8 @@ use crate::system::{DispatcherKind, SystemHandle};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Name {
     Anon(u64),
+    // A thin pointer keeps `Name` at 16 bytes; named actors pay one extra allocation.
+    #[allow(clippy::box_collection)]
     Named(Box<String>),
 }
 
