@@ -28,6 +28,7 @@
 //! ```
 
 mod attributes;
+pub mod bench_pipelines;
 mod dsl;
 mod error;
 mod flow_ops;

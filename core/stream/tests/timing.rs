@@ -200,3 +200,24 @@ async fn source_queue_backpressure_offer_waits_for_room() {
     assert!(q.watch_completion().await.is_ok());
     assert!(matches!(q.offer(9), QueueOfferResult::QueueClosed));
 }
+
+#[tokio::test(start_paused = true)]
+async fn substreams_with_timers_are_woken() {
+    let start = Instant::now();
+    let s = Source::iter(0..10)
+        .group_by(2, |x| x % 2)
+        .delay(100 * MS, DelayOverflowStrategy::Backpressure)
+        .merge_substreams();
+    let mut out = s.run_with(Sink::seq()).await.unwrap();
+    out.sort();
+    assert_eq!(out, (0..10).collect::<Vec<_>>());
+    assert!(start.elapsed() >= 100 * MS);
+    let s = Source::iter(0..6)
+        .split_after(|x| x % 3 == 2)
+        .grouped_within(10, 50 * MS)
+        .concat_substreams();
+    assert_eq!(
+        s.run_with(Sink::seq()).await.unwrap(),
+        vec![vec![0, 1, 2], vec![3, 4, 5]]
+    );
+}

@@ -6,11 +6,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
-use futures::stream::SelectAll;
-use futures::{Stream, StreamExt};
+use futures::task::AtomicWaker;
+use futures::Stream;
 use parking_lot::Mutex;
 
 use super::{poll_up, yield_now, SYNC_LIMIT};
@@ -101,14 +102,38 @@ impl<T, F: Fn(&T) -> bool + Send + Sync> Router<T> for SplitRouter<F> {
     }
 }
 
+/// Hasher for the dense `u64` substream ids (the ids are small counters, so identity is fine).
+#[derive(Default)]
+struct IdHasher(u64);
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 struct SlotState<T> {
     elem: Option<T>,
     closed: bool,
     cancelled: bool,
-    waker: Option<Waker>,
 }
 
-struct Slot<T>(Arc<Mutex<SlotState<T>>>);
+/// One-element hand-over cell between the demultiplexer and a substream. `full` lets the
+/// substream see an empty cell without taking the lock.
+struct Cell<T> {
+    state: Mutex<SlotState<T>>,
+    full: AtomicBool,
+}
+
+struct Slot<T>(Arc<Cell<T>>);
 
 enum Put<T> {
     Done,
@@ -118,7 +143,10 @@ enum Put<T> {
 
 impl<T> Slot<T> {
     fn put(&self, x: T) -> Put<T> {
-        let mut s = self.0.lock();
+        if self.0.full.load(Ordering::Acquire) {
+            return Put::Full(x);
+        }
+        let mut s = self.0.state.lock();
         if s.cancelled {
             return Put::Cancelled;
         }
@@ -126,86 +154,71 @@ impl<T> Slot<T> {
             return Put::Full(x);
         }
         s.elem = Some(x);
-        if let Some(w) = s.waker.take() {
-            drop(s);
-            w.wake();
-        }
+        self.0.full.store(true, Ordering::Release);
         Put::Done
     }
     fn close(&self) {
-        let mut s = self.0.lock();
-        s.closed = true;
-        if let Some(w) = s.waker.take() {
-            drop(s);
-            w.wake();
-        }
+        self.0.state.lock().closed = true;
+        self.0.full.store(true, Ordering::Release);
     }
 }
 
-/// The input side of one substream.
-struct SubInput<T>(Arc<Mutex<SlotState<T>>>);
+/// The input side of one substream. Only the demultiplexer fills it and it marks the
+/// substream ready itself, so no waker is stored here.
+struct SubInput<T>(Arc<Cell<T>>);
 impl<T> Stream for SubInput<T> {
     type Item = Result<T, StreamError>;
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
-        let mut s = self.0.lock();
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Item<T>> {
+        // `full` also signals "closed", so an empty, open cell is seen without locking
+        if !self.0.full.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        let mut s = self.0.state.lock();
         if let Some(x) = s.elem.take() {
+            if !s.closed {
+                self.0.full.store(false, Ordering::Release);
+            }
             return Poll::Ready(Some(Ok(x)));
         }
         if s.closed {
             return Poll::Ready(None);
         }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
+        self.0.full.store(false, Ordering::Release);
         Poll::Pending
     }
 }
 impl<T> Drop for SubInput<T> {
     fn drop(&mut self) {
-        let mut s = self.0.lock();
+        let mut s = self.0.state.lock();
         s.cancelled = true;
         s.elem = None;
     }
 }
 
-enum Outs<U> {
-    Merge(SelectAll<Elems<U>>),
-    Concat(VecDeque<Elems<U>>),
+/// Substreams woken from outside (timers, futures inside a substream).
+struct WakeQueue {
+    woken: Mutex<Vec<usize>>,
+    parent: AtomicWaker,
 }
 
-impl<U> Outs<U> {
-    fn push(&mut self, s: Elems<U>) {
-        match self {
-            Outs::Merge(m) => m.push(s),
-            Outs::Concat(c) => c.push_back(s),
-        }
+struct SubWaker {
+    idx: usize,
+    queue: Arc<WakeQueue>,
+}
+
+impl Wake for SubWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
     }
-    fn is_empty(&self) -> bool {
-        match self {
-            Outs::Merge(m) => m.is_empty(),
-            Outs::Concat(c) => c.is_empty(),
-        }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.queue.woken.lock().push(self.idx);
+        self.queue.parent.wake();
     }
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Item<U>> {
-        match self {
-            Outs::Merge(m) => match m.poll_next_unpin(cx) {
-                Poll::Ready(None) => Poll::Pending,
-                other => other,
-            },
-            Outs::Concat(c) => loop {
-                let Some(front) = c.front_mut() else {
-                    return Poll::Pending;
-                };
-                match front.as_mut().poll_next(cx) {
-                    Poll::Ready(None) => {
-                        c.pop_front();
-                    }
-                    other => return other,
-                }
-            },
-        }
-    }
+}
+
+struct SubEntry<U> {
+    out: Elems<U>,
+    waker: Waker,
 }
 
 /// Demultiplex + per-substream flow + merge/concat, fused.
@@ -214,10 +227,20 @@ pub(crate) struct SubMerge<T, U> {
     router: Box<dyn Router<T>>,
     flow: Flow<T, U, ()>,
     attrs: Attributes,
-    slots: HashMap<u64, Slot<T>>,
-    outs: Outs<U>,
+    /// Open substream inputs by substream id, with the slab index of the substream.
+    slots: IdMap<(Slot<T>, usize)>,
+    /// Substream outputs (slab; `None` = finished).
+    subs: Vec<Option<SubEntry<U>>>,
+    free: Vec<usize>,
+    live: usize,
+    ready: VecDeque<usize>,
+    queued: Vec<bool>,
+    /// Concat mode: slab indices in opening order; only the front one is polled.
+    order: Option<VecDeque<usize>>,
+    wake_queue: Arc<WakeQueue>,
     pending: Option<(u64, T, bool)>,
     failed: bool,
+    registered: Option<Waker>,
 }
 
 impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
@@ -233,14 +256,20 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
             router,
             flow,
             attrs,
-            slots: HashMap::new(),
-            outs: if concat {
-                Outs::Concat(VecDeque::new())
-            } else {
-                Outs::Merge(SelectAll::new())
-            },
+            slots: IdMap::default(),
+            subs: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            ready: VecDeque::new(),
+            queued: Vec::new(),
+            order: concat.then(VecDeque::new),
+            wake_queue: Arc::new(WakeQueue {
+                woken: Mutex::new(Vec::new()),
+                parent: AtomicWaker::new(),
+            }),
             pending: None,
             failed: false,
+            registered: None,
         }
     }
 
@@ -248,22 +277,69 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
         self.failed = true;
         self.up = None;
         self.slots.clear();
-        self.outs = Outs::Concat(VecDeque::new());
+        self.subs.clear();
+        self.ready.clear();
         self.pending = None;
         Poll::Ready(Some(Err(e)))
     }
 
+    fn mark_ready(&mut self, idx: usize) {
+        if !self.queued[idx] {
+            self.queued[idx] = true;
+            self.ready.push_back(idx);
+        }
+    }
+
+    fn open(&mut self, id: u64) {
+        let shared = Arc::new(Cell {
+            state: Mutex::new(SlotState {
+                elem: None,
+                closed: false,
+                cancelled: false,
+            }),
+            full: AtomicBool::new(false),
+        });
+        let input: Elems<T> = Box::pin(SubInput(shared.clone()));
+        let (out, ()) = self.flow.materialize(input, &self.attrs);
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.subs.push(None);
+                self.queued.push(false);
+                self.subs.len() - 1
+            }
+        };
+        let waker = Waker::from(Arc::new(SubWaker {
+            idx,
+            queue: self.wake_queue.clone(),
+        }));
+        self.subs[idx] = Some(SubEntry { out, waker });
+        self.live += 1;
+        if let Some(order) = self.order.as_mut() {
+            order.push_back(idx);
+        }
+        self.slots.insert(id, (Slot(shared), idx));
+        self.mark_ready(idx);
+    }
+
+    fn close(&mut self, id: u64) {
+        if let Some((s, idx)) = self.slots.remove(&id) {
+            s.close();
+            self.mark_ready(idx);
+        }
+    }
+
     /// Places an element; `false` if the substream is not ready for it yet.
     fn place(&mut self, id: u64, x: T, close_after: bool) -> bool {
-        let Some(slot) = self.slots.get(&id) else {
+        let Some((slot, idx)) = self.slots.get(&id) else {
             return true;
         }; // closed substream: drop
+        let idx = *idx;
         match slot.put(x) {
             Put::Done => {
+                self.mark_ready(idx);
                 if close_after {
-                    if let Some(s) = self.slots.remove(&id) {
-                        s.close();
-                    }
+                    self.close(id);
                 }
                 true
             }
@@ -277,6 +353,51 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
             }
         }
     }
+
+    /// Polls ready substreams; `Some` when one produced an element or failed.
+    fn poll_subs(&mut self) -> Option<Result<U, StreamError>> {
+        {
+            let mut woken = self.wake_queue.woken.lock();
+            for idx in woken.drain(..) {
+                if idx < self.queued.len() && !self.queued[idx] {
+                    self.queued[idx] = true;
+                    self.ready.push_back(idx);
+                }
+            }
+        }
+        while let Some(idx) = self.ready.pop_front() {
+            self.queued[idx] = false;
+            if let Some(order) = &self.order {
+                if order.front() != Some(&idx) {
+                    continue; // concat: only the oldest substream runs; it is re-marked below
+                }
+            }
+            let Some(entry) = self.subs[idx].as_mut() else {
+                continue;
+            };
+            let mut cx = Context::from_waker(&entry.waker);
+            match entry.out.as_mut().poll_next(&mut cx) {
+                Poll::Ready(Some(Ok(y))) => {
+                    self.mark_ready(idx); // it may have more
+                    return Some(Ok(y));
+                }
+                Poll::Ready(Some(Err(e))) => return Some(Err(e)),
+                Poll::Ready(None) => {
+                    self.subs[idx] = None;
+                    self.free.push(idx);
+                    self.live -= 1;
+                    if let Some(order) = self.order.as_mut() {
+                        order.pop_front();
+                        if let Some(&next) = order.front() {
+                            self.mark_ready(next);
+                        }
+                    }
+                }
+                Poll::Pending => {}
+            }
+        }
+        None
+    }
 }
 
 impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
@@ -286,11 +407,19 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
         if this.failed {
             return Poll::Ready(None);
         }
+        if !this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            this.wake_queue.parent.register(cx.waker());
+            this.registered = Some(cx.waker().clone());
+        }
         for _ in 0..SYNC_LIMIT {
-            match this.outs.poll(cx) {
-                Poll::Ready(Some(Ok(y))) => return Poll::Ready(Some(Ok(y))),
-                Poll::Ready(Some(Err(e))) => return this.fail(e),
-                _ => {}
+            match this.poll_subs() {
+                Some(Ok(y)) => return Poll::Ready(Some(Ok(y))),
+                Some(Err(e)) => return this.fail(e),
+                None => {}
             }
             if let Some((id, x, close_after)) = this.pending.take() {
                 if !this.place(id, x, close_after) {
@@ -299,7 +428,7 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
                 continue;
             }
             if this.up.is_none() {
-                return if this.outs.is_empty() {
+                return if this.live == 0 {
                     Poll::Ready(None)
                 } else {
                     Poll::Pending
@@ -312,28 +441,18 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
                         Err(e) => return this.fail(e),
                     };
                     if let Some(prev) = r.close_before {
-                        if let Some(s) = this.slots.remove(&prev) {
-                            s.close();
-                        }
+                        this.close(prev);
                     }
                     if r.is_new {
-                        let shared = Arc::new(Mutex::new(SlotState {
-                            elem: None,
-                            closed: false,
-                            cancelled: false,
-                            waker: None,
-                        }));
-                        let input: Elems<T> = Box::pin(SubInput(shared.clone()));
-                        let (out, ()) = this.flow.materialize(input, &this.attrs);
-                        this.outs.push(out);
-                        this.slots.insert(r.id, Slot(shared));
+                        this.open(r.id);
                     }
                     this.place(r.id, x, r.close_after);
                 }
                 Poll::Ready(Some(Err(e))) => return this.fail(e),
                 Poll::Ready(None) => {
-                    for (_, s) in this.slots.drain() {
-                        s.close();
+                    let ids: Vec<u64> = this.slots.keys().copied().collect();
+                    for id in ids {
+                        this.close(id);
                     }
                 }
                 Poll::Pending => return Poll::Pending,
@@ -342,8 +461,4 @@ impl<T: Send + 'static, U: Send + 'static> Stream for SubMerge<T, U> {
         yield_now(cx)
     }
 }
-
-impl<K, F> Unpin for GroupByRouter<K, F> {}
-impl<F> Unpin for SplitRouter<F> {}
-impl<T> Unpin for SubInput<T> {}
 impl<T, U> Unpin for SubMerge<T, U> {}
