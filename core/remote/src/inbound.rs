@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use artery_wire::control::ArteryMessage;
-use artery_wire::envelope::{Envelope, Field};
+use artery_wire::envelope::Envelope;
 use artery_wire::frame::{Inbound, InboundDecoder};
 use artery_wire::handshake::{respond, Incarnation};
 use artery_wire::misc::MiscMessage;
@@ -112,19 +112,10 @@ fn dropped(inner: &Inner, reason: String) {
 
 /// Handles one envelope. An `Err` closes the connection.
 fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), WireError> {
-    let env = Envelope::decode(frame)?;
-    if matches!(env.sender, Field::Compressed(_))
-        || matches!(env.recipient, Field::Compressed(_))
-        || matches!(env.manifest, Field::Compressed(_))
-    {
-        // This node never advertises tables, so a peer must not compress.
-        dropped(
-            inner,
-            format!(
-                "compressed tag from uid {} without an advertised table",
-                env.origin_uid as i64
-            ),
-        );
+    let mut env = Envelope::decode(frame)?;
+    if let Err(e) = inner.inbound_compression.lock().decompress(&mut env) {
+        // E.g. a table of a previous incarnation: drop, like the JVM.
+        dropped(inner, format!("{e}"));
         return Ok(());
     }
     let manifest = env.manifest.text().unwrap_or_default().to_string();
@@ -179,6 +170,9 @@ fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), Wi
             return Ok(());
         }
     }
+    if stream == StreamId::Ordinary && env.serializer_id != serializers::ARTERY {
+        inner.inbound_compression.lock().count(&env);
+    }
     let sender = env.sender.as_str().map(str::to_string);
     let recipient = env.recipient.as_str().map(str::to_string);
     let msg = SerializedMessage {
@@ -205,6 +199,7 @@ fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
         Incarnation::New { old_uid } => {
             info!(remote = %from.address, "Association to [{}] with new UID [{}] (old UID [{}])", from.address, from.uid as i64, old_uid as i64);
             inner.uid_index.lock().remove(&old_uid);
+            inner.inbound_compression.lock().forget(old_uid);
             assoc.compression.lock().clear();
             assoc.system_sender.lock().clear();
             inner
@@ -258,6 +253,11 @@ fn on_artery(
     };
     let assoc = inner.association(&origin.address);
     let now = Instant::now();
+    let decoded_kind = match msg.manifest.as_str() {
+        am::ACTOR_REF_COMPRESSION_ADVERTISEMENT_ACK => Some(TableKind::ActorRef),
+        am::CLASS_MANIFEST_COMPRESSION_ADVERTISEMENT_ACK => Some(TableKind::Manifest),
+        _ => None,
+    };
     match decoded {
         ArteryMessage::Quarantined { from, to } => {
             if quarantined_us(&inner.local, &to) {
@@ -268,6 +268,7 @@ fn on_artery(
         ArteryMessage::ActorSystemTerminating(from) => {
             info!(remote = %from, "peer actor system is terminating");
             inner.emit(RemoteEvent::PeerTerminating(from.clone()));
+            assoc.compression.lock().clear();
             if let Some(s) = sender {
                 let ack = ArteryMessage::ActorSystemTerminatingAck(inner.local.clone());
                 reply(
@@ -371,10 +372,26 @@ fn on_artery(
         ArteryMessage::HandshakeReq { .. } | ArteryMessage::HandshakeRsp(_) => {}
         ArteryMessage::ActorSystemTerminatingAck(_)
         | ArteryMessage::ArteryHeartbeatRsp { .. }
-        | ArteryMessage::FlushAck { .. }
-        | ArteryMessage::ActorRefCompressionAdvertisementAck { .. }
-        | ArteryMessage::ClassManifestCompressionAdvertisementAck { .. } => {
+        | ArteryMessage::FlushAck { .. } => {
             deliver(inner, origin, sender, recipient, msg);
+        }
+        ArteryMessage::ActorRefCompressionAdvertisementAck { from, version }
+        | ArteryMessage::ClassManifestCompressionAdvertisementAck { from, version } => {
+            let actor_refs = matches!(decoded_kind, Some(TableKind::ActorRef));
+            let kind = if actor_refs {
+                TableKind::ActorRef
+            } else {
+                TableKind::Manifest
+            };
+            inner
+                .inbound_compression
+                .lock()
+                .on_ack(from.uid, kind, version);
+            inner.emit(RemoteEvent::CompressionAdvertisementAcked {
+                from,
+                actor_refs,
+                version,
+            });
         }
     }
 }

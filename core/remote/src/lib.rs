@@ -28,6 +28,7 @@
 
 mod api;
 mod association;
+mod compression;
 mod error;
 mod inbound;
 mod message;

@@ -96,6 +96,15 @@ pub enum RemoteEvent {
         /// The keys (actor paths or manifests).
         keys: Vec<String>,
     },
+    /// A peer acknowledged a compression table this node advertised.
+    CompressionAdvertisementAcked {
+        /// The peer.
+        from: UniqueAddress,
+        /// True for actor refs, false for manifests.
+        actor_refs: bool,
+        /// The acknowledged version.
+        version: u32,
+    },
     /// A watched node answered a heartbeat.
     HeartbeatResponse(UniqueAddress),
     /// The failure detector declared a watched node lost; its last uid is
@@ -116,6 +125,7 @@ pub(crate) struct Inner {
     pub acker: Mutex<SystemMessageAcker>,
     pub remote_watch: Mutex<RemoteWatch>,
     pub flush_acks: Mutex<Option<mpsc::UnboundedSender<UniqueAddress>>>,
+    pub inbound_compression: Mutex<crate::compression::InboundCompression>,
     pub events: broadcast::Sender<RemoteEvent>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -470,6 +480,11 @@ impl RemoteNode {
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
             flush_acks: Mutex::new(None),
+            inbound_compression: Mutex::new(crate::compression::InboundCompression::new(
+                Instant::now(),
+                settings.compression_actor_refs_interval,
+                settings.compression_manifests_interval,
+            )),
             remote_watch: Mutex::new(RemoteWatch::new(settings.watch_failure_detector)),
             local,
             settings,
@@ -660,6 +675,12 @@ impl RemoteNode {
             },
         );
         Ok(())
+    }
+
+    /// How many received envelopes carried at least one compressed tag
+    /// (decoded with tables this node advertised).
+    pub fn decompressed_receives(&self) -> u64 {
+        self.inner.inbound_compression.lock().decompressed
     }
 
     /// How many envelopes were sent with at least one compressed tag (using

@@ -169,6 +169,10 @@ async fn write_loop(
                     Err(e) => debug!(remote = %remote, stream = stream.name(), error = %e, "outbound connection failed; reconnecting"),
                 }
                 assoc.set_error(format!("connection to {remote} was closed by the peer"));
+                // The peer may come back as a new incarnation that does not
+                // know the tables it advertised: send literals until it
+                // advertises again.
+                assoc.compression.lock().clear();
                 return Exit::Reconnect;
             }
             f = rx.urgent.recv() => match f {
@@ -324,6 +328,7 @@ pub(crate) async fn run_ticker(inner: Arc<Inner>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        crate::compression::advertise_due(&inner, Instant::now());
         let actions = inner.remote_watch.lock().tick(Instant::now());
         for a in actions {
             watch_action(&inner, a);

@@ -41,6 +41,15 @@ pub struct RemoteSettings {
     pub handshake: HandshakeSettings,
     /// `advanced.system-message-*`.
     pub system_messages: DeliverySettings,
+    /// `advanced.compression.actor-refs.max` (0 = off): most entries of an
+    /// actor-ref table this node advertises.
+    pub compression_actor_refs_max: usize,
+    /// `advanced.compression.actor-refs.advertisement-interval`.
+    pub compression_actor_refs_interval: Duration,
+    /// `advanced.compression.manifests.max` (0 = off).
+    pub compression_manifests_max: usize,
+    /// `advanced.compression.manifests.advertisement-interval`.
+    pub compression_manifests_interval: Duration,
     /// `advanced.shutdown-flush-timeout`.
     pub shutdown_flush_timeout: Duration,
     /// `pekko.remote.watch-failure-detector.*`.
@@ -73,6 +82,10 @@ impl RemoteSettings {
             large_message_destinations: Vec::new(),
             watch_failure_detector: RemoteWatchSettings::default(),
             shutdown_flush_timeout: Duration::from_secs(1),
+            compression_actor_refs_max: 256,
+            compression_actor_refs_interval: Duration::from_secs(60),
+            compression_manifests_max: 256,
+            compression_manifests_interval: Duration::from_secs(60),
         }
     }
 
@@ -141,6 +154,20 @@ impl RemoteSettings {
             },
             large_message_destinations: c
                 .get_string_list(&format!("{a}.large-message-destinations"))?,
+            compression_actor_refs_max: max_or_off(
+                &c,
+                &format!("{a}.advanced.compression.actor-refs.max"),
+            )?,
+            compression_actor_refs_interval: c.get_duration(&format!(
+                "{a}.advanced.compression.actor-refs.advertisement-interval"
+            ))?,
+            compression_manifests_max: max_or_off(
+                &c,
+                &format!("{a}.advanced.compression.manifests.max"),
+            )?,
+            compression_manifests_interval: c.get_duration(&format!(
+                "{a}.advanced.compression.manifests.advertisement-interval"
+            ))?,
             shutdown_flush_timeout: c
                 .get_duration(&format!("{a}.advanced.shutdown-flush-timeout"))?,
             watch_failure_detector: {
@@ -175,6 +202,14 @@ impl Default for RemoteSettings {
     /// A short-lived node `rekko@127.0.0.1:0` (random port).
     fn default() -> Self {
         RemoteSettings::new("rekko", "127.0.0.1", 0)
+    }
+}
+
+/// A table size that may be `off` (0).
+fn max_or_off(c: &Config, path: &str) -> Result<usize, hocon_config::ConfigError> {
+    match c.get_string(path)?.as_str() {
+        "off" | "false" | "no" => Ok(0),
+        _ => Ok(c.get_int(path)?.max(0) as usize),
     }
 }
 
@@ -234,6 +269,17 @@ mod tests {
         );
         assert_eq!(s.large_message_destinations, vec!["/user/big*".to_string()]);
         assert_eq!(s.protocol, "pekko");
+        assert_eq!(s.compression_actor_refs_max, 256);
+        assert_eq!(s.compression_manifests_interval, Duration::from_secs(60));
+        let off =
+            Config::parse_string("pekko.remote.artery.advanced.compression.manifests.max = off")
+                .unwrap();
+        assert_eq!(
+            RemoteSettings::from_config("S", &off)
+                .unwrap()
+                .compression_manifests_max,
+            0
+        );
         assert_eq!(s.watch_failure_detector, RemoteWatchSettings::default());
     }
 

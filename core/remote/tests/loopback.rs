@@ -312,6 +312,12 @@ async fn watching_a_missing_remote_actor_reports_terminated() {
 
 #[tokio::test]
 async fn restarted_peer_with_new_uid_is_reached_again() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
     let mut sa = settings("A");
     sa.outbound_restart_backoff = Duration::from_millis(100);
     let a = RemoteNode::start(sa).await.unwrap();
@@ -422,5 +428,53 @@ async fn shutdown_flushes_with_actor_system_terminating() {
             break;
         }
     }
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn compression_tables_round_trip_between_rekko_nodes() {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let mut sb = settings("B");
+    sb.compression_actor_refs_interval = Duration::from_millis(100);
+    sb.compression_manifests_interval = Duration::from_millis(100);
+    let b = RemoteNode::start(sb).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+    let mut b_events = b.subscribe();
+    let mut a_events = a.subscribe();
+    // A keeps asking until B advertised a table with the echo path and A
+    // acknowledged it.
+    let mut installed = false;
+    let mut acked = false;
+    let mut n = 0;
+    while !(installed && acked) {
+        a.send_string(&path, &format!("warm {n}"), Some(T))
+            .await
+            .unwrap()
+            .unwrap();
+        n += 1;
+        while let Ok(e) = a_events.try_recv() {
+            if let RemoteEvent::CompressionTableInstalled { keys, .. } = e {
+                installed |= keys.contains(&path);
+            }
+        }
+        while let Ok(e) = b_events.try_recv() {
+            if let RemoteEvent::CompressionAdvertisementAcked {
+                actor_refs: true, ..
+            } = e
+            {
+                acked = true;
+            }
+        }
+    }
+    let sent_before = a.compressed_sends();
+    for i in 0..10 {
+        let text = format!("compressed {i}");
+        let r = a.send_string(&path, &text, Some(T)).await.unwrap().unwrap();
+        assert_eq!(r.message.as_text(), Some(text));
+    }
+    assert!(a.compressed_sends() >= sent_before + 10);
+    assert!(b.decompressed_receives() >= 10);
+    a.shutdown().await;
     b.shutdown().await;
 }
