@@ -1,5 +1,6 @@
 //! Runs the benchmark pipelines with warm-up and timed rounds and prints one line per
-//! pipeline: `RESULT <name> <elements> <median_ms> <elements_per_sec>`. The JVM
+//! pipeline: `RESULT <name> <elements> <best_ms> <elements_per_sec>` (best of the timed
+//! rounds: the least disturbed by other load on the machine). The JVM
 //! counterpart is `org.rekko.fixtures.StreamBench`; `bench/stream/run.sh` runs both.
 //!
 //! Usage: `cargo run --release -p rekko-stream --example stream_bench [n1 n2 n3]`
