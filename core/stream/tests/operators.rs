@@ -730,3 +730,82 @@ async fn shared_kill_switch_stops_all_streams_and_later_ones() {
     ks2.abort(boom());
     assert!(c.await.is_err());
 }
+
+#[tokio::test]
+async fn panic_in_user_function_surfaces_as_abrupt_termination() {
+    let r = collect(Source::iter(1..=3).map(|x: i32| {
+        if x == 2 {
+            panic!("user code panicked")
+        } else {
+            x
+        }
+    }))
+    .await;
+    assert!(matches!(r, Err(StreamError::AbruptTermination(_))), "{r:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_weighted_and_delay_drop_strategies_do_not_lose_order() {
+    let out = collect(Source::iter(1..=5).throttle_weighted(
+        100,
+        std::time::Duration::from_millis(1),
+        100,
+        ThrottleMode::Shaping,
+        |x| *x as u32,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(out, vec![1, 2, 3, 4, 5]);
+    for strategy in [
+        DelayOverflowStrategy::DropHead,
+        DelayOverflowStrategy::DropTail,
+        DelayOverflowStrategy::DropNew,
+        DelayOverflowStrategy::DropBuffer,
+    ] {
+        let out =
+            collect(Source::iter(1..=40).delay(std::time::Duration::from_millis(1), strategy))
+                .await
+                .unwrap();
+        assert!(out.windows(2).all(|w| w[0] < w[1]), "{strategy:?}: {out:?}");
+        assert!(!out.is_empty());
+    }
+    let r = collect(Source::iter(1..=40).delay(
+        std::time::Duration::from_millis(50),
+        DelayOverflowStrategy::Fail,
+    ))
+    .await;
+    assert!(
+        matches!(r, Err(StreamError::BufferOverflow { .. })),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn also_to_mat_keeps_side_value() {
+    let flow = Flow::<i32, i32, ()>::new().also_to_mat(Sink::seq(), Keep::right);
+    let (side, main) = Source::iter(1..=3)
+        .via_mat(flow, Keep::right)
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
+    assert_eq!(main.await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(side.await.unwrap(), vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn substream_operators_apply_per_substream() {
+    let s = Source::iter(0..20)
+        .group_by(4, |x| x % 4)
+        .via(Flow::new().take(2))
+        .merge_substreams();
+    let mut out = collect(s).await.unwrap();
+    out.sort();
+    assert_eq!(out, vec![0, 1, 2, 3, 4, 5, 6, 7]);
+    let s = Source::iter(0..12)
+        .group_by(3, |x| x % 3)
+        .map_async(2, |x| async move { x * 2 })
+        .grouped(2)
+        .merge_substreams();
+    let out = collect(s).await.unwrap();
+    assert_eq!(out.len(), 6);
+    assert!(out.iter().all(|g| g.len() == 2 && g[0] % 6 == g[1] % 6));
+}

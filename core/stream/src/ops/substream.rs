@@ -204,6 +204,8 @@ struct WakeQueue {
 struct SubWaker {
     idx: usize,
     queue: Arc<WakeQueue>,
+    /// Set while the index sits in the woken list, so repeated wakes queue it once.
+    notified: AtomicBool,
 }
 
 impl Wake for SubWaker {
@@ -211,7 +213,9 @@ impl Wake for SubWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.queue.woken.lock().push(self.idx);
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.queue.woken.lock().push(self.idx);
+        }
         self.queue.parent.wake();
     }
 }
@@ -219,6 +223,7 @@ impl Wake for SubWaker {
 struct SubEntry<U> {
     out: Elems<U>,
     waker: Waker,
+    wake_state: Arc<SubWaker>,
 }
 
 /// Demultiplex + per-substream flow + merge/concat, fused.
@@ -309,11 +314,17 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
                 self.subs.len() - 1
             }
         };
-        let waker = Waker::from(Arc::new(SubWaker {
+        let wake_state = Arc::new(SubWaker {
             idx,
             queue: self.wake_queue.clone(),
-        }));
-        self.subs[idx] = Some(SubEntry { out, waker });
+            notified: AtomicBool::new(false),
+        });
+        let waker = Waker::from(wake_state.clone());
+        self.subs[idx] = Some(SubEntry {
+            out,
+            waker,
+            wake_state,
+        });
         self.live += 1;
         if let Some(order) = self.order.as_mut() {
             order.push_back(idx);
@@ -359,6 +370,9 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
         {
             let mut woken = self.wake_queue.woken.lock();
             for idx in woken.drain(..) {
+                if let Some(Some(entry)) = self.subs.get(idx) {
+                    entry.wake_state.notified.store(false, Ordering::Release);
+                }
                 if idx < self.queued.len() && !self.queued[idx] {
                     self.queued[idx] = true;
                     self.ready.push_back(idx);
