@@ -490,9 +490,145 @@ impl Default for LogDeadLetters {
     }
 }
 
+impl ActorSystemSettings {
+    /// Reads the settings from `config` (the application's config), falling back to the bundled
+    /// [`REFERENCE_CONF`] for every key it does not set. Dispatchers (objects with
+    /// `type = Dispatcher`) and mailboxes (objects with `mailbox-type`) anywhere in the config are
+    /// collected by path for `DispatcherSelector::from_config` / `MailboxSelector::from_config`.
+    pub fn from_config(config: &hocon_config::Config) -> Result<Self, crate::ActorError> {
+        let err = |key: &str, e: hocon_config::ConfigError| crate::ActorError::InvalidSetting {
+            key: key.to_string(),
+            reason: e.to_string(),
+        };
+        let reference = hocon_config::Config::parse_string(REFERENCE_CONF)
+            .map_err(|e| err("reference.conf", e))?;
+        let full = config
+            .with_fallback(&reference)
+            .resolve()
+            .map_err(|e| err("<config>", e))?;
+        let mut settings: ActorSystemSettings = full.get("pekko").map_err(|e| err("pekko", e))?;
+        for (path, value) in full.entry_set().map_err(|e| err("<config>", e))? {
+            if let Some(section) = path.strip_suffix(".type") {
+                let ty = value.as_str().unwrap_or("");
+                if ty == "Dispatcher" || ty == "PinnedDispatcher" {
+                    let mut d: DispatcherSettings =
+                        full.get(section).map_err(|e| err(section, e))?;
+                    if ty == "PinnedDispatcher" {
+                        d.executor = "thread-pool-executor".into();
+                    }
+                    settings.dispatchers.insert(section.to_string(), d);
+                }
+            } else if let Some(section) = path.strip_suffix(".mailbox-type") {
+                if let Ok(m) = full.get::<MailboxSettings>(section) {
+                    settings.mailboxes.insert(section.to_string(), m);
+                }
+            }
+        }
+        Ok(settings)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn without_collected(mut s: ActorSystemSettings) -> ActorSystemSettings {
+        s.dispatchers.clear();
+        s.mailboxes.clear();
+        s
+    }
+
+    #[test]
+    fn bundled_reference_conf_gives_the_defaults() {
+        let s = ActorSystemSettings::from_config(&hocon_config::Config::empty());
+        assert_eq!(s.map(without_collected), Ok(ActorSystemSettings::default()));
+    }
+
+    /// Pekko's own reference.conf files, read as the whole config, give our defaults.
+    #[test]
+    fn pekko_reference_conf_gives_the_same_settings() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/conformance/pekko-reference");
+        let files = [
+            dir.join("actor/reference.conf"),
+            dir.join("actor-typed/reference.conf"),
+        ];
+        if !files.iter().all(|f| f.exists()) {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("Pekko reference.conf missing under {}", dir.display());
+            }
+            eprintln!(
+                "skipped: Pekko reference.conf not found under {}",
+                dir.display()
+            );
+            return;
+        }
+        let mut cfg = hocon_config::Config::empty();
+        for f in &files {
+            let c = hocon_config::Config::parse_file(f);
+            assert!(c.is_ok(), "{}: {:?}", f.display(), c.err());
+            if let Ok(c) = c {
+                cfg = cfg.with_fallback(&c);
+            }
+        }
+        let s = ActorSystemSettings::from_config(&cfg);
+        assert_eq!(s.map(without_collected), Ok(ActorSystemSettings::default()));
+    }
+
+    #[test]
+    fn application_conf_overrides_defaults() {
+        let app = hocon_config::Config::parse_string(
+            r#"
+            pekko {
+              log-dead-letters = off
+              log-dead-letters-suspend-duration = infinite
+              actor.default-dispatcher.throughput = 20
+              actor.typed.restart-stash-capacity = 7
+              coordinated-shutdown {
+                default-phase-timeout = 2s
+                run-by-jvm-shutdown-hook = off
+                phases.service-stop.timeout = 500ms
+              }
+            }
+            my-dispatcher {
+              type = Dispatcher
+              executor = "thread-pool-executor"
+              throughput = 3
+            }
+            my-mailbox {
+              mailbox-type = "org.apache.pekko.dispatch.BoundedMailbox"
+              mailbox-capacity = 42
+            }
+            "#,
+        );
+        let s = app.map(|a| ActorSystemSettings::from_config(&a));
+        let s = match s {
+            Ok(Ok(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(s.log_dead_letters, LogDeadLetters::Off);
+        assert_eq!(s.log_dead_letters_suspend_duration, None);
+        assert_eq!(s.actor.default_dispatcher.throughput, 20);
+        assert_eq!(s.actor.typed.restart_stash_capacity, 7);
+        assert_eq!(
+            s.coordinated_shutdown.default_phase_timeout,
+            Duration::from_secs(2)
+        );
+        assert!(!s.coordinated_shutdown.run_by_jvm_shutdown_hook);
+        assert_eq!(
+            s.coordinated_shutdown
+                .phases
+                .get("service-stop")
+                .and_then(|p| p.timeout),
+            Some(Duration::from_millis(500))
+        );
+        // Untouched keys keep Pekko's defaults.
+        assert_eq!(s.scheduler.tick_duration, Duration::from_millis(10));
+        assert_eq!(s.coordinated_shutdown.phases.len(), 12);
+        let d = s.dispatchers.get("my-dispatcher");
+        assert_eq!(d.map(|d| (d.is_blocking(), d.throughput)), Some((true, 3)));
+        assert_eq!(s.mailboxes.get("my-mailbox").map(|m| m.bound()), Some(42));
+    }
 
     #[test]
     fn durations_parse_like_hocon() {

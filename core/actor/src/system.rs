@@ -446,6 +446,16 @@ impl<M: Send + 'static> ActorSystem<M> {
         })
     }
 
+    /// Creates a system whose settings come from `config` (the application config; the bundled
+    /// reference.conf fills in every key it does not set). See [`ActorSystemSettings::from_config`].
+    pub fn from_config(
+        guardian: Behavior<M>,
+        name: &str,
+        config: &hocon_config::Config,
+    ) -> Result<Self, ActorError> {
+        Self::new(guardian, name, ActorSystemSettings::from_config(config)?)
+    }
+
     /// Sends a message to the user guardian.
     pub fn tell(&self, msg: M) {
         self.guardian.tell(msg);

@@ -891,28 +891,63 @@ async fn bounded_mailbox_overflows_to_dead_letters() {
     sys.when_terminated().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blocking_dispatcher_runs_actors_on_the_blocking_pool() {
-    let sys = system("Blocking");
-    let probe = TestProbe::<bool>::new("p");
+/// On a current-thread runtime every default-dispatcher actor runs on the test's thread; an
+/// actor on the blocking dispatcher runs on another thread.
+async fn runs_off_the_test_thread(
+    sys: &ActorSystem<Spawn>,
+    selector: rekko_actor::DispatcherSelector,
+) -> bool {
+    let probe = TestProbe::<std::thread::ThreadId>::new("p");
     let p = probe.ref_();
     let probe2 = TestProbe::<ActorRef<()>>::new("s");
     let reply = probe2.ref_();
     sys.tell(Spawn::Any(Box::new(move |ctx| {
         let r = ctx.spawn_with_props(
             Behaviors::receive_message(move |_: ()| {
-                // tokio's blocking pool threads are not runtime workers.
-                p.tell(tokio::runtime::Handle::try_current().is_ok());
+                p.tell(std::thread::current().id());
                 Behaviors::same()
             }),
             "io",
-            Props::default().with_dispatcher(rekko_actor::DispatcherSelector::blocking()),
+            Props::default().with_dispatcher(selector),
         );
         reply.tell(r);
     })));
     let r = probe2.expect_message(T).await;
     r.tell(());
-    assert!(probe.expect_message(T).await);
+    probe.expect_message(T).await != std::thread::current().id()
+}
+
+#[tokio::test]
+async fn blocking_dispatcher_runs_actors_on_the_blocking_pool() {
+    let sys = system("Blocking");
+    assert!(runs_off_the_test_thread(&sys, rekko_actor::DispatcherSelector::blocking()).await);
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+#[tokio::test]
+async fn system_from_config_applies_application_overrides() {
+    let app = hocon_config::Config::parse_string(
+        r#"
+        pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+        pekko.actor.default-dispatcher.throughput = 1
+        io-dispatcher {
+          type = Dispatcher
+          executor = "thread-pool-executor"
+        }
+        "#,
+    )
+    .expect("valid HOCON");
+    let sys = ActorSystem::from_config(spawner(), "FromConfig", &app).expect("system");
+    assert_eq!(sys.settings().actor.default_dispatcher.throughput, 1);
+    assert!(!sys.settings().coordinated_shutdown.run_by_jvm_shutdown_hook);
+    assert!(
+        runs_off_the_test_thread(
+            &sys,
+            rekko_actor::DispatcherSelector::from_config("io-dispatcher")
+        )
+        .await
+    );
     sys.terminate();
     sys.when_terminated().await;
 }
