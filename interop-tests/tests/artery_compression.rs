@@ -93,3 +93,68 @@ async fn rekko_uses_the_table_a_jvm_advertises() -> Result<(), HarnessError> {
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }
+
+/// The other direction: Rekko advertises a table of what the JVM sends it
+/// (the echo actor as sender of its replies); the JVM acks it and compresses
+/// the sender, which Rekko decodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jvm_uses_the_table_rekko_advertises() -> Result<(), HarnessError> {
+    require_jvm!();
+    let jvm = tokio::task::block_in_place(|| {
+        JvmNode::start(
+            FixtureSpec::new("org.rekko.fixtures.EchoNode")
+                .name("artery-compression-inbound")
+                .args(["--system", "JvmInbound"]),
+        )
+    })?;
+    let mut settings = RemoteSettings::new("RekkoInbound", "127.0.0.1", 0);
+    settings.compression_actor_refs_interval = Duration::from_millis(500);
+    settings.compression_manifests_interval = Duration::from_millis(500);
+    let rust = RemoteNode::start(settings).await.expect("start Rekko node");
+    let mut events = rust.subscribe();
+    let echo = format!("{}/user/echo", jvm.address());
+
+    let acked = tokio::time::timeout(ANSWER, async {
+        let mut n = 0u64;
+        loop {
+            let r = rust
+                .send_string(&echo, &format!("warm {n}"), Some(ANSWER))
+                .await
+                .expect("ask")
+                .expect("reply");
+            assert_eq!(r.message.as_text(), Some(format!("warm {n}")));
+            n += 1;
+            while let Ok(e) = events.try_recv() {
+                if let RemoteEvent::CompressionAdvertisementAcked {
+                    actor_refs: true,
+                    version,
+                    ..
+                } = e
+                {
+                    return version;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the JVM acknowledged Rekko's actor-ref table");
+    assert!(acked >= 1);
+
+    let before = rust.decompressed_receives();
+    for i in 0..20 {
+        let text = format!("from a compressed sender {i}");
+        let r = rust
+            .send_string(&echo, &text, Some(ANSWER))
+            .await
+            .expect("ask")
+            .expect("reply");
+        assert_eq!(r.message.as_text(), Some(text));
+        let sender = r.sender.expect("sender");
+        assert!(sender.starts_with(&format!("{echo}#")), "{sender}");
+    }
+    assert!(rust.decompressed_receives() >= before + 20);
+
+    rust.shutdown().await;
+    tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
+    Ok(())
+}
