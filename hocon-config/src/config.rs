@@ -850,7 +850,7 @@ fn with_only_path_or_null(obj: &V, p: &Path) -> Result<Option<V>> {
         };
     }
     Ok(v.map(|v| {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(key.to_string(), v);
         value::new_object_flags(obj.origin.clone(), m, obj.ignores_fallbacks())
     }))
@@ -887,7 +887,7 @@ fn without_path(obj: &V, p: &Path) -> Result<V> {
 fn at_path_value(v: &V, p: &Path, origin: &Origin) -> V {
     let mut cur = v.clone();
     for k in p.keys().iter().rev() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k.clone(), cur);
         cur = value::new_object(origin.clone(), m);
     }

@@ -94,7 +94,31 @@ pub(crate) fn is_whitespace(c: char) -> bool {
         | '\u{2028}' | '\u{2029}' | '\u{205F}' | '\u{3000}')
 }
 
-const NOT_IN_UNQUOTED: &str = "$\"{}[]:=,+#`^?!@*&\\";
+/// Characters that may not appear in unquoted text (`$"{}[]:=,+#`^?!@*&\`).
+#[inline]
+fn not_in_unquoted(c: char) -> bool {
+    matches!(
+        c,
+        '$' | '"'
+            | '{'
+            | '}'
+            | '['
+            | ']'
+            | ':'
+            | '='
+            | ','
+            | '+'
+            | '#'
+            | '`'
+            | '^'
+            | '?'
+            | '!'
+            | '@'
+            | '*'
+            | '&'
+            | '\\'
+    )
+}
 
 fn as_string(c: Option<char>) -> String {
     match c {
@@ -283,7 +307,7 @@ impl<'a> Lexer<'a> {
             _ => {
                 if c.is_ascii_digit() || c == '-' {
                     return self.pull_number(line);
-                } else if NOT_IN_UNQUOTED.contains(c) {
+                } else if not_in_unquoted(c) {
                     self.pos += c.len_utf8();
                     let w = as_string(Some(c));
                     return Err(self.problem(format!(
@@ -303,7 +327,7 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         let mut nchars = 0usize;
         while let Some(c) = self.peek() {
-            if NOT_IN_UNQUOTED.contains(c) || is_whitespace(c) || self.start_of_comment(c) {
+            if not_in_unquoted(c) || is_whitespace(c) || self.start_of_comment(c) {
                 break;
             }
             self.pos += c.len_utf8();

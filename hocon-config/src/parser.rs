@@ -398,7 +398,7 @@ impl<'a> Parser<'a> {
 
     fn parse_object(&mut self, had_open: bool) -> Result<V> {
         let object_origin = self.origin.with_line(self.line);
-        let mut values = Map::new();
+        let mut values = Map::default();
         let mut after_comma = false;
         let mut last_path: Option<Path> = None;
         let mut last_inside_equals = false;
@@ -755,11 +755,11 @@ impl<'a> Parser<'a> {
 fn create_value_under_path(path: &Path, value: V) -> V {
     let keys = path.keys();
     let origin = value.origin.clone();
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(keys[keys.len() - 1].clone(), value);
     let mut o = value::new_object(origin.clone(), m);
     for k in keys[..keys.len() - 1].iter().rev() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k.clone(), o);
         o = value::new_object(origin.clone(), m);
     }

@@ -155,7 +155,7 @@ pub(crate) fn from_string_pairs(
     pairs: impl IntoIterator<Item = (String, String)>,
 ) -> V {
     // later duplicates win
-    let mut path_map: HashMap<Vec<String>, String> = HashMap::new();
+    let mut path_map: HashMap<Vec<String>, String> = HashMap::default();
     let mut order: Vec<Vec<String>> = Vec::new();
     for (k, v) in pairs {
         let p = split_key(&k);
@@ -193,7 +193,7 @@ pub(crate) fn from_string_pairs(
         }
     }
     fn build(t: T, origin: &Origin) -> V {
-        let mut m = Map::new();
+        let mut m = Map::default();
         for (k, c) in t.children {
             let v = match c.value {
                 Some(s) if c.children.is_empty() => value::new_string(origin.clone(), s),

@@ -215,7 +215,7 @@ type MemoKey = (usize, Option<Path>);
 struct Ctx<'e> {
     opts: ResolveOptions,
     env: &'e V,
-    memos: HashMap<MemoKey, (V, V)>,
+    memos: HashMap<MemoKey, (V, V), value::FxBuild>,
     journal: Vec<MemoKey>,
     markers: Vec<V>,
     trace: Vec<V>,
@@ -454,7 +454,7 @@ impl<'e> Ctx<'e> {
         for (i, c) in changes {
             slots[i] = Some(c);
         }
-        let mut m = Map::with_capacity(map.len());
+        let mut m = Map::with_capacity_and_hasher(map.len(), Default::default());
         for ((k, old), slot) in map.iter().zip(slots) {
             match slot {
                 None => {
@@ -708,7 +708,7 @@ pub(crate) fn resolve_value(value: &V, root: &V, opts: ResolveOptions, env: &V) 
     let mut ctx = Ctx {
         opts,
         env,
-        memos: HashMap::new(),
+        memos: HashMap::default(),
         journal: Vec::new(),
         markers: Vec::new(),
         trace: Vec::new(),

@@ -12,7 +12,42 @@ use crate::path::Path;
 pub(crate) type V = Arc<Node>;
 
 /// Object entries in insertion order.
-pub(crate) type Map = IndexMap<String, V>;
+pub(crate) type Map = IndexMap<String, V, FxBuild>;
+
+/// A small, fast non-cryptographic hasher (FxHash) for config keys and memo keys.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builder for [`FxHasher`].
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// A number as Lightbend stores it: integral values (also whole doubles) as `Int`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,7 +241,7 @@ pub(crate) fn empty_object(origin: Origin) -> V {
     mk(
         origin,
         Kind::Object {
-            map: Map::new(),
+            map: Map::default(),
             resolved: true,
             ignores_fallbacks: false,
         },
@@ -425,7 +460,7 @@ fn merge_objects(this: &V, fallback: &V) -> V {
     };
     let mut changed = false;
     let mut all_resolved = true;
-    let mut merged = Map::with_capacity(m1.len() + m2.len());
+    let mut merged = Map::with_capacity_and_hasher(m1.len() + m2.len(), Default::default());
     for (k, first) in m1 {
         let kept = match m2.get(k) {
             None => first.clone(),
