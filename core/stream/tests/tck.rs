@@ -299,7 +299,7 @@ fn pipelines() -> Vec<Case> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
 
     /// No element is lost or duplicated, whatever the demand pattern.
     #[test]
