@@ -589,10 +589,6 @@ fn deliver_local(
 
 /// Answers `Identify` sent to `d.recipient` (which exists if `exists`).
 fn identify(inner: &Arc<Inner>, d: Delivery, exists: bool) {
-    let Some(sender) = d.sender.clone() else {
-        debug!("Identify without sender ignored");
-        return;
-    };
     let id = match MiscMessage::decode(&d.message.manifest, d.message.payload.clone()) {
         Ok(MiscMessage::Identify { message_id }) => message_id,
         Ok(_) => return,
@@ -600,6 +596,10 @@ fn identify(inner: &Arc<Inner>, d: Delivery, exists: bool) {
             dropped(inner, format!("bad Identify: {e}"));
             return;
         }
+    };
+    let Some(sender) = d.sender.clone() else {
+        debug!("Identify without sender ignored");
+        return;
     };
     let found = exists
         && (inner.endpoints.lock().contains_key(&d.recipient) || d.recipient == REMOTE_WATCHER);

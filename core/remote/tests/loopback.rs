@@ -478,3 +478,73 @@ async fn compression_tables_round_trip_between_rekko_nodes() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn bad_protobuf_and_unknown_manifests_are_dropped_connection_lives() {
+    use artery_wire::control::ArteryMessage;
+    use artery_wire::{Address, UniqueAddress};
+
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let mut events = b.subscribe();
+    let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
+        .await
+        .unwrap();
+    // Handshake as a fake peer (nobody listens there; B's reply is lost).
+    let me = UniqueAddress::new(Address::new("Fake", "127.0.0.1", 1), 4242);
+    let hs = ArteryMessage::HandshakeReq {
+        from: me,
+        to: b.address().clone(),
+    };
+    let echo = format!("{}/user/echo", b.address());
+    let root = format!("{}/", b.address());
+    let frames: Vec<(i32, &str, &str, &[u8])> = vec![
+        (17, "d", "", &[]),                  // placeholder for the handshake
+        (17, "j", &echo, b"\xff\xff"),       // bad SystemMessageEnvelope
+        (17, "z", "", b""),                  // unknown control manifest
+        (16, "A", &echo, b"\x0a\xff"),       // truncated Identify
+        (6, "", &root, b"\x1a\x02\x08\x07"), // selection with a bad pattern type
+    ];
+    let mut buf = bytes::BytesMut::from(&b"AKKA\x02"[..]);
+    for (i, (ser, manifest, recipient, payload)) in frames.iter().enumerate() {
+        let payload = if i == 0 {
+            hs.encode()
+        } else {
+            bytes::Bytes::copy_from_slice(payload)
+        };
+        Envelope::new(
+            4242,
+            *ser,
+            Field::empty(),
+            Field::optional((!recipient.is_empty()).then_some(*recipient)),
+            Field::literal(manifest),
+            payload,
+        )
+        .encode_frame(&mut buf)
+        .unwrap();
+    }
+    s.write_all(&buf).await.unwrap();
+    let mut reasons = Vec::new();
+    while reasons.len() < 4 {
+        match tokio::time::timeout(T, events.recv()).await {
+            Ok(Ok(RemoteEvent::MessageDropped { reason })) => reasons.push(reason),
+            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => {
+                panic!("closed: {reason}")
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("only {reasons:?}, then {other:?}"),
+        }
+    }
+    let all = reasons.join("\n");
+    assert!(all.contains("SystemMessageEnvelope"), "{all}");
+    assert!(all.contains("\"z\""), "{all}");
+    assert!(all.contains("Identify"), "{all}");
+    assert!(all.contains("selection"), "{all}");
+
+    // The node still serves a real peer.
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let r = a.send_string(&echo, "ok", Some(T)).await.unwrap().unwrap();
+    assert_eq!(r.message.as_text().as_deref(), Some("ok"));
+    a.shutdown().await;
+    b.shutdown().await;
+}
