@@ -27,6 +27,7 @@ pub mod daemon;
 pub mod error;
 pub mod events;
 pub mod gossip;
+pub mod heartbeat;
 pub mod join_config;
 pub mod member;
 pub mod membership;

@@ -153,7 +153,7 @@ impl Default for CompatCheckSettings {
 }
 
 /// The `pekko.cluster` keys implemented so far.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct ClusterSettings {
     /// `seed-nodes`.
@@ -188,6 +188,8 @@ pub struct ClusterSettings {
     pub multi_data_center: MultiDataCenterSettings,
     /// `configuration-compatibility-check.*`.
     pub configuration_compatibility_check: CompatCheckSettings,
+    /// `failure-detector.*`.
+    pub failure_detector: crate::heartbeat::FailureDetectorSettings,
 }
 
 impl Default for ClusterSettings {
@@ -209,6 +211,7 @@ impl Default for ClusterSettings {
             downing_provider_class: String::new(),
             multi_data_center: MultiDataCenterSettings::default(),
             configuration_compatibility_check: CompatCheckSettings::default(),
+            failure_detector: crate::heartbeat::FailureDetectorSettings::default(),
         }
     }
 }
