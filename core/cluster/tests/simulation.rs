@@ -125,3 +125,45 @@ fn partition_three_two_with_keep_majority_downs_the_minority() {
         assert!(self_down, "node {i} saw itself downed");
     }
 }
+
+#[test]
+fn the_leader_leaves_and_the_next_leader_removes_it() {
+    let mut sim = cluster_of(4, 31, None);
+    let old_leader = sim.node_id(0);
+    sim.leave(0);
+    let rest = [1usize, 2, 3];
+    let took = sim.run_until(60_000, |s| s.all_up(&rest));
+    assert!(took.is_some(), "old leader not removed: {:?}", sim.view(1));
+    for i in rest {
+        assert_eq!(sim.nodes[i].core.state().leader(), Some(sim.node_id(1)));
+        assert!(sim.nodes[i].core.gossip().tombstones.contains_key(&old_leader));
+    }
+}
+
+#[test]
+fn a_killed_node_is_downed_by_the_sbr_and_removed() {
+    let strategy = Strategy::KeepMajority { role: None };
+    let mut sim = cluster_of(5, 41, Some((strategy, Duration::from_secs(5))));
+    let victim = sim.node_id(2);
+    sim.kill(2);
+    let rest = [0usize, 1, 3, 4];
+    let took = sim.run_until(120_000, |s| s.all_up(&rest));
+    assert!(took.is_some(), "killed node not removed: {:?}", sim.view(0));
+    for i in rest {
+        let ev = &sim.nodes[i].events;
+        let unreachable = ev
+            .iter()
+            .position(|(_, e)| matches!(e, ClusterEvent::UnreachableMember(m) if m.unique_address == victim));
+        let downed = ev
+            .iter()
+            .position(|(_, e)| matches!(e, ClusterEvent::MemberDowned(m) if m.unique_address == victim));
+        let removed = ev.iter().position(|(_, e)| {
+            matches!(e, ClusterEvent::MemberRemoved { member, previous_status: MemberStatus::Down }
+                if member.unique_address == victim)
+        });
+        assert!(unreachable.is_some() && removed.is_some(), "node {i}: {unreachable:?} {removed:?}");
+        if let Some(d) = downed {
+            assert!(unreachable < Some(d) && Some(d) < removed, "node {i}: order of events");
+        }
+    }
+}

@@ -134,6 +134,11 @@ impl Sim {
         self.send(i, out);
     }
 
+    /// Kills node `i` (SIGKILL): it stops at once, messages in flight to it are lost.
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].alive = false;
+    }
+
     pub fn leave(&mut self, i: usize) {
         let out = self.nodes[i].core.leave(&address(i));
         self.collect_events(i);
