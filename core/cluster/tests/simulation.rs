@@ -45,6 +45,13 @@ fn nodes_join_through_a_seed_and_converge_to_all_up() {
             assert_eq!(sim.nodes[i].core.state().leader(), Some(sim.node_id(0)));
         }
         assert!(sim.delivered > 0);
+        // heartbeats flow along the monitoring ring (every node answers some)
+        for i in 0..7 {
+            assert!(
+                sim.nodes[i].heartbeats_answered > 0,
+                "node {i} answered no heartbeat"
+            );
+        }
     }
 }
 
@@ -136,7 +143,11 @@ fn the_leader_leaves_and_the_next_leader_removes_it() {
     assert!(took.is_some(), "old leader not removed: {:?}", sim.view(1));
     for i in rest {
         assert_eq!(sim.nodes[i].core.state().leader(), Some(sim.node_id(1)));
-        assert!(sim.nodes[i].core.gossip().tombstones.contains_key(&old_leader));
+        assert!(sim.nodes[i]
+            .core
+            .gossip()
+            .tombstones
+            .contains_key(&old_leader));
     }
 }
 
@@ -151,19 +162,25 @@ fn a_killed_node_is_downed_by_the_sbr_and_removed() {
     assert!(took.is_some(), "killed node not removed: {:?}", sim.view(0));
     for i in rest {
         let ev = &sim.nodes[i].events;
-        let unreachable = ev
-            .iter()
-            .position(|(_, e)| matches!(e, ClusterEvent::UnreachableMember(m) if m.unique_address == victim));
-        let downed = ev
-            .iter()
-            .position(|(_, e)| matches!(e, ClusterEvent::MemberDowned(m) if m.unique_address == victim));
+        let unreachable = ev.iter().position(
+            |(_, e)| matches!(e, ClusterEvent::UnreachableMember(m) if m.unique_address == victim),
+        );
+        let downed = ev.iter().position(
+            |(_, e)| matches!(e, ClusterEvent::MemberDowned(m) if m.unique_address == victim),
+        );
         let removed = ev.iter().position(|(_, e)| {
             matches!(e, ClusterEvent::MemberRemoved { member, previous_status: MemberStatus::Down }
                 if member.unique_address == victim)
         });
-        assert!(unreachable.is_some() && removed.is_some(), "node {i}: {unreachable:?} {removed:?}");
+        assert!(
+            unreachable.is_some() && removed.is_some(),
+            "node {i}: {unreachable:?} {removed:?}"
+        );
         if let Some(d) = downed {
-            assert!(unreachable < Some(d) && Some(d) < removed, "node {i}: order of events");
+            assert!(
+                unreachable < Some(d) && Some(d) < removed,
+                "node {i}: order of events"
+            );
         }
     }
 }

@@ -1,16 +1,18 @@
-//! Simulation harness: many nodes' [`ClusterCore`]s (and optionally split brain resolvers) in
-//! one process on virtual time, exchanging messages encoded with the real codec through a
-//! simulated network with latency and partitions. Deterministic for a given seed.
+//! Simulation harness: many nodes' [`ClusterCore`]s and heartbeat senders (and optionally split
+//! brain resolvers) in one process on virtual time, exchanging messages encoded with the real
+//! codec through a simulated network with latency and partitions. Failure detection is the real
+//! phi accrual detector fed by heartbeat responses. Deterministic for a given seed.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rekko_cluster::codec::ClusterMessage;
 use rekko_cluster::daemon::{ClusterCore, CoreSettings, CoreStatus, Destination, Outgoing};
+use rekko_cluster::heartbeat::{FailureDetectorSettings, HeartbeatSender};
 use rekko_cluster::sbr::{SbrEvent, SplitBrainResolver, Strategy};
 use rekko_cluster::{Address, ClusterEvent, MemberStatus, UniqueAddress};
 
@@ -18,16 +20,15 @@ use rekko_cluster::{Address, ClusterEvent, MemberStatus, UniqueAddress};
 pub const STEP_MS: i64 = 50;
 /// Interval of gossip, reaper, leader actions and SBR ticks.
 pub const TICK_MS: i64 = 1000;
-/// A peer without any contact for this long is considered unavailable (failure detector).
-pub const DETECTION_MS: i64 = 5000;
 
 pub struct SimNode {
     pub core: ClusterCore,
     pub sbr: Option<SplitBrainResolver>,
     pub events: Vec<(i64, ClusterEvent)>,
     pub alive: bool,
-    /// Virtual time of the last message received from each peer address.
-    pub last_contact: BTreeMap<Address, i64>,
+    /// Heartbeats to the monitoring ring and phi accrual detection of the receivers.
+    pub heartbeat: HeartbeatSender,
+    pub heartbeats_answered: u64,
     tick_offset: i64,
 }
 
@@ -43,6 +44,7 @@ pub struct Sim {
     pub nodes: Vec<SimNode>,
     pub now: i64,
     rng: StdRng,
+    epoch: Instant,
     net: Vec<InFlight>,
     blocked: BTreeSet<(usize, usize)>,
     pub delivered: u64,
@@ -71,11 +73,15 @@ impl Sim {
                     )
                 });
                 SimNode {
+                    heartbeat: HeartbeatSender::new(
+                        core.self_node().clone(),
+                        FailureDetectorSettings::default(),
+                    ),
+                    heartbeats_answered: 0,
                     core,
                     sbr,
                     events: Vec::new(),
                     alive: true,
-                    last_contact: BTreeMap::new(),
                     tick_offset: rng.gen_range(0..TICK_MS / STEP_MS) * STEP_MS,
                 }
             })
@@ -84,6 +90,7 @@ impl Sim {
             nodes,
             now: 0,
             rng,
+            epoch: Instant::now(),
             net: Vec::new(),
             blocked: BTreeSet::new(),
             delivered: 0,
@@ -145,10 +152,40 @@ impl Sim {
         self.send(i, out);
     }
 
+    fn instant(&self) -> Instant {
+        self.epoch + Duration::from_millis(self.now as u64)
+    }
+
     fn collect_events(&mut self, i: usize) {
         let now = self.now;
+        let instant = self.instant();
         let node = &mut self.nodes[i];
         for e in node.core.take_events() {
+            let me = node.core.self_node().clone();
+            match &e {
+                ClusterEvent::MemberJoined(m)
+                | ClusterEvent::MemberWeaklyUp(m)
+                | ClusterEvent::MemberUp(m)
+                | ClusterEvent::MemberLeft(m)
+                | ClusterEvent::MemberExited(m)
+                | ClusterEvent::MemberDowned(m)
+                    if m.unique_address != me =>
+                {
+                    node.heartbeat.add_member(m.unique_address.clone(), instant)
+                }
+                ClusterEvent::MemberRemoved { member, .. } => node
+                    .heartbeat
+                    .remove_member(&member.unique_address, instant),
+                ClusterEvent::UnreachableMember(m) => {
+                    node.heartbeat
+                        .set_unreachable(&m.unique_address, true, instant)
+                }
+                ClusterEvent::ReachableMember(m) => {
+                    node.heartbeat
+                        .set_unreachable(&m.unique_address, false, instant)
+                }
+                _ => {}
+            }
             if let Some(sbr) = node.sbr.as_mut() {
                 if let Some(ev) = SbrEvent::from_cluster_event(&e) {
                     sbr.on_event(ev, Duration::from_millis(now as u64));
@@ -174,8 +211,15 @@ impl Sim {
             let msg = ClusterMessage::from_binary(m.manifest, &m.bytes)
                 .expect("simulated wire bytes decode");
             let sender = address(m.from);
-            self.nodes[to].last_contact.insert(sender.clone(), now);
             self.delivered += 1;
+            if let ClusterMessage::HeartbeatRsp(rsp) = &msg {
+                let instant = self.instant();
+                self.nodes[to].heartbeat.on_response(rsp, instant);
+                continue;
+            }
+            if matches!(msg, ClusterMessage::Heartbeat(_)) {
+                self.nodes[to].heartbeats_answered += 1;
+            }
             let out = self.nodes[to].core.receive(&sender, msg, now);
             self.collect_events(to);
             self.send(to, out);
@@ -187,22 +231,27 @@ impl Sim {
         if !self.nodes[i].alive {
             return;
         }
-        // heartbeats: every live, connected member is "heard" once per tick
-        let me = i;
-        let peers: Vec<usize> = (0..self.nodes.len())
-            .filter(|&j| j != me && self.nodes[j].alive && !self.blocked.contains(&(j, me)))
-            .collect();
-        for j in peers {
-            self.nodes[me].last_contact.insert(address(j), now);
+        // heartbeat round to the monitoring ring, then the reaper asks the detectors
+        let instant = self.instant();
+        let mut out = Vec::new();
+        if *self.nodes[i].core.status() == CoreStatus::Initialized {
+            let node = &mut self.nodes[i];
+            let me = node.core.self_node().address.clone();
+            node.heartbeat.fire_expected_first(instant);
+            let (hb, receivers) = node.heartbeat.tick(&me, now * 1_000_000, instant);
+            for r in receivers {
+                out.push(Outgoing {
+                    to: Destination::Address(r.address),
+                    message: ClusterMessage::Heartbeat(hb.clone()),
+                });
+            }
         }
-        let contact = self.nodes[i].last_contact.clone();
-        self.nodes[i].core.reap_unreachable(|n| {
-            contact
-                .get(&n.address)
-                .is_some_and(|t| now - t < DETECTION_MS)
-        });
+        let node = &mut self.nodes[i];
+        let hb = &node.heartbeat;
+        node.core
+            .reap_unreachable(|n| hb.is_available(&n.address, instant));
         self.collect_events(i);
-        let mut out = self.nodes[i].core.gossip_tick();
+        out.extend(self.nodes[i].core.gossip_tick());
         out.extend(self.nodes[i].core.leader_actions_tick(now));
         self.collect_events(i);
         if let Some(action) = self.nodes[i]
