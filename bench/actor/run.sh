@@ -16,18 +16,20 @@ echo "== building Rekko bench" >&2
 (cd "$root" && cargo bench -p rekko-actor --bench local_bench --no-run >&2)
 
 echo "== building JVM fixtures" >&2
-(cd "$root/jvm-fixtures" && mvn -B -q package -DskipTests >&2)
-# Run from a private copy: other builds may rewrite the shared jar meanwhile.
-cp "$root/jvm-fixtures/target/rekko-jvm-fixtures.jar" "$work/fixtures.jar"
+# Build a private copy of the fixture project: other builds may rewrite the shared jar meanwhile.
+mkdir -p "$work/jvm"
+cp -r "$root/jvm-fixtures/pom.xml" "$root/jvm-fixtures/src" "$work/jvm/"
+(cd "$work/jvm" && mvn -B -q package -DskipTests >&2)
+cp "$work/jvm/target/rekko-jvm-fixtures.jar" "$work/fixtures.jar"
 
 echo "== running Rekko" >&2
-(cd "$root" && cargo bench -p rekko-actor --bench local_bench -- "${scenarios[@]}" 2>/dev/null) \
-  | grep '^RESULT' > "$work/rekko.txt"
+(cd "$root" && cargo bench -p rekko-actor --bench local_bench -- "${scenarios[@]}" 2>"$work/rekko.err") \
+  | grep '^RESULT' > "$work/rekko.txt" || { tail -20 "$work/rekko.err" >&2; exit 1; }
 
 echo "== running Pekko" >&2
 # shellcheck disable=SC2086
-java ${JAVA_OPTS:--Xms2g -Xmx4g} -cp "$work/fixtures.jar" org.rekko.fixtures.LocalBench "${scenarios[@]}" 2>/dev/null \
-  | grep '^RESULT' > "$work/pekko.txt"
+java ${JAVA_OPTS:--Xms2g -Xmx4g} -cp "$work/fixtures.jar" org.rekko.fixtures.LocalBench "${scenarios[@]}" 2>"$work/pekko.err" \
+  | grep '^RESULT' > "$work/pekko.txt" || { tail -20 "$work/pekko.err" >&2; exit 1; }
 
 echo
 echo "machine: $(nproc) cores, $(uname -sr), $(java -version 2>&1 | head -1)"

@@ -365,15 +365,8 @@ impl<M: Send + 'static> Cell<M> {
                     None => None,
                 };
                 if item.is_none() {
+                    // The queues stay allocated: an actor that got messages will likely get more.
                     mb.flags &= !SCHEDULED;
-                    if mb
-                        .q
-                        .as_ref()
-                        .map(|q| q.user.is_empty() && q.sys.is_empty())
-                        .unwrap_or(false)
-                    {
-                        mb.q = None;
-                    }
                 }
                 item
             };
