@@ -198,6 +198,8 @@ impl<T> Drop for SubInput<T> {
 /// Substreams woken from outside (timers, futures inside a substream).
 struct WakeQueue {
     woken: Mutex<Vec<usize>>,
+    /// Set when `woken` may be non-empty, so the hot path can skip the lock.
+    any: AtomicBool,
     parent: AtomicWaker,
 }
 
@@ -215,6 +217,7 @@ impl Wake for SubWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.queue.woken.lock().push(self.idx);
+            self.queue.any.store(true, Ordering::Release);
         }
         self.queue.parent.wake();
     }
@@ -270,6 +273,7 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
             order: concat.then(VecDeque::new),
             wake_queue: Arc::new(WakeQueue {
                 woken: Mutex::new(Vec::new()),
+                any: AtomicBool::new(false),
                 parent: AtomicWaker::new(),
             }),
             pending: None,
@@ -367,9 +371,10 @@ impl<T: Send + 'static, U: Send + 'static> SubMerge<T, U> {
 
     /// Polls ready substreams; `Some` when one produced an element or failed.
     fn poll_subs(&mut self) -> Option<Result<U, StreamError>> {
-        {
-            let mut woken = self.wake_queue.woken.lock();
-            for idx in woken.drain(..) {
+        if self.wake_queue.any.load(Ordering::Acquire) {
+            self.wake_queue.any.store(false, Ordering::Release);
+            let woken: Vec<usize> = std::mem::take(&mut *self.wake_queue.woken.lock());
+            for idx in woken {
                 if let Some(Some(entry)) = self.subs.get(idx) {
                     entry.wake_state.notified.store(false, Ordering::Release);
                 }
