@@ -529,6 +529,38 @@ impl RemoteNode {
         self.inner.endpoints.lock().insert(normalize(path), handler);
     }
 
+    /// Removes the endpoint at `path` (the local actor stopped): every remote
+    /// watcher of it gets a `DeathWatchNotification(existenceConfirmed =
+    /// true)` naming the watchee exactly as its `Watch` did.
+    pub fn unregister(&self, path: &str) {
+        let local = normalize(path);
+        if self.inner.endpoints.lock().remove(&local).is_none() {
+            return;
+        }
+        let mut watched = Vec::new();
+        self.inner.watchers.lock().retain(|watchee, watchers| {
+            let here = watchee
+                .parse::<ActorPath>()
+                .is_ok_and(|p| p.address == self.inner.local.address && p.path_string() == local);
+            if here {
+                watched.push((watchee.clone(), std::mem::take(watchers)));
+            }
+            !here
+        });
+        for (watchee, watchers) in watched {
+            for w in watchers {
+                self.inner.send_system(
+                    &w,
+                    SystemMessage::DeathWatchNotification {
+                        actor: watchee.clone(),
+                        existence_confirmed: true,
+                        address_terminated: false,
+                    },
+                );
+            }
+        }
+    }
+
     /// Registers an endpoint at `path` that replies to every message with
     /// the same message.
     pub fn register_echo(&self, path: &str) {

@@ -548,3 +548,30 @@ async fn bad_protobuf_and_unknown_manifests_are_dropped_connection_lives() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn stopping_a_watched_endpoint_notifies_the_remote_watcher() {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let b = RemoteNode::start(settings("B")).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+    let mut events = a.subscribe();
+    a.watch(&path).await.unwrap();
+    // A's heartbeats follow the Watch on A's control connection, so B's
+    // first heartbeat answer means B has registered the watch.
+    loop {
+        if let RemoteEvent::HeartbeatResponse(_) = tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            break;
+        }
+    }
+    b.unregister("/user/echo");
+    let (actor, confirmed) = next_terminated(&mut events).await;
+    assert_eq!(actor, path);
+    assert!(confirmed);
+    a.shutdown().await;
+    b.shutdown().await;
+}
