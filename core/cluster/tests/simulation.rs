@@ -184,3 +184,18 @@ fn a_killed_node_is_downed_by_the_sbr_and_removed() {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Whatever the seed (latencies, uids, tick phases) and size, joining converges to all Up
+    /// with unique upNumbers and one leader.
+    #[test]
+    fn joining_converges_for_any_seed(seed in 0u64..1_000_000, n in 2usize..9) {
+        let sim = cluster_of(n, seed, None);
+        let leaders: std::collections::BTreeSet<_> = (0..n).map(|i| sim.nodes[i].core.state().leader()).collect();
+        proptest::prop_assert_eq!(leaders.len(), 1);
+        let ups: std::collections::BTreeSet<i32> = sim.nodes[0].core.gossip().members.values().map(|m| m.up_number).collect();
+        proptest::prop_assert_eq!(ups.len(), n);
+    }
+}
