@@ -4,7 +4,7 @@
 #
 # Pipelines: (1) Source(1..n).map.filter.fold, (2) mapAsync(8) over a completed future,
 # (3) groupBy(64) + mergeSubstreams. Each side does 3 warm-up rounds and reports the best
-# of 5 timed rounds; the two sides run alternately REPEAT times (default 2) and the best
+# of 5 timed rounds; the two sides run alternately REPEAT times (default 3) and the best
 # rate of each side is kept, so that load from other processes disturbs both alike.
 #
 # Usage: bench/stream/run.sh [n1 n2 n3]   (defaults 10000000 2000000 2000000)
@@ -28,7 +28,7 @@ fi
 
 rekko_all=""
 pekko_all=""
-for ((i = 1; i <= ${REPEAT:-2}; i++)); do
+for ((i = 1; i <= ${REPEAT:-3}; i++)); do
   echo "run $i: Rekko..." >&2
   rekko_all+="$("$target/release/examples/stream_bench" "$n1" "$n2" "$n3")"$'\n'
   echo "run $i: Pekko..." >&2
