@@ -18,19 +18,20 @@ pub(crate) struct StreamQueues {
     /// Transport replies (HandshakeRsp, Ack, Nack, compression acks,
     /// Quarantined): sent even while the handshake is pending.
     pub urgent: mpsc::UnboundedSender<Bytes>,
-    /// Everything else: held until the handshake completes.
-    pub gated: mpsc::UnboundedSender<Bytes>,
+    /// Everything else: held until the handshake completes; bounded by the
+    /// stream's `outbound-*-queue-size`.
+    pub gated: mpsc::Sender<Bytes>,
 }
 
 /// The receiving ends, owned by the writer task.
 pub(crate) struct StreamReceivers {
     pub urgent: mpsc::UnboundedReceiver<Bytes>,
-    pub gated: mpsc::UnboundedReceiver<Bytes>,
+    pub gated: mpsc::Receiver<Bytes>,
 }
 
-pub(crate) fn stream_channels() -> (StreamQueues, StreamReceivers) {
+pub(crate) fn stream_channels(queue_size: usize) -> (StreamQueues, StreamReceivers) {
     let (urgent, urgent_rx) = mpsc::unbounded_channel();
-    let (gated, gated_rx) = mpsc::unbounded_channel();
+    let (gated, gated_rx) = mpsc::channel(queue_size.max(1));
     (
         StreamQueues { urgent, gated },
         StreamReceivers {

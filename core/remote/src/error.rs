@@ -53,6 +53,15 @@ pub enum RemoteError {
         /// The stream name.
         stream: &'static str,
     },
+    /// The outbound queue of the stream is full (the peer is slow or not
+    /// reachable); the message was dropped.
+    #[error("outbound {stream} queue toward {path} is full; message dropped")]
+    QueueFull {
+        /// The recipient.
+        path: String,
+        /// The stream name.
+        stream: &'static str,
+    },
     /// The node was shut down.
     #[error("remoting node is shut down")]
     Shutdown,

@@ -169,15 +169,35 @@ impl Inner {
         frame: Bytes,
         urgent: bool,
     ) {
+        self.try_enqueue(remote, stream, frame, urgent);
+    }
+
+    /// Like [`Inner::enqueue`]; false if the message was dropped (queue
+    /// full or stream gone).
+    pub fn try_enqueue(
+        self: &Arc<Self>,
+        remote: &Address,
+        stream: StreamId,
+        frame: Bytes,
+        urgent: bool,
+    ) -> bool {
         let queues = self.queues(remote, stream);
-        let q = if urgent {
-            &queues.urgent
+        let ok = if urgent {
+            queues.urgent.send(frame).is_ok()
         } else {
-            &queues.gated
+            match queues.gated.try_send(frame) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    warn!(remote = %remote, stream = stream.name(), "outbound queue full, message dropped");
+                    return false;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
         };
-        if q.send(frame).is_err() {
+        if !ok {
             warn!(remote = %remote, stream = stream.name(), "outbound stream is gone, message dropped");
         }
+        ok
     }
 
     /// The queues of `stream` toward `remote`, starting its writer (which
@@ -188,7 +208,12 @@ impl Inner {
         streams
             .entry(stream)
             .or_insert_with(|| {
-                let (q, rx) = stream_channels();
+                let size = match stream {
+                    StreamId::Control => self.settings.outbound_control_queue_size,
+                    StreamId::Ordinary => self.settings.outbound_message_queue_size,
+                    StreamId::Large => self.settings.outbound_large_message_queue_size,
+                };
+                let (q, rx) = stream_channels(size);
                 let me = self.clone();
                 let a = assoc.clone();
                 self.spawn(crate::outbound::run_writer(me, a, stream, rx));
@@ -319,8 +344,14 @@ impl Inner {
                 stream: stream.name(),
             });
         }
-        self.enqueue(&recipient.address, stream, frame, false);
-        Ok(())
+        if self.try_enqueue(&recipient.address, stream, frame, false) {
+            Ok(())
+        } else {
+            Err(RemoteError::QueueFull {
+                path: recipient.to_string(),
+                stream: stream.name(),
+            })
+        }
     }
 
     /// Sends a system message to `to` with acknowledged delivery.

@@ -50,6 +50,12 @@ pub struct RemoteSettings {
     pub compression_manifests_max: usize,
     /// `advanced.compression.manifests.advertisement-interval`.
     pub compression_manifests_interval: Duration,
+    /// `advanced.outbound-message-queue-size` (ordinary stream).
+    pub outbound_message_queue_size: usize,
+    /// `advanced.outbound-control-queue-size`.
+    pub outbound_control_queue_size: usize,
+    /// `advanced.outbound-large-message-queue-size`.
+    pub outbound_large_message_queue_size: usize,
     /// `advanced.shutdown-flush-timeout`.
     pub shutdown_flush_timeout: Duration,
     /// `pekko.remote.watch-failure-detector.*`.
@@ -82,6 +88,9 @@ impl RemoteSettings {
             large_message_destinations: Vec::new(),
             watch_failure_detector: RemoteWatchSettings::default(),
             shutdown_flush_timeout: Duration::from_secs(1),
+            outbound_message_queue_size: 3072,
+            outbound_control_queue_size: 20000,
+            outbound_large_message_queue_size: 256,
             compression_actor_refs_max: 256,
             compression_actor_refs_interval: Duration::from_secs(60),
             compression_manifests_max: 256,
@@ -168,6 +177,15 @@ impl RemoteSettings {
             compression_manifests_interval: c.get_duration(&format!(
                 "{a}.advanced.compression.manifests.advertisement-interval"
             ))?,
+            outbound_message_queue_size: c
+                .get_int(&format!("{a}.advanced.outbound-message-queue-size"))?
+                .max(1) as usize,
+            outbound_control_queue_size: c
+                .get_int(&format!("{a}.advanced.outbound-control-queue-size"))?
+                .max(1) as usize,
+            outbound_large_message_queue_size: c
+                .get_int(&format!("{a}.advanced.outbound-large-message-queue-size"))?
+                .max(1) as usize,
             shutdown_flush_timeout: c
                 .get_duration(&format!("{a}.advanced.shutdown-flush-timeout"))?,
             watch_failure_detector: {

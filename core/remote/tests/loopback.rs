@@ -575,3 +575,34 @@ async fn stopping_a_watched_endpoint_notifies_the_remote_watcher() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_full_outbound_queue_refuses_further_messages() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut s = settings("A");
+    s.outbound_message_queue_size = 10;
+    let a = RemoteNode::start(s).await.unwrap();
+    let path = format!("pekko://B@127.0.0.1:{port}/user/x");
+    // Nothing leaves while no handshake completed: ten fit, the eleventh not.
+    for i in 0..10 {
+        a.tell(&path, None, SerializedMessage::string(&i.to_string()))
+            .unwrap();
+    }
+    let err = a
+        .tell(&path, None, SerializedMessage::string("one too many"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rekko_remote::RemoteError::QueueFull {
+                stream: "ordinary",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    a.shutdown().await;
+}
