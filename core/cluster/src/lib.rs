@@ -33,6 +33,7 @@ pub mod member;
 pub mod membership;
 pub mod reachability;
 pub mod sbr;
+pub mod seed;
 pub mod settings;
 pub mod vclock;
 

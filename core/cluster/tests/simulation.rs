@@ -56,6 +56,30 @@ fn nodes_join_through_a_seed_and_converge_to_all_up() {
 }
 
 #[test]
+fn nodes_started_together_with_the_same_seed_nodes_form_one_cluster() {
+    for seed in [5, 6] {
+        let mut sim = Sim::new(5, seed, None);
+        // nodes 0, 1, 2 are the seed nodes; all five start at once
+        for i in 0..5 {
+            sim.join_seed_nodes(i, &[0, 1, 2]);
+        }
+        let all: Vec<usize> = (0..5).collect();
+        let took = sim.run_until(60_000, |s| s.all_up(&all));
+        assert!(
+            took.is_some(),
+            "no single cluster: {:?} / {:?}",
+            sim.view(0),
+            sim.view(4)
+        );
+        // the first seed formed it: it is the oldest
+        assert_eq!(
+            sim.nodes[2].core.state().oldest().unwrap().unique_address,
+            sim.node_id(0)
+        );
+    }
+}
+
+#[test]
 fn a_node_leaves_gracefully_and_is_removed_everywhere() {
     let mut sim = cluster_of(5, 11, None);
     let leaver = sim.node_id(3);

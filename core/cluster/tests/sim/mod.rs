@@ -14,6 +14,7 @@ use rekko_cluster::codec::ClusterMessage;
 use rekko_cluster::daemon::{ClusterCore, CoreSettings, CoreStatus, Destination, Outgoing};
 use rekko_cluster::heartbeat::{FailureDetectorSettings, HeartbeatSender};
 use rekko_cluster::sbr::{SbrEvent, SplitBrainResolver, Strategy};
+use rekko_cluster::seed::{SeedAction, SeedNodeProcess};
 use rekko_cluster::{Address, ClusterEvent, MemberStatus, UniqueAddress};
 
 /// Virtual time step of the simulation.
@@ -29,6 +30,8 @@ pub struct SimNode {
     /// Heartbeats to the monitoring ring and phi accrual detection of the receivers.
     pub heartbeat: HeartbeatSender,
     pub heartbeats_answered: u64,
+    /// The seed-node process while joining through `seed-nodes`.
+    pub seed: Option<SeedNodeProcess>,
     tick_offset: i64,
 }
 
@@ -78,6 +81,7 @@ impl Sim {
                         FailureDetectorSettings::default(),
                     ),
                     heartbeats_answered: 0,
+                    seed: None,
                     core,
                     sbr,
                     events: Vec::new(),
@@ -139,6 +143,43 @@ impl Sim {
         let out = self.nodes[i].core.join(&address(seed), self.now);
         self.collect_events(i);
         self.send(i, out);
+    }
+
+    /// Starts node `i` joining through the seed nodes `seeds` (as `pekko.cluster.seed-nodes`).
+    pub fn join_seed_nodes(&mut self, i: usize, seeds: &[usize]) {
+        let seeds: Vec<Address> = seeds.iter().map(|s| address(*s)).collect();
+        let (p, actions) =
+            SeedNodeProcess::start(&address(i), &seeds, Duration::from_secs(5), self.dur());
+        self.nodes[i].seed = p;
+        self.seed_actions(i, actions, None);
+    }
+
+    fn dur(&self) -> Duration {
+        Duration::from_millis(self.now as u64)
+    }
+
+    fn seed_actions(&mut self, i: usize, actions: Vec<SeedAction>, ack: Option<ClusterMessage>) {
+        let now = self.now;
+        for a in actions {
+            let out = match a {
+                SeedAction::SendInitJoin(to) => {
+                    let init = self.nodes[i].core.init_join().expect("init join payload");
+                    to.into_iter()
+                        .map(|t| Outgoing {
+                            to: Destination::Address(t),
+                            message: init.clone(),
+                        })
+                        .collect()
+                }
+                SeedAction::JoinSelf => self.nodes[i].core.join(&address(i), now),
+                SeedAction::AcceptAck(from) => match ack.clone() {
+                    Some(msg) => self.nodes[i].core.receive(&from, msg, now),
+                    None => Vec::new(),
+                },
+            };
+            self.collect_events(i);
+            self.send(i, out);
+        }
     }
 
     /// Kills node `i` (SIGKILL): it stops at once, messages in flight to it are lost.
@@ -220,6 +261,17 @@ impl Sim {
             if matches!(msg, ClusterMessage::Heartbeat(_)) {
                 self.nodes[to].heartbeats_answered += 1;
             }
+            if let Some(p) = self.nodes[to].seed.as_mut() {
+                let actions = match &msg {
+                    ClusterMessage::InitJoinAck { address, .. } => Some(p.on_ack(address)),
+                    ClusterMessage::InitJoinNack(a) => Some(p.on_nack(a)),
+                    _ => None,
+                };
+                if let Some(actions) = actions {
+                    self.seed_actions(to, actions, Some(msg));
+                    continue;
+                }
+            }
             let out = self.nodes[to].core.receive(&sender, msg, now);
             self.collect_events(to);
             self.send(to, out);
@@ -230,6 +282,10 @@ impl Sim {
         let now = self.now;
         if !self.nodes[i].alive {
             return;
+        }
+        if let Some(p) = self.nodes[i].seed.as_mut() {
+            let actions = p.tick(Duration::from_millis(now as u64));
+            self.seed_actions(i, actions, None);
         }
         // heartbeat round to the monitoring ring, then the reaper asks the detectors
         let instant = self.instant();
