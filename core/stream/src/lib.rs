@@ -36,6 +36,7 @@ mod hub;
 mod killswitch;
 mod ops;
 mod queue;
+mod restart;
 mod sinks;
 mod sources;
 pub mod testkit;
@@ -49,14 +50,15 @@ pub use killswitch::{KillSwitches, SharedKillSwitch, UniqueKillSwitch};
 pub use ops::decouple::{DelayOverflowStrategy, OverflowStrategy};
 pub use ops::timing::{Cancellable, ThrottleMode};
 pub use queue::{QueueOfferResult, SourceQueue};
+pub use restart::{RestartSettings, RestartSource};
 pub use sinks::SinkQueue;
 
 /// Everything needed to build and run streams.
 pub mod prelude {
     pub use crate::{
         Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, Keep,
-        KillSwitches, MergeHub, OverflowStrategy, QueueOfferResult, RunnableGraph, Sink, Source,
-        StreamError, StreamFuture, Supervision, ThrottleMode,
+        KillSwitches, MergeHub, OverflowStrategy, QueueOfferResult, RestartSettings, RestartSource,
+        RunnableGraph, Sink, Source, StreamError, StreamFuture, Supervision, ThrottleMode,
     };
 }
 

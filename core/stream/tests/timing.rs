@@ -221,3 +221,49 @@ async fn substreams_with_timers_are_woken() {
         vec![vec![0, 1, 2], vec![3, 4, 5]]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn restart_source_restarts_with_exponential_backoff() {
+    let start = Instant::now();
+    // the restart count resets when no restart was scheduled for `max_restarts_within`
+    // (default: min_backoff, as in Pekko); a long window lets the back-off grow
+    let settings = RestartSettings::new(100 * MS, Duration::from_secs(10), 0.0)
+        .with_max_restarts(100, Duration::from_secs(60));
+    let s = RestartSource::with_backoff(settings, || Source::iter(vec![1, 2]));
+    let mut p = Probe::of(s);
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        p.request_next().await.element();
+        times.push(start.elapsed().as_millis());
+    }
+    // restart 1 after 100 ms, restart 2 after 200 ms more
+    assert_eq!(times, vec![0, 0, 100, 100, 300, 300]);
+    // with the default window the count resets after each back-off of min_backoff
+    let s = RestartSource::with_backoff(
+        RestartSettings::new(100 * MS, Duration::from_secs(10), 0.0),
+        || Source::single(1),
+    );
+    let start = Instant::now();
+    let mut p = Probe::of(s);
+    for _ in 0..3 {
+        p.request_next().await.element();
+    }
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_source_on_failures_completes_normally_and_gives_up_after_max() {
+    let settings = RestartSettings::new(10 * MS, Duration::from_secs(1), 0.2);
+    let s = RestartSource::on_failures_with_backoff(settings, || Source::iter(vec![1, 2]));
+    assert_eq!(s.run_with(Sink::seq()).await.unwrap(), vec![1, 2]);
+    let failing = || Source::single(7).concat(Source::failed(StreamError::msg("down")));
+    let settings = RestartSettings::new(10 * MS, Duration::from_secs(1), 0.0)
+        .with_max_restarts(2, Duration::from_secs(60));
+    let mut p = Probe::of(RestartSource::on_failures_with_backoff(settings, failing));
+    let (xs, end) = p.to_end().await;
+    assert_eq!(xs, vec![7, 7, 7], "first run plus two restarts");
+    assert!(
+        matches!(end, Signal::Error(StreamError::Message(_))),
+        "{end:?}"
+    );
+}
