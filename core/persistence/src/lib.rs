@@ -90,6 +90,7 @@
 //! with back-off and it recovers again.
 
 pub mod backend;
+pub mod batching;
 pub mod cli;
 pub mod config;
 pub mod error;

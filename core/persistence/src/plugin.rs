@@ -24,6 +24,7 @@ use crate::backend::sql::{
     postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
     SqliteSnapshotStore,
 };
+use crate::batching::BatchingJournal;
 use crate::journal::{Journal, SnapshotStore};
 use crate::query::{QuerySettings, ReadJournal};
 use crate::settings::{
@@ -158,6 +159,12 @@ impl PluginRegistry {
             }
         } else {
             return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
+        };
+        let journal: Arc<dyn Journal> = if plugin_id == INMEM_JOURNAL {
+            journal
+        } else {
+            let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
+            Arc::new(BatchingJournal::new(journal, s.batch_size, s.parallelism))
         };
         self.journals
             .lock()

@@ -552,6 +552,19 @@ suite!(inmem_backend, inmem());
 suite!(sqlite_backend, sqlite().await);
 suite!(postgres_backend, postgres().await);
 suite!(sqlite_legacy_backend, sqlite_legacy().await);
+suite!(postgres_batched_backend, batched(postgres().await));
+
+/// The same backend behind the group-commit layer the plugin registry puts in front of JDBC.
+fn batched(b: Option<Backend>) -> Option<Backend> {
+    b.map(|mut b| {
+        b.journal = Arc::new(rekko_persistence::batching::BatchingJournal::new(
+            b.journal.clone(),
+            400,
+            4,
+        ));
+        b
+    })
+}
 suite!(postgres_legacy_backend, postgres_legacy().await);
 
 async fn sqlite_legacy() -> Option<Backend> {
