@@ -67,6 +67,12 @@ pub enum StreamError {
     /// `throttle` in enforcing mode saw more elements than allowed (Pekko `RateExceededException`).
     #[error("throttle: maximum rate exceeded in enforcing mode")]
     RateExceeded,
+    /// `limit(n)` saw more than `n` elements (Pekko `StreamLimitReachedException`).
+    #[error("limit of {limit} elements reached")]
+    LimitReached {
+        /// The configured limit.
+        limit: u64,
+    },
     /// A single-use source (e.g. one built from a `futures::Stream` value) was materialized twice.
     #[error("{0} can be materialized only once")]
     AlreadyMaterialized(&'static str),

@@ -22,6 +22,7 @@ use crate::ops::decouple::{
 use crate::ops::fanin::{Concat, Interleave, Merge, OrElse, ZipWith};
 use crate::ops::fanout::{attach, AlsoTo};
 use crate::ops::substream::{GroupByRouter, Router, RouterFactory, SplitRouter, SubMerge};
+use crate::ops::timing::Within;
 use crate::ops::timing::{
     Delay, GroupedWithin, KeepAlive, Throttle, ThrottleMode, Timeout, Timer, TokenBucket,
 };
@@ -284,6 +285,46 @@ pub trait FlowOps: Sized {
                 up: Some(up),
                 p: p.clone(),
                 inclusive: true,
+            })
+        })
+    }
+
+    /// Fails with [`StreamError::LimitReached`] when more than `n` elements arrive (Pekko `limit`).
+    fn limit(self, n: u64) -> Self::Repr<Self::Out> {
+        self.via_stage(move |up, _| {
+            Box::pin(Limit {
+                up: Some(up),
+                seen: 0,
+                limit: n,
+            })
+        })
+    }
+
+    /// Passes elements for `d` after materialization, then completes and cancels upstream
+    /// (Pekko `takeWithin`).
+    fn take_within(self, d: Duration) -> Self::Repr<Self::Out> {
+        self.via_stage(move |up, _| {
+            Box::pin(Within {
+                up: Some(up),
+                d,
+                timer: Timer::default(),
+                started: false,
+                passed: false,
+                take: true,
+            })
+        })
+    }
+
+    /// Holds back all elements until `d` after materialization (Pekko `initialDelay`).
+    fn initial_delay(self, d: Duration) -> Self::Repr<Self::Out> {
+        self.via_stage(move |up, _| {
+            Box::pin(Within {
+                up: Some(up),
+                d,
+                timer: Timer::default(),
+                started: false,
+                passed: false,
+                take: false,
             })
         })
     }

@@ -267,3 +267,31 @@ async fn restart_source_on_failures_completes_normally_and_gives_up_after_max() 
         "{end:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn take_within_initial_delay_and_limit() {
+    let start = Instant::now();
+    let out = Source::tick(Duration::ZERO, 100 * MS, 1)
+        .take_within(250 * MS)
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 3, "ticks at 0, 100, 200");
+    assert_eq!(start.elapsed(), 250 * MS);
+    let start = Instant::now();
+    let mut p = Probe::of(Source::iter(1..=2).initial_delay(300 * MS));
+    assert_eq!(p.request_next().await.element(), 1);
+    assert_eq!(start.elapsed(), 300 * MS);
+    assert_eq!(p.request_next().await.element(), 2);
+    assert_eq!(start.elapsed(), 300 * MS);
+    assert_eq!(
+        Source::iter(1..=3)
+            .limit(3)
+            .run_with(Sink::seq())
+            .await
+            .unwrap(),
+        vec![1, 2, 3]
+    );
+    let r = Source::iter(1..=4).limit(3).run_with(Sink::seq()).await;
+    assert!(matches!(r, Err(StreamError::LimitReached { limit: 3 })));
+}

@@ -623,3 +623,25 @@ impl<T, F> Unpin for MapError<T, F> {}
 impl<T, F> Unpin for RecoverWithRetries<T, F> {}
 impl<T> Unpin for Log<T> {}
 impl<I> Unpin for FromIter<I> {}
+
+pub(crate) struct Limit<T> {
+    pub up: Option<Elems<T>>,
+    pub seen: u64,
+    pub limit: u64,
+}
+impl<T> Unpin for Limit<T> {}
+impl<T> Stream for Limit<T> {
+    type Item = Result<T, StreamError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
+        let this = &mut *self;
+        let r = ready!(poll_up(&mut this.up, cx));
+        if let Some(Ok(_)) = r {
+            this.seen += 1;
+            if this.seen > this.limit {
+                this.up = None;
+                return Poll::Ready(Some(Err(StreamError::LimitReached { limit: this.limit })));
+            }
+        }
+        Poll::Ready(r)
+    }
+}

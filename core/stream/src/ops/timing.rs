@@ -433,3 +433,36 @@ impl<T> Unpin for Timeout<T> {}
 impl<T, F> Unpin for KeepAlive<T, F> {}
 impl<T> Unpin for GroupedWithin<T> {}
 impl<T> Unpin for Tick<T> {}
+
+/// `take_within` (complete after `d`) and `initial_delay` (hold back elements until `d`).
+pub(crate) struct Within<T> {
+    pub up: Option<Elems<T>>,
+    pub d: Duration,
+    pub timer: Timer,
+    pub started: bool,
+    pub passed: bool,
+    pub take: bool,
+}
+impl<T> Unpin for Within<T> {}
+impl<T> Stream for Within<T> {
+    type Item = Result<T, StreamError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            this.timer.arm(Instant::now() + this.d);
+        }
+        if !this.passed && this.timer.poll_fire(cx).is_ready() {
+            this.passed = true;
+        }
+        if this.take {
+            if this.passed {
+                this.up = None; // time is up: complete and cancel upstream
+                return Poll::Ready(None);
+            }
+        } else if !this.passed {
+            return Poll::Pending;
+        }
+        poll_up(&mut this.up, cx)
+    }
+}
