@@ -142,7 +142,7 @@ impl Config {
         path: impl AsRef<std::path::Path>,
         opts: &ParseOptions,
     ) -> Result<Config> {
-        let root = load::parse_file_at(path.as_ref(), opts, 0, None)?;
+        let root = load::parse_file_at(path.as_ref(), opts, 0, None, None)?;
         Ok(Config { root })
     }
 

@@ -162,17 +162,18 @@ impl<'a> FsIncluder<'a> {
             IncludeKind::Heuristic => match &self.src {
                 Src::File(f) => {
                     let p = FsPath::new(name);
+                    // like Java's `File.getParentFile`: a bare file name has no directory to be
+                    // relative to, so only the class path is searched
                     let sibling = if p.is_absolute() {
-                        p.to_path_buf()
+                        Some(p.to_path_buf())
                     } else {
                         f.parent()
+                            .filter(|d| !d.as_os_str().is_empty())
                             .map(|d| d.join(name))
-                            .unwrap_or_else(|| p.to_path_buf())
                     };
-                    if sibling.exists() {
-                        Target::File(sibling)
-                    } else {
-                        Target::Resource(name.trim_start_matches('/').to_string())
+                    match sibling {
+                        Some(s) if s.exists() => Target::File(s),
+                        _ => Target::Resource(name.trim_start_matches('/').to_string()),
                     }
                 }
                 Src::Resource(r) => {
@@ -191,7 +192,12 @@ impl<'a> FsIncluder<'a> {
     }
 
     /// Parse one target; `Ok(None)` when it does not exist.
-    fn parse_target(&self, target: &Target, at: &Origin) -> Result<Option<V>> {
+    fn parse_target(
+        &self,
+        target: &Target,
+        at: &Origin,
+        syntax: Option<Syntax>,
+    ) -> Result<Option<V>> {
         if self.depth + 1 > MAX_INCLUDE_DEPTH {
             return Err(ConfigError::new(
                 ErrorKind::Parse,
@@ -207,7 +213,7 @@ impl<'a> FsIncluder<'a> {
                 if !p.is_file() {
                     return Ok(None);
                 }
-                let v = parse_file_at(p, self.opts, self.depth + 1, None)?;
+                let v = parse_file_at(p, self.opts, self.depth + 1, None, syntax)?;
                 Ok(Some(v))
             }
             Target::Resource(name) => {
@@ -221,6 +227,7 @@ impl<'a> FsIncluder<'a> {
                             self.opts,
                             self.depth + 1,
                             Some((desc, name.clone())),
+                            syntax,
                         )?;
                         merged = Some(match merged {
                             None => v,
@@ -253,7 +260,7 @@ impl Includer for FsIncluder<'_> {
                 ));
             }
             let t = self.locate(kind, name);
-            return match self.parse_target(&t, at)? {
+            return match self.parse_target(&t, at, None)? {
                 Some(v) => Ok(v),
                 None if required => Err(not_found(
                     at,
@@ -264,7 +271,11 @@ impl Includer for FsIncluder<'_> {
         }
         if has_ext(name) {
             let t = self.locate(kind, name);
-            return match self.parse_target(&t, at)? {
+            // Lightbend parses a heuristic include that names its extension with the including
+            // source's options, so as HOCON whatever the extension (`include "x.properties"`
+            // reads x.properties as HOCON); file() and classpath() use the extension.
+            let syntax = (kind == IncludeKind::Heuristic).then_some(Syntax::Conf);
+            return match self.parse_target(&t, at, syntax)? {
                 Some(v) => Ok(v),
                 None if required => Err(not_found(at, format!("resource not found: {}", name))),
                 None => Ok(value::empty_object(at.clone())),
@@ -274,11 +285,18 @@ impl Includer for FsIncluder<'_> {
         for ext in [".conf", ".json", ".properties"] {
             let cand = format!("{}{}", name, ext);
             let t = self.locate(kind, &cand);
-            if let Some(v) = self.parse_target(&t, at)? {
-                merged = Some(match merged {
-                    None => v,
-                    Some(m) => value::with_fallback(&m, &v),
-                });
+            match self.parse_target(&t, at, None) {
+                Ok(Some(v)) => {
+                    merged = Some(match merged {
+                        None => v,
+                        Some(m) => value::with_fallback(&m, &v),
+                    });
+                }
+                Ok(None) => {}
+                // Lightbend treats any IO failure while probing a candidate (also a failed
+                // `required` include nested inside it) as "this candidate is missing".
+                Err(e) if e.kind() == ErrorKind::Io => {}
+                Err(e) => return Err(e),
             }
         }
         match merged {
@@ -302,6 +320,7 @@ pub(crate) fn parse_file_at(
     opts: &ParseOptions,
     depth: usize,
     resource: Option<(String, String)>,
+    syntax: Option<Syntax>,
 ) -> Result<V> {
     let (desc, kind, src) = match &resource {
         Some((d, name)) => (d.clone(), OriginKind::Resource, Src::Resource(name.clone())),
@@ -328,7 +347,8 @@ pub(crate) fn parse_file_at(
         }
     };
     let text = decode_utf8(&bytes, &origin)?;
-    let syntax = if depth == 0 { opts.syntax } else { None }
+    let syntax = syntax
+        .or(if depth == 0 { opts.syntax } else { None })
         .or_else(|| syntax_from_extension(&path.to_string_lossy()))
         .unwrap_or(Syntax::Conf);
     let mut inc = FsIncluder { opts, src, depth };

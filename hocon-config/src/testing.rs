@@ -52,7 +52,8 @@ fn leaf_paths(v: &V, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
 /// Compare every setting in `bundled` (HOCON text of a bundled `reference.conf`) with Pekko's
 /// value for the same path. Settings under the top-level key `rekko` are Rekko's own, and
 /// top-level namespaces Pekko's reference files do not define belong to other projects; both are
-/// skipped. Returns the number of settings compared, or the list of mismatches.
+/// skipped. Strings naming the same duration or size (`1s` and `1 s`) are accepted with a note
+/// on stderr. Returns the number of settings compared, or the list of mismatches.
 pub fn check_against_pekko_reference(
     bundled: &str,
     pekko_reference_dir: &FsPath,
@@ -106,6 +107,9 @@ pub fn check_against_pekko_reference(
         });
         match (mine, theirs) {
             (Ok(a), Ok(b)) if a == b => {}
+            (Ok(a), Ok(b)) if same_quantity(&ours, &pekko, &expr) => {
+                eprintln!("note: {}: bundled {} and Pekko {} are the same duration/size but written differently", expr, a, b);
+            }
             (Ok(a), Ok(b)) => mismatches.push(format!("{}: bundled {} but Pekko {}", expr, a, b)),
             (_, Err(_)) => mismatches.push(format!("{}: not a Pekko setting", expr)),
             (Err(e), _) => mismatches.push(format!("{}: {}", expr, e)),
@@ -116,4 +120,21 @@ pub fn check_against_pekko_reference(
     } else {
         Err(mismatches)
     }
+}
+
+/// Both values are strings naming the same duration or the same size (`1s` vs `1 s`).
+fn same_quantity(ours: &Config, pekko: &Config, expr: &str) -> bool {
+    let (Ok(a), Ok(b)) = (ours.get_value(expr), pekko.get_value(expr)) else {
+        return false;
+    };
+    let (Some(a), Some(b)) = (a.as_str(), b.as_str()) else {
+        return false;
+    };
+    if let (Ok(x), Ok(y)) = (
+        crate::units::parse_duration_nanos(a),
+        crate::units::parse_duration_nanos(b),
+    ) {
+        return x == y;
+    }
+    matches!((crate::units::parse_bytes(a), crate::units::parse_bytes(b)), (Ok(x), Ok(y)) if x == y)
 }

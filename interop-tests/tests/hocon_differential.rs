@@ -214,6 +214,8 @@ struct Gen {
     rng: StdRng,
     keys: Vec<&'static str>,
     include_files: Vec<String>,
+    /// Directory of the document being generated (for absolute `file()` includes).
+    dir: PathBuf,
     /// Nesting inside arrays (where `+=` and includes with substitutions are Lightbend limitations).
     in_array: u32,
 }
@@ -364,9 +366,14 @@ impl Gen {
                 && self.rng.gen_range(0..10) == 0
             {
                 let f = self.include_files[self.rng.gen_range(0..self.include_files.len())].clone();
-                let stmt = match self.rng.gen_range(0..3) {
+                let base = f.rsplit_once('.').map(|x| x.0).unwrap_or(&f).to_string();
+                let stmt = match self.rng.gen_range(0..7) {
                     0 => format!("include \"{}\"", f),
-                    1 => format!("include \"{}\"", f.trim_end_matches(".conf")),
+                    1 => format!("include \"{}\"", base),
+                    2 => format!("include required(\"{}\")", base),
+                    3 => format!("include file(\"{}/{}\")", self.dir.display(), f),
+                    4 => format!("include required(file(\"{}/{}\"))", self.dir.display(), f),
+                    5 => "include required(\"missing-file\")".to_string(),
                     _ => "include \"missing-file.conf\"".to_string(),
                 };
                 out.push_str(&stmt);
@@ -427,16 +434,24 @@ fn random_documents_match_lightbend() {
         keys: vec!["a", "b", "c", "foo", "bar", "x", "list", "ключ", "d-e"],
         include_files: Vec::new(),
         in_array: 0,
+        dir: PathBuf::new(),
     };
     for i in 0..cases {
         let dir = tmp.path().join(format!("doc{}", i));
         std::fs::create_dir_all(&dir).expect("mkdir");
         gen.include_files.clear();
-        let n_inc = gen.rng.gen_range(0..3);
+        gen.dir = dir.clone();
+        let n_inc = gen.rng.gen_range(0..4);
         for j in 0..n_inc {
-            let name = format!("inc{}.conf", j);
-            let n = gen.rng.gen_range(1..4);
-            let body = gen.fields(1, n);
+            let (name, body) = match gen.rng.gen_range(0..6) {
+                // JSON and properties siblings, also reached by basename probing
+                0 => (format!("inc{}.json", j), format!("{{ \"j{}\" : [1, \"two\", {{ \"x\" : null }}], \"a\" : {{ \"k\" : 1.5 }} }}", j)),
+                1 => (format!("inc{}.properties", j), format!("p{}.q = 1\na.b = text\nlist.0 = zero\nlist.1 = one\n", j)),
+                _ => {
+                    let n = gen.rng.gen_range(1..4);
+                    (format!("inc{}.conf", j), gen.fields(1, n))
+                }
+            };
             std::fs::write(dir.join(&name), body).expect("write include");
             gen.include_files.push(name);
         }
