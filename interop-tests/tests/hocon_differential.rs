@@ -42,13 +42,20 @@ struct Oracle {
 
 impl Oracle {
     fn start() -> Oracle {
-        let node = JvmNode::start(
+        let spec = || {
             FixtureSpec::new("org.rekko.fixtures.ConfigDump")
                 .name("config-dump")
-                .arg("--serve"),
-        )
-        .expect("ConfigDump starts");
-        Oracle { node }
+                .arg("--serve")
+        };
+        // one retry: a concurrent Maven build of the shared fixture jar can fail transiently
+        let node = JvmNode::start(spec()).or_else(|e| {
+            eprintln!("ConfigDump did not start ({}), retrying once", e);
+            std::thread::sleep(Duration::from_secs(5));
+            JvmNode::start(spec())
+        });
+        Oracle {
+            node: node.expect("ConfigDump starts"),
+        }
     }
     /// `Ok(json)` or `Err(message)` from Lightbend config for `parseFile(file).resolve()`.
     fn parse(&mut self, file: &Path) -> Result<J, String> {
