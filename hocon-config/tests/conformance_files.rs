@@ -268,3 +268,64 @@ fn config_force_env_overrides() {
     assert_eq!(c.get_int("a-c").expect("a-c"), 3);
     assert_eq!(c.get_int("a_c").expect("a_c"), 4);
 }
+
+/// Lightbend's round-trip guarantee: re-parsing any rendering gives an equal value.
+#[test]
+fn renderings_round_trip() {
+    let Some(dir) = conformance_dir() else { return };
+    let text = std::fs::read_to_string(dir.join("hocon/files-expected.json"))
+        .expect("read files-expected.json");
+    let spec: J = serde_json::from_str(&text).expect("parse files-expected.json");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut configs = Vec::new();
+    for entry in spec["files"].as_array().expect("files") {
+        let path = dir
+            .join("hocon/resources")
+            .join(entry["file"].as_str().unwrap_or_default());
+        if let Ok(c) = Config::parse_file_with(&path, &opts(&dir))
+            .and_then(|c| c.resolve_with_env(ResolveOptions::default(), &env_of(entry)))
+        {
+            configs.push((entry["file"].as_str().unwrap_or_default().to_string(), c));
+        }
+    }
+    configs.push((
+        "pekko merged reference".into(),
+        merged_reference(&dir).expect("merged"),
+    ));
+    let mut concise_hocon = hocon_config::RenderOptions::concise();
+    concise_hocon.json = false;
+    let renderings = [
+        ("concise json", hocon_config::RenderOptions::concise()),
+        ("concise hocon", concise_hocon),
+        ("formatted hocon", hocon_config::RenderOptions::hocon()),
+        ("defaults", hocon_config::RenderOptions::defaults()),
+    ];
+    for (name, c) in &configs {
+        let want = to_json(&c.root());
+        for (label, o) in &renderings {
+            checked += 1;
+            let rendered = c.render(o);
+            match Config::parse_string(&rendered) {
+                Ok(back) if json_eq(&to_json(&back.root()), &want) => {}
+                Ok(back) => failures.push(format!(
+                    "{} ({}): {} != {}",
+                    name,
+                    label,
+                    to_json(&back.root()),
+                    want
+                )),
+                Err(e) => failures.push(format!("{} ({}): {}\n{}", name, label, e, rendered)),
+            }
+        }
+    }
+    for f in &failures {
+        eprintln!("FAIL {}", f.chars().take(600).collect::<String>());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} renderings did not round-trip",
+        failures.len(),
+        checked
+    );
+}
