@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 use crate::actor_ref::AnyActorRef;
 use crate::behavior::{interpret_message, interpret_signal, start, Behavior, Behaviors, Inner};
@@ -129,7 +130,12 @@ pub(crate) struct Cell<M> {
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn ErasedCell>>> = const { RefCell::new(None) };
+    /// Messages put at the mailbox front (unstash) by the actor running on this thread.
+    static PREPENDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
+
+/// How many user messages one mailbox lock takes at most.
+const LOCAL_BATCH: usize = 8;
 
 /// The actor currently processing on this thread (the implicit sender for dead-letter logs).
 pub(crate) fn current_actor_path() -> Option<ActorPath> {
@@ -146,6 +152,26 @@ impl Drop for CurrentGuard {
     fn drop(&mut self) {
         let prev = self.0.take();
         CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Gives other tasks a turn: wakes itself and returns `Pending` once. Unlike
+/// `tokio::task::yield_now` it does not wait for the next I/O driver poll.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
     }
 }
 
@@ -272,9 +298,11 @@ impl<M: Send + 'static> Cell<M> {
             return;
         }
         let q = mb.q.get_or_insert_with(Box::default);
+        let count = msgs.len();
         for m in msgs.into_iter().rev() {
             q.user.push_front(Envelope::Msg(m));
         }
+        PREPENDED.with(|p| p.set(p.get() + count));
         // Only called from inside this actor's processing, so it is already scheduled.
     }
 
@@ -305,7 +333,7 @@ impl<M: Send + 'static> Cell<M> {
                         if cell.process_batch(throughput) {
                             return;
                         }
-                        tokio::task::yield_now().await;
+                        YieldNow(false).await;
                     }
                 });
             }
@@ -345,6 +373,9 @@ impl<M: Send + 'static> Cell<M> {
         if ctx.life == Life::New {
             self.do_start(st, &mut ctx);
         }
+        PREPENDED.with(|p| p.set(0));
+        // User messages are taken from the mailbox a few at a time, in one lock.
+        let mut local: SmallVec<[Envelope<M>; LOCAL_BATCH]> = SmallVec::new();
         let mut n = 0;
         let done = loop {
             if ctx.life == Life::Terminated {
@@ -353,22 +384,30 @@ impl<M: Send + 'static> Cell<M> {
             if n >= budget {
                 break false;
             }
-            let item = {
-                let mut mb = self.mailbox.lock();
-                let running = ctx.life == Life::Running;
-                let item = match mb.q.as_mut() {
-                    Some(q) => match q.sys.pop_front() {
-                        Some(s) => Some(Item::Sys(s)),
-                        None if running => q.user.pop_front().map(Item::User),
+            let item = match local.pop() {
+                Some(e) => Some(Item::User(e)),
+                None => {
+                    let mut mb = self.mailbox.lock();
+                    let running = ctx.life == Life::Running;
+                    let item = match mb.q.as_mut() {
+                        Some(q) => match q.sys.pop_front() {
+                            Some(s) => Some(Item::Sys(s)),
+                            None if running => {
+                                let k = (budget - n).min(LOCAL_BATCH).min(q.user.len());
+                                local.extend(q.user.drain(..k));
+                                local.reverse();
+                                local.pop().map(Item::User)
+                            }
+                            None => None,
+                        },
                         None => None,
-                    },
-                    None => None,
-                };
-                if item.is_none() {
-                    // The queues stay allocated: an actor that got messages will likely get more.
-                    mb.flags &= !SCHEDULED;
+                    };
+                    if item.is_none() {
+                        // The queues stay allocated: an actor that got messages will likely get more.
+                        mb.flags &= !SCHEDULED;
+                    }
+                    item
                 }
-                item
             };
             match item {
                 None => break true,
@@ -376,11 +415,38 @@ impl<M: Send + 'static> Cell<M> {
                 Some(Item::User(e)) => self.handle_user(st, &mut ctx, e),
             }
             n += 1;
+            if !local.is_empty() {
+                let prepended = PREPENDED.with(|p| p.replace(0));
+                if prepended > 0 || ctx.life != Life::Running {
+                    self.put_back(&mut local, prepended);
+                }
+            }
         };
+        if !local.is_empty() {
+            self.put_back(&mut local, PREPENDED.with(|p| p.replace(0)));
+        }
         if ctx.life != Life::Terminated {
             st.ext = ctx.take_ext();
         }
         done
+    }
+
+    /// Returns taken-but-unprocessed messages to the mailbox, after `after` messages that were
+    /// put at its front meanwhile (unstash); to dead letters when the actor has terminated.
+    fn put_back(&self, local: &mut SmallVec<[Envelope<M>; LOCAL_BATCH]>, after: usize) {
+        let mut mb = self.mailbox.lock();
+        if mb.flags & CLOSED != 0 {
+            drop(mb);
+            for e in local.drain(..).rev() {
+                self.dead_letter_env(e);
+            }
+            return;
+        }
+        let q = mb.q.get_or_insert_with(Box::default);
+        let at = after.min(q.user.len());
+        let tail = q.user.split_off(at);
+        q.user.extend(local.drain(..).rev());
+        q.user.extend(tail);
     }
 
     fn do_start(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
@@ -634,7 +700,19 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         self.mailbox.lock().flags & CLOSED != 0
     }
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
-        let st = self.state.lock();
+        let st = match self.state.try_lock() {
+            Some(st) => st,
+            None => {
+                // Inside this actor's own processing the children are in its context, not here;
+                // waiting for the lock would never end.
+                let me = self.id();
+                let inside = CURRENT.with(|c| c.borrow().as_ref().map(|a| a.id()) == Some(me));
+                if inside {
+                    return None;
+                }
+                self.state.lock()
+            }
+        };
         let key = match name.strip_prefix('$') {
             Some(_) => Name::Anon(crate::path::parse_anonymous_name(name)?),
             None => Name::Named(Box::new(name.to_string())),

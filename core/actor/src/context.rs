@@ -554,7 +554,14 @@ impl<M: Send + 'static> ActorContext<M> {
         }
     }
 
+    #[inline]
     pub(crate) fn rearm_receive_timeout(&mut self) {
+        if self.ext.as_ref().map(|e| e.receive_timeout.is_some()) == Some(true) {
+            self.rearm_receive_timeout_slow();
+        }
+    }
+
+    fn rearm_receive_timeout_slow(&mut self) {
         let weak = Arc::downgrade(&self.cell);
         let runtime = self.cell.system().runtime().clone();
         if let Some(rt) = self.ext.as_mut().and_then(|e| e.receive_timeout.as_mut()) {
@@ -599,6 +606,12 @@ impl<M: Send + 'static> ActorContext<M> {
         match self.ext.as_ref().and_then(|e| e.timers.as_ref()) {
             Some(t) => t.lock().fired(id),
             None => false,
+        }
+    }
+
+    pub(crate) fn cancel_timers(&mut self) {
+        if let Some(t) = self.ext.as_ref().and_then(|e| e.timers.as_ref()) {
+            t.lock().cancel_all();
         }
     }
 

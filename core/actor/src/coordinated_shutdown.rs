@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -241,14 +240,21 @@ async fn futures_join(handles: Vec<(String, tokio::task::JoinHandle<()>)>) {
 pub(crate) fn install_sigterm(system: &SystemHandle) {
     #[cfg(unix)]
     {
-        let sys = system.clone();
-        let weak = Arc::downgrade(&sys.0);
-        drop(sys);
-        system.runtime().spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut s) = signal(SignalKind::terminate()) else {
+        use tokio::signal::unix::{signal, SignalKind};
+        let weak = Arc::downgrade(&system.0);
+        // Registered before `ActorSystem::new` returns, so no SIGTERM is missed.
+        let registered = {
+            let _enter = system.runtime().enter();
+            signal(SignalKind::terminate())
+        };
+        let mut s = match registered {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot install SIGTERM handler: {e}");
                 return;
-            };
+            }
+        };
+        system.runtime().spawn(async move {
             let term = {
                 let Some(shared) = weak.upgrade() else { return };
                 SystemHandle(shared).when_terminated()
@@ -256,15 +262,23 @@ pub(crate) fn install_sigterm(system: &SystemHandle) {
             tokio::select! {
                 _ = s.recv() => {
                     if let Some(shared) = weak.upgrade() {
-                        let cs = SystemHandle(shared).coordinated_shutdown().clone();
+                        let sys = SystemHandle(shared);
+                        let cs = sys.coordinated_shutdown().clone();
+                        let (exit, code) = {
+                            let s = &sys.settings().coordinated_shutdown;
+                            (s.exit_jvm, s.exit_code)
+                        };
+                        drop(sys);
                         cs.run(Reason::JvmExit).await;
+                        if exit {
+                            std::process::exit(code);
+                        }
                     }
                 }
                 _ = term => {}
             }
         });
     }
-    let _ = Duration::ZERO;
 }
 
 #[cfg(test)]

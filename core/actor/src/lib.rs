@@ -57,6 +57,19 @@
 //! * **Request-response**: put an `ActorRef<Reply>` in the message; from outside use
 //!   [`ActorRef::ask`], inside actors [`ActorContext::ask`] or [`ActorContext::message_adapter`].
 //!
+//! # Configuration
+//!
+//! [`ActorSystem::from_config`] reads Pekko's keys (`pekko.actor.*`, `pekko.scheduler.*`,
+//! `pekko.coordinated-shutdown.*`, `pekko.log-dead-letters*`) from a `hocon_config::Config`,
+//! falling back to the bundled `reference.conf` ([`settings::REFERENCE_CONF`]), whose values are
+//! Pekko's defaults (checked by a test against Pekko's own reference.conf).
+//! [`ActorSystem::new`] takes an [`ActorSystemSettings`] directly.
+//!
+//! # Testing
+//!
+//! [`testkit::TestProbe`] is an `ActorRef<M>` whose messages a test awaits. Timing-dependent
+//! behavior (timers, backoff, receive timeout, ask timeout) is tested with tokio's paused clock.
+//!
 //! # Runtime model
 //!
 //! An idle actor is a small heap object without a task. Sending to it schedules one tokio task

@@ -387,6 +387,9 @@ pub struct CoordinatedShutdownSettings {
     /// `run-by-jvm-shutdown-hook` (on): in Rekko, run on SIGTERM.
     #[serde(deserialize_with = "de_bool")]
     pub run_by_jvm_shutdown_hook: bool,
+    /// `exit-jvm` (off): exit the process with `exit-code` after a shutdown that SIGTERM started.
+    #[serde(deserialize_with = "de_bool")]
+    pub exit_jvm: bool,
     /// `exit-code` (0), for applications that exit after shutdown.
     pub exit_code: i32,
     /// `phases`.
@@ -434,6 +437,7 @@ impl Default for CoordinatedShutdownSettings {
             terminate_actor_system: true,
             run_by_actor_system_terminate: true,
             run_by_jvm_shutdown_hook: true,
+            exit_jvm: false,
             exit_code: 0,
             phases,
         }

@@ -346,6 +346,8 @@ impl<M: Send + 'static> Supervisor<M> {
             tracing::error!(actor = %path, "failure during PreRestart: {e}");
         }
         drop(current);
+        // Timers belong to the failed incarnation (as in Pekko).
+        ctx.cancel_timers();
         let mut children = HashSet::new();
         if stop_children {
             for child in ctx.children() {

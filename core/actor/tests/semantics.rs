@@ -1035,3 +1035,42 @@ fn system_without_a_runtime_starts_its_own() {
     let h = sys.runtime().clone();
     h.block_on(sys.when_terminated());
 }
+
+#[tokio::test]
+async fn unstashed_messages_come_before_messages_already_taken_from_the_mailbox() {
+    let sys = system("Stash2");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let r = spawn(
+        &sys,
+        Behaviors::with_stash(10, move |stash| {
+            let p = p.clone();
+            Behaviors::receive_message(move |m: Db| match m {
+                Db::Loaded => {
+                    let p = p.clone();
+                    stash.unstash_all(Behaviors::receive_message(move |m: Db| {
+                        p.tell(format!("{m:?}"));
+                        Behaviors::same()
+                    }))
+                }
+                other => {
+                    let _ = stash.stash(other);
+                    Behaviors::same()
+                }
+            })
+        }),
+        None,
+    )
+    .await;
+    // All sent before the actor runs, so they are handled in one turn.
+    r.tell(Db::Save(1));
+    r.tell(Db::Save(2));
+    r.tell(Db::Loaded);
+    r.tell(Db::Save(3));
+    r.tell(Db::Save(4));
+    for i in 1..=4 {
+        assert_eq!(probe.expect_message(T).await, format!("Save({i})"));
+    }
+    sys.terminate();
+    sys.when_terminated().await;
+}
