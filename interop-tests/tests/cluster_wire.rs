@@ -182,11 +182,23 @@ fn round_trip_through_jvm(version: PekkoVersion) -> Result<(), HarnessError> {
             &format!("decode {manifest} {}", b64_encode(&msg.to_binary())),
             ANSWER,
         )?;
-        let mut parts = line.splitn(4, ' ');
+        let mut parts = line.splitn(5, ' ');
         assert_eq!(parts.next(), Some("OK"), "JVM rejected {manifest}: {line}");
         assert_eq!(parts.next(), Some(manifest), "JVM manifest for {msg:?}");
         let jvm_bytes = b64_decode(parts.next().unwrap_or(""));
+        let digest = parts.next().unwrap_or("");
         let shown = parts.next().unwrap_or("");
+        // the JVM computes the same seen digest for the gossip
+        if let ClusterMessage::Welcome { gossip, .. }
+        | ClusterMessage::GossipEnvelope { gossip, .. } = &msg
+        {
+            let ours: String = gossip
+                .seen_digest()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(digest, ours, "{manifest}: seen digest");
+        }
         // the JVM saw what Rekko encoded
         let expected_text: Vec<String> = match &msg {
             ClusterMessage::Welcome { gossip, .. }
