@@ -80,6 +80,8 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     fn erased_path(&self) -> ActorPath;
     fn is_terminated(&self) -> bool;
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef>;
+    /// Processes one turn; `true` when the actor went idle or terminated.
+    fn run_batch(self: Arc<Self>, budget: usize) -> bool;
 }
 
 const SCHEDULED: u8 = 1;
@@ -132,6 +134,64 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn ErasedCell>>> = const { RefCell::new(None) };
     /// Messages put at the mailbox front (unstash) by the actor running on this thread.
     static PREPENDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many actors one task runs one after the other before handing the rest to new tasks.
+const MAX_INLINE_TURNS: u32 = 64;
+
+thread_local! {
+    /// The system whose run loop is active on this thread (0: none).
+    static RUNNING_SYSTEM: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Actors scheduled by the running actor, to be run by the same task.
+    static READY: RefCell<Vec<(Arc<dyn ErasedCell>, usize)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Spawns a task that runs `first` and then, one after another, the actors it (and they)
+/// scheduled, yielding between turns like a dispatcher thread.
+fn spawn_run(
+    runtime: &tokio::runtime::Handle,
+    first: Arc<dyn ErasedCell>,
+    throughput: usize,
+    sys_id: usize,
+) {
+    let rt = runtime.clone();
+    runtime.spawn(async move {
+        let mut cur = first;
+        let mut tp = throughput;
+        let mut turns = 0u32;
+        loop {
+            let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
+            let idle = cur.clone().run_batch(tp);
+            RUNNING_SYSTEM.with(|r| r.set(prev));
+            turns += 1;
+            if !idle {
+                flush_ready(&rt, sys_id);
+                YieldNow(false).await;
+                turns = 0;
+                continue;
+            }
+            let next = READY.with(|r| r.borrow_mut().pop());
+            match next {
+                Some((c, t)) if turns < MAX_INLINE_TURNS => {
+                    cur = c;
+                    tp = t;
+                }
+                Some((c, t)) => {
+                    spawn_run(&rt, c, t, sys_id);
+                    flush_ready(&rt, sys_id);
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+}
+
+fn flush_ready(rt: &tokio::runtime::Handle, sys_id: usize) {
+    let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    for (c, t) in ready {
+        spawn_run(rt, c, t, sys_id);
+    }
 }
 
 /// How many user messages one mailbox lock takes at most.
@@ -323,21 +383,22 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     fn schedule(self: &Arc<Self>, dispatcher: u8) {
-        let cell = self.clone();
         let system = &self.header.system;
         match system.dispatcher(dispatcher) {
             DispatcherKind::Default { throughput } => {
                 let throughput = *throughput;
-                system.runtime().spawn(async move {
-                    loop {
-                        if cell.process_batch(throughput) {
-                            return;
-                        }
-                        YieldNow(false).await;
-                    }
-                });
+                let sys_id = system.id();
+                if RUNNING_SYSTEM.with(|r| r.get()) == sys_id {
+                    // Sent from an actor of the same system on this thread: run it after the
+                    // sender's turn in the same task instead of spawning one.
+                    let me: Arc<dyn ErasedCell> = self.clone();
+                    READY.with(|r| r.borrow_mut().push((me, throughput)));
+                } else {
+                    spawn_run(system.runtime(), self.clone(), throughput, sys_id);
+                }
             }
             DispatcherKind::Blocking => {
+                let cell = self.clone();
                 system
                     .runtime()
                     .spawn_blocking(move || while !cell.process_batch(usize::MAX) {});
@@ -698,6 +759,9 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
     }
     fn is_terminated(&self) -> bool {
         self.mailbox.lock().flags & CLOSED != 0
+    }
+    fn run_batch(self: Arc<Self>, budget: usize) -> bool {
+        self.process_batch(budget)
     }
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
         let st = match self.state.try_lock() {

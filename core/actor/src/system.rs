@@ -84,6 +84,10 @@ impl SystemHandle {
         &self.0.settings
     }
 
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     /// The tokio runtime actors run on.
     pub fn runtime(&self) -> &Handle {
         &self.0.handle
