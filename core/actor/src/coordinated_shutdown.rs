@@ -224,7 +224,7 @@ impl CoordinatedShutdown {
                 }
             }
         }
-        let _ = self.0.done.send(true);
+        self.0.done.send_replace(true);
     }
 }
 

@@ -283,7 +283,7 @@ impl SystemHandle {
         self.0.root.lock().take();
         self.0.system_guardian.lock().take();
         self.0.user_guardian.lock().take();
-        let _ = self.0.terminated.send(true);
+        self.0.terminated.send_replace(true);
         tracing::debug!(system = %self.0.name, "actor system terminated");
     }
 }

@@ -1074,3 +1074,28 @@ async fn unstashed_messages_come_before_messages_already_taken_from_the_mailbox(
     sys.terminate();
     sys.when_terminated().await;
 }
+
+#[tokio::test]
+async fn when_terminated_completes_even_if_awaited_after_termination() {
+    let sys = ActorSystem::new(
+        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
+        "Late",
+        settings(),
+    )
+    .expect("system");
+    let probe = TestProbe::<()>::new("p");
+    let p = probe.ref_();
+    sys.coordinated_shutdown()
+        .add_task("before-actor-system-terminate", "mark", move || {
+            p.tell(());
+            async {}
+        })
+        .expect("phase exists");
+    sys.terminate();
+    probe.expect_message(T).await;
+    // Poll until terminated without holding a `when_terminated` future meanwhile.
+    while !sys.is_terminated() {
+        tokio::task::yield_now().await;
+    }
+    sys.when_terminated().await;
+}
