@@ -62,6 +62,9 @@ pub enum RemoteError {
         /// The stream name.
         stream: &'static str,
     },
+    /// TLS files or configuration are unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The node was shut down.
     #[error("remoting node is shut down")]
     Shutdown,

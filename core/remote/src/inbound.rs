@@ -20,8 +20,8 @@ use artery_wire::serializers::{self, artery as am, misc as mm};
 use artery_wire::sysmsg::SystemMessage;
 use artery_wire::{compression::TableKind, ActorPath, StreamId, UniqueAddress, WireError};
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::message::{Delivery, SerializedMessage};
@@ -34,7 +34,30 @@ pub(crate) async fn run_listener(inner: Arc<Inner>, listener: TcpListener) {
                 let _ = sock.set_nodelay(true);
                 debug!(peer = %peer, "inbound connection accepted");
                 let me = inner.clone();
-                inner.spawn(run_reader(me, sock, peer));
+                match inner.tls.clone() {
+                    None => inner.spawn(run_reader(me, sock, peer)),
+                    Some(tls) => inner.spawn(async move {
+                        let t = me.settings.handshake.timeout;
+                        let r = tokio::time::timeout(t, tls.acceptor.accept(sock)).await;
+                        let stream = match r {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                return tls_refused(&me, peer, format!("TLS handshake failed: {e}"))
+                            }
+                            Err(_) => {
+                                return tls_refused(
+                                    &me,
+                                    peer,
+                                    format!("TLS handshake timed out after {t:?}"),
+                                )
+                            }
+                        };
+                        if let Err(e) = tls.check_peer(stream.get_ref().1.peer_certificates()) {
+                            return tls_refused(&me, peer, e);
+                        }
+                        run_reader(me, stream, peer).await
+                    }),
+                }
             }
             Err(e) => {
                 warn!(error = %e, "accept failed");
@@ -57,7 +80,15 @@ fn close(inner: &Inner, peer: SocketAddr, stream: Option<StreamId>, e: &WireErro
     });
 }
 
-async fn run_reader(inner: Arc<Inner>, mut sock: TcpStream, peer: SocketAddr) {
+fn tls_refused(inner: &Inner, peer: SocketAddr, reason: String) {
+    warn!(peer = %peer, "refusing inbound TLS connection from {peer}: {reason}");
+    inner.emit(RemoteEvent::InboundConnectionClosed {
+        peer: peer.to_string(),
+        reason,
+    });
+}
+
+async fn run_reader<S: AsyncRead + Unpin>(inner: Arc<Inner>, mut sock: S, peer: SocketAddr) {
     let mut dec = InboundDecoder::new(
         inner.settings.tcp_magic.clone(),
         inner.settings.maximum_frame_size,

@@ -35,6 +35,7 @@ mod message;
 mod node;
 mod outbound;
 mod settings;
+mod tls;
 
 pub use api::{identify, send_string};
 /// Addresses and paths as used on the wire.
@@ -43,3 +44,4 @@ pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode, ShutdownReport};
 pub use settings::{RemoteSettings, REFERENCE_CONF};
+pub use tls::TlsSettings;

@@ -124,6 +124,7 @@ pub(crate) struct Inner {
     pub compressed_sends: AtomicU64,
     pub acker: Mutex<SystemMessageAcker>,
     pub remote_watch: Mutex<RemoteWatch>,
+    pub tls: Option<Arc<crate::tls::Tls>>,
     pub flush_acks: Mutex<Option<mpsc::UnboundedSender<UniqueAddress>>>,
     pub inbound_compression: Mutex<crate::compression::InboundCompression>,
     pub events: broadcast::Sender<RemoteEvent>,
@@ -508,9 +509,14 @@ impl RemoteNode {
             uid = rand::random::<u64>();
         }
         let local = UniqueAddress::new(address, uid);
+        let tls = match &settings.tls {
+            Some(t) => Some(Arc::new(crate::tls::Tls::load(t)?)),
+            None => None,
+        };
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
             flush_acks: Mutex::new(None),
+            tls,
             inbound_compression: Mutex::new(crate::compression::InboundCompression::new(
                 Instant::now(),
                 settings.compression_actor_refs_interval,

@@ -12,11 +12,12 @@ use artery_wire::preamble::Preamble;
 use artery_wire::serializers;
 use artery_wire::{StreamId, UniqueAddress};
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 use crate::association::{Association, StreamReceivers};
+use crate::tls::Tls;
 use artery_wire::misc::Payload;
 use artery_wire::quarantine::QuarantineOutcome;
 use artery_wire::remote_watch::WatchAction;
@@ -79,7 +80,40 @@ pub(crate) async fn run_writer(
         };
         let _ = sock.set_nodelay(true);
         debug!(remote = %remote, stream = stream.name(), "outbound connection established");
-        match write_loop(&inner, &assoc, stream, sock, &mut rx).await {
+        let exit = match inner.tls.clone() {
+            None => write_loop(&inner, &assoc, stream, sock, &mut rx).await,
+            Some(tls) => {
+                let name = match Tls::server_name(&remote.host) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        fail(&inner, &assoc, stream, &mut rx, &mut failing_since, e).await;
+                        continue;
+                    }
+                };
+                let t = inner.settings.connection_timeout;
+                match tokio::time::timeout(t, tls.connector.connect(name, sock)).await {
+                    Ok(Ok(s)) => match tls.check_peer(s.get_ref().1.peer_certificates()) {
+                        Ok(()) => write_loop(&inner, &assoc, stream, s, &mut rx).await,
+                        Err(e) => {
+                            let msg = format!("TLS connection to {remote} refused: {e}");
+                            fail(&inner, &assoc, stream, &mut rx, &mut failing_since, msg).await;
+                            continue;
+                        }
+                    },
+                    Ok(Err(e)) => {
+                        let msg = format!("TLS handshake with {remote} failed: {e}");
+                        fail(&inner, &assoc, stream, &mut rx, &mut failing_since, msg).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        let msg = format!("TLS handshake with {remote} timed out after {t:?}");
+                        fail(&inner, &assoc, stream, &mut rx, &mut failing_since, msg).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        match exit {
             Exit::Stop => return,
             Exit::Reconnect => {
                 tokio::time::sleep(inner.settings.outbound_restart_backoff).await;
@@ -111,11 +145,11 @@ async fn fail(
     tokio::time::sleep(inner.settings.outbound_restart_backoff).await;
 }
 
-async fn write_loop(
+async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
     inner: &Arc<Inner>,
     assoc: &Arc<Association>,
     stream: StreamId,
-    sock: TcpStream,
+    sock: S,
     rx: &mut StreamReceivers,
 ) -> Exit {
     let remote = assoc.remote.clone();
@@ -128,7 +162,7 @@ async fn write_loop(
     // The peer never writes on a connection we opened: a readable socket
     // means it was closed (EOF), reset, or the peer misbehaves. Reading it
     // notices a dead peer before the next frame is lost in a dead socket.
-    let (mut rd, mut sock) = sock.into_split();
+    let (mut rd, mut sock) = tokio::io::split(sock);
     let mut junk = [0u8; 64];
     let mut buf = BytesMut::with_capacity(64 * 1024);
     buf.extend_from_slice(

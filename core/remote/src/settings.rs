@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use hocon_config::Config;
 
+use crate::tls::TlsSettings;
+
 use artery_wire::failure_detector::PhiAccrualSettings;
 use artery_wire::frame::{DEFAULT_MAXIMUM_FRAME_SIZE, DEFAULT_MAXIMUM_LARGE_FRAME_SIZE};
 use artery_wire::handshake::HandshakeSettings;
@@ -50,6 +52,9 @@ pub struct RemoteSettings {
     pub compression_manifests_max: usize,
     /// `advanced.compression.manifests.advertisement-interval`.
     pub compression_manifests_interval: Duration,
+    /// `transport = tls-tcp`: TLS with the PEM files of
+    /// `ssl.rotating-keys-engine`; `None` for plain `tcp`.
+    pub tls: Option<TlsSettings>,
     /// `advanced.outbound-message-queue-size` (ordinary stream).
     pub outbound_message_queue_size: usize,
     /// `advanced.outbound-control-queue-size`.
@@ -88,6 +93,7 @@ impl RemoteSettings {
             large_message_destinations: Vec::new(),
             watch_failure_detector: RemoteWatchSettings::default(),
             shutdown_flush_timeout: Duration::from_secs(1),
+            tls: None,
             outbound_message_queue_size: 3072,
             outbound_control_queue_size: 20000,
             outbound_large_message_queue_size: 256,
@@ -177,6 +183,17 @@ impl RemoteSettings {
             compression_manifests_interval: c.get_duration(&format!(
                 "{a}.advanced.compression.manifests.advertisement-interval"
             ))?,
+            tls: match c.get_string(&format!("{a}.transport"))?.as_str() {
+                "tls-tcp" => {
+                    let r = format!("{a}.ssl.rotating-keys-engine");
+                    Some(TlsSettings {
+                        key_file: c.get_string(&format!("{r}.key-file"))?.into(),
+                        cert_file: c.get_string(&format!("{r}.cert-file"))?.into(),
+                        ca_cert_file: c.get_string(&format!("{r}.ca-cert-file"))?.into(),
+                    })
+                }
+                _ => None,
+            },
             outbound_message_queue_size: c
                 .get_int(&format!("{a}.advanced.outbound-message-queue-size"))?
                 .max(1) as usize,
@@ -287,6 +304,14 @@ mod tests {
         );
         assert_eq!(s.large_message_destinations, vec!["/user/big*".to_string()]);
         assert_eq!(s.protocol, "pekko");
+        assert_eq!(s.tls, None);
+        let tls = Config::parse_string(
+            r#"pekko.remote.artery { transport = tls-tcp, ssl.rotating-keys-engine.secret-mount-point = "/s" }"#,
+        )
+        .unwrap();
+        let t = RemoteSettings::from_config("S", &tls).unwrap().tls.unwrap();
+        assert_eq!(t.key_file, std::path::PathBuf::from("/s/tls.key"));
+        assert_eq!(t.ca_cert_file, std::path::PathBuf::from("/s/ca.crt"));
         assert_eq!(s.compression_actor_refs_max, 256);
         assert_eq!(s.compression_manifests_interval, Duration::from_secs(60));
         let off =

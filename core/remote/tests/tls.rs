@@ -1,0 +1,208 @@
+//! `tls-tcp` between Rekko nodes: mutual TLS with PEM files, and peers with
+//! certificates from another CA refused on both sides.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, TlsSettings};
+
+const T: Duration = Duration::from_secs(10);
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and one node certificate (CN and SAN `name`) signed by it, RSA.
+fn pki(dir: &Path, name: &str) -> TlsSettings {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=rekko-test-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tls.key",
+            "-out",
+            "tls.csr",
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        format!(
+            "subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
+        ),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tls.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "tls.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    TlsSettings {
+        key_file: dir.join("tls.key"),
+        cert_file: dir.join("tls.crt"),
+        ca_cert_file: dir.join("ca.crt"),
+    }
+}
+
+fn tls_settings(name: &str, tls: &TlsSettings) -> RemoteSettings {
+    let mut s = RemoteSettings::new(name, "127.0.0.1", 0);
+    s.tls = Some(tls.clone());
+    s.handshake.timeout = Duration::from_secs(3);
+    s.outbound_restart_backoff = Duration::from_millis(100);
+    s
+}
+
+fn have_openssl() -> bool {
+    let ok = Command::new("openssl").arg("version").output().is_ok();
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is required under CI=true"
+        );
+        eprintln!("SKIPPED: openssl not found");
+    }
+    ok
+}
+
+#[tokio::test]
+async fn mutual_tls_between_rekko_nodes() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path(), "rekko-cluster");
+    let a = RemoteNode::start(tls_settings("A", &pki)).await.unwrap();
+    let b = RemoteNode::start(tls_settings("B", &pki)).await.unwrap();
+    b.register_echo("/user/echo");
+    let path = format!("{}/user/echo", b.address());
+    let r = a
+        .send_string(&path, "over tls", Some(T))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.message.as_text().as_deref(), Some("over tls"));
+    assert_eq!(
+        a.identify(&path, T).await.unwrap().as_deref(),
+        Some(path.as_str())
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused() {
+    if !have_openssl() {
+        return;
+    }
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let good = pki(d1.path(), "rekko-cluster");
+    let other = pki(d2.path(), "rekko-cluster");
+    let b = RemoteNode::start(tls_settings("B", &good)).await.unwrap();
+    b.register_echo("/user/echo");
+    let mut events = b.subscribe();
+    let intruder = RemoteNode::start(tls_settings("X", &other)).await.unwrap();
+    let path = format!("{}/user/echo", b.address());
+    let err = intruder
+        .send_string(&path, "let me in", Some(Duration::from_secs(2)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TLS"), "{err}");
+    let reason = loop {
+        if let RemoteEvent::InboundConnectionClosed { reason, .. } =
+            tokio::time::timeout(T, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            break reason;
+        }
+    };
+    assert!(reason.contains("TLS handshake failed"), "{reason}");
+    intruder.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_tcp_to_a_tls_node_is_refused() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path(), "rekko-cluster");
+    let b = RemoteNode::start(tls_settings("B", &pki)).await.unwrap();
+    let mut events = b.subscribe();
+    let plain = RemoteNode::start(RemoteSettings::new("P", "127.0.0.1", 0))
+        .await
+        .unwrap();
+    let path = format!("{}/user/echo", b.address());
+    plain
+        .tell(&path, None, rekko_remote::SerializedMessage::string("x"))
+        .unwrap();
+    let reason = loop {
+        if let RemoteEvent::InboundConnectionClosed { reason, .. } =
+            tokio::time::timeout(T, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            break reason;
+        }
+    };
+    assert!(reason.contains("TLS"), "{reason}");
+    plain.shutdown().await;
+    b.shutdown().await;
+}
