@@ -127,15 +127,31 @@ fn settings(pki: &TlsSettings) -> RemoteSettings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_with_pekko_1_7() -> Result<(), HarnessError> {
     require_jvm!();
-    let dir = interop_logs_dir()?.join(format!("artery-tls-{}", std::process::id()));
+    mutual_tls(PekkoVersion::V1_7_0).await
+}
+
+/// Pekko 1.0.3's rotating-keys engine defaults to TLS 1.2 with
+/// `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, which rustls also speaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_pekko_1_0_3() -> Result<(), HarnessError> {
+    require_jvm!();
+    mutual_tls(PekkoVersion::V1_0_3).await
+}
+
+async fn mutual_tls(version: PekkoVersion) -> Result<(), HarnessError> {
+    let dir = interop_logs_dir()?.join(format!(
+        "artery-tls-{}-{}",
+        version.as_str(),
+        std::process::id()
+    ));
     let good = pki(&dir.join("good"), "rekko-cluster");
     let other = pki(&dir.join("other"), "rekko-cluster");
     let conf = jvm_conf(&dir, &good);
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")
-                .name("artery-tls")
-                .version(PekkoVersion::V1_7_0)
+                .name(&format!("artery-tls-{}", version.as_str()))
+                .version(version)
                 .args(["--system", "JvmTls", "--config", &conf]),
         )
     })?;
