@@ -1,0 +1,4 @@
+//! Drivers placeholder.
+
+/// Drivers.
+pub struct StreamRefs;
