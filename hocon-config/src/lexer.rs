@@ -31,7 +31,8 @@ pub(crate) enum Tok {
     Num(NumTok),
     Bool(bool),
     Null,
-    Comment(String),
+    /// A comment (its text is not kept).
+    Comment,
     Subst {
         optional: bool,
         expr: Vec<Token>,
@@ -58,7 +59,7 @@ impl Tok {
             Tok::Num(n) => format!("'{}'", n.text),
             Tok::Bool(b) => format!("'{}'", b),
             Tok::Null => "'null'".into(),
-            Tok::Comment(_) => "comment".into(),
+            Tok::Comment => "comment".into(),
             Tok::Subst { .. } => "'${'".into(),
             Tok::Problem(m) => m.clone(),
         }
@@ -207,7 +208,12 @@ pub(crate) fn tokenize(s: &str, _origin: &Origin, json: bool) -> Vec<Token> {
 impl<'a> Lexer<'a> {
     #[inline]
     fn peek(&self) -> Option<char> {
-        self.s[self.pos..].chars().next()
+        let b = *self.s.as_bytes().get(self.pos)?;
+        if b < 0x80 {
+            Some(b as char)
+        } else {
+            self.s[self.pos..].chars().next()
+        }
     }
     #[inline]
     fn peek2(&self) -> Option<char> {
@@ -265,10 +271,9 @@ impl<'a> Lexer<'a> {
             self.pos += if c == '/' { 2 } else { 1 };
             let rest = &self.s[self.pos..];
             let end = rest.find('\n').unwrap_or(rest.len());
-            let text = rest[..end].to_string();
             self.pos += end;
             return Ok(Token {
-                tok: Tok::Comment(text),
+                tok: Tok::Comment,
                 line,
             });
         }

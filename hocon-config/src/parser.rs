@@ -75,6 +75,7 @@ pub(crate) fn parse_text(
         path_stack: Vec::new(),
         includer,
         depth: 0,
+        line_origin: None,
     };
     p.parse_document()
 }
@@ -91,6 +92,7 @@ struct Parser<'a> {
     path_stack: Vec<Path>,
     includer: &'a mut dyn Includer,
     depth: u32,
+    line_origin: Option<(u32, Origin)>,
 }
 
 fn is_unquoted_ws(t: &Tok) -> bool {
@@ -160,7 +162,7 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.next_token()?;
             match &t.tok {
-                Tok::IgnoredWs | Tok::Comment(_) => {}
+                Tok::IgnoredWs | Tok::Comment => {}
                 Tok::Newline => self.line = t.line + 1,
                 tk if is_unquoted_ws(tk) => {}
                 _ => {
@@ -184,7 +186,7 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.next_token()?;
             match &t.tok {
-                Tok::IgnoredWs | Tok::Comment(_) => {}
+                Tok::IgnoredWs | Tok::Comment => {}
                 tk if is_unquoted_ws(tk) => {}
                 Tok::Newline => {
                     saw = true;
@@ -240,8 +242,20 @@ impl<'a> Parser<'a> {
         Ok(result)
     }
 
+    /// The origin for `line`, shared by consecutive values on the same line.
+    fn origin_at(&mut self, line: u32) -> Origin {
+        match &self.line_origin {
+            Some((l, o)) if *l == line => o.clone(),
+            _ => {
+                let o = self.origin.with_line(line);
+                self.line_origin = Some((line, o.clone()));
+                o
+            }
+        }
+    }
+
     fn simple_value(&mut self, t: Token) -> Result<V> {
-        let origin = self.origin.with_line(t.line);
+        let origin = self.origin_at(t.line);
         let kind = match t.tok {
             Tok::Str(s) => Kind::Str { s, quoted: true },
             Tok::Unquoted(s) => Kind::Str { s, quoted: false },
@@ -384,7 +398,25 @@ impl<'a> Parser<'a> {
             )));
         }
         self.put_back(t);
-        path::parse_path_tokens(&expr, &self.origin.with_line(self.line), None)
+        // fast path: one unquoted word without '.' or one quoted string is a one-key path
+        if expr.len() == 1 {
+            let simple = match &expr[0].tok {
+                Tok::Unquoted(s) => !s.is_empty() && !s.contains('.'),
+                Tok::Str(_) => true,
+                _ => false,
+            };
+            if simple {
+                if let Some(Token {
+                    tok: Tok::Unquoted(s) | Tok::Str(s),
+                    ..
+                }) = expr.pop()
+                {
+                    return Ok(Path::from_single(s));
+                }
+            }
+        }
+        let origin = self.origin_at(self.line);
+        path::parse_path_tokens(&expr, &origin, None)
     }
 
     fn full_current_path(&self) -> Option<Path> {
@@ -397,7 +429,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_object(&mut self, had_open: bool) -> Result<V> {
-        let object_origin = self.origin.with_line(self.line);
+        let object_origin = self.origin_at(self.line);
         let mut values = Map::default();
         let mut after_comma = false;
         let mut last_path: Option<Path> = None;
@@ -706,7 +738,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_array(&mut self) -> Result<V> {
-        let origin = self.origin.with_line(self.line);
+        let origin = self.origin_at(self.line);
         self.array_count += 1;
         let mut items: Vec<V> = Vec::new();
         match self.consolidate_values()? {

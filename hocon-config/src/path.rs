@@ -44,6 +44,13 @@ impl Path {
             })
         }
     }
+    /// A one-key path taking ownership of the key.
+    pub(crate) fn from_single(k: String) -> Path {
+        Path {
+            elems: vec![k].into(),
+            start: 0,
+        }
+    }
     /// A one-key path.
     pub fn key(k: &str) -> Path {
         Path {

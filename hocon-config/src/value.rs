@@ -266,9 +266,28 @@ fn take_children(kind: &mut Kind, out: &mut Vec<V>) {
     }
 }
 
+thread_local! {
+    static DROP_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl Drop for Node {
-    /// Drops deep trees iteratively so that dropping never overflows the stack.
+    /// Drops shallow trees recursively (no extra allocation) and deep ones iteratively, so that
+    /// dropping never overflows the stack.
     fn drop(&mut self) {
+        let depth = DROP_DEPTH.with(|d| d.get());
+        if depth < 256 {
+            DROP_DEPTH.with(|d| d.set(depth + 1));
+            match &mut self.kind {
+                Kind::Object { map, .. } => drop(std::mem::take(map)),
+                Kind::List { items, .. } => drop(std::mem::take(items)),
+                Kind::Concat(p) | Kind::DelayedMerge(p) | Kind::DelayedMergeObject(p) => {
+                    drop(std::mem::take(p))
+                }
+                _ => {}
+            }
+            DROP_DEPTH.with(|d| d.set(depth));
+            return;
+        }
         let mut stack = Vec::new();
         take_children(&mut self.kind, &mut stack);
         while let Some(v) = stack.pop() {
