@@ -418,7 +418,9 @@ impl Receiver {
             return;
         }
         match self.state {
-            State::WaitingForCancelAck(..) | State::UpstreamCompleted(_) => {}
+            State::WaitingForCancelAck(..)
+            | State::UpstreamCompleted(_)
+            | State::UpstreamTerminated(_) => {}
             _ => {
                 self.termination_deadline =
                     Some(now + self.settings.final_termination_signal_deadline);
