@@ -1,12 +1,13 @@
 //! Building the fixture jar from `jvm-fixtures/`, once per test run.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use crate::paths::repo_root;
+use crate::paths::{repo_root, target_dir};
 use crate::HarnessError;
 
 /// The Pekko version a fixture jar is built against.
@@ -47,6 +48,10 @@ static BUILT: OnceLock<Mutex<HashMap<PekkoVersion, PathBuf>>> = OnceLock::new();
 
 /// The shaded fixture jar for `version`, built with `mvn -B -q package` the first time it is
 /// asked for in this process, and only when a source file or the pom is newer than the jar.
+///
+/// Test processes that run at the same time take turns through a lock file in the build
+/// directory, and each gets an immutable copy of the jar under `target/interop-jars/`, so a
+/// rebuild never changes the classes of a fixture that is already running.
 pub fn fixture_jar(version: PekkoVersion) -> Result<PathBuf, HarnessError> {
     let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned lock only means another test panicked while building; the map is still valid.
@@ -57,17 +62,67 @@ pub fn fixture_jar(version: PekkoVersion) -> Result<PathBuf, HarnessError> {
         return Ok(jar.clone());
     }
     let project = repo_root().join("jvm-fixtures");
-    let jar = project
-        .join(version.build_dir())
-        .join("rekko-jvm-fixtures.jar");
+    let build_dir = project.join(version.build_dir());
+    let jar = build_dir.join("rekko-jvm-fixtures.jar");
+    let _build_lock = lock_build_dir(&build_dir)?;
     if !jar_is_fresh(&project, &jar) {
         build(&project, version)?;
     }
     if !jar.is_file() {
         return Err(HarnessError::MissingJar(jar));
     }
-    built.insert(version, jar.clone());
-    Ok(jar)
+    let snapshot = snapshot(&jar, version)?;
+    built.insert(version, snapshot.clone());
+    Ok(snapshot)
+}
+
+/// Holds an exclusive lock on `<build dir>/.rekko-harness.lock` until dropped.
+fn lock_build_dir(build_dir: &Path) -> Result<File, HarnessError> {
+    std::fs::create_dir_all(build_dir)
+        .map_err(|e| HarnessError::io(format!("creating {}", build_dir.display()), e))?;
+    let path = build_dir.join(".rekko-harness.lock");
+    let file = File::create(&path)
+        .map_err(|e| HarnessError::io(format!("creating {}", path.display()), e))?;
+    file.lock()
+        .map_err(|e| HarnessError::io(format!("locking {}", path.display()), e))?;
+    Ok(file)
+}
+
+/// Copies the jar to `target/interop-jars/<version>-<length>-<mtime>.jar` (once per content),
+/// writing a temporary file first and renaming it into place.
+fn snapshot(jar: &Path, version: PekkoVersion) -> Result<PathBuf, HarnessError> {
+    let metadata = std::fs::metadata(jar)
+        .map_err(|e| HarnessError::io(format!("reading {}", jar.display()), e))?;
+    let stamp = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_nanos());
+    let dir = target_dir().join("interop-jars");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| HarnessError::io(format!("creating {}", dir.display()), e))?;
+    let copy = dir.join(format!(
+        "rekko-jvm-fixtures-{}-{}-{stamp}.jar",
+        version.as_str(),
+        metadata.len()
+    ));
+    if copy.is_file() {
+        return Ok(copy);
+    }
+    let partial = dir.join(format!(
+        ".{}.partial-{}",
+        version.as_str(),
+        std::process::id()
+    ));
+    std::fs::copy(jar, &partial)
+        .and_then(|_| std::fs::rename(&partial, &copy))
+        .map_err(|e| {
+            HarnessError::io(
+                format!("copying {} to {}", jar.display(), copy.display()),
+                e,
+            )
+        })?;
+    Ok(copy)
 }
 
 fn build(project: &Path, version: PekkoVersion) -> Result<(), HarnessError> {

@@ -22,7 +22,7 @@ pub fn interop_logs_dir() -> Result<PathBuf, HarnessError> {
 }
 
 /// The cargo target directory: test binaries live in `<target>/<profile>/deps/`.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
         return PathBuf::from(dir);
     }
