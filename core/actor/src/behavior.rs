@@ -471,6 +471,7 @@ pub(crate) fn start<M: Send + 'static>(
 }
 
 /// Feeds one message to a started behavior.
+#[inline]
 pub(crate) fn interpret_message<M: Send + 'static>(
     b: &mut Behavior<M>,
     ctx: &mut ActorContext<M>,

@@ -522,6 +522,7 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
+    #[inline]
     fn handle_user(
         self: &Arc<Self>,
         st: &mut ActorState<M>,
@@ -550,6 +551,7 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
+    #[inline]
     fn deliver(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, m: M) {
         let r = guarded(|| interpret_message(&mut st.behavior, ctx, m));
         self.apply(st, ctx, r, None);
@@ -558,6 +560,7 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
+    #[inline]
     fn apply(
         self: &Arc<Self>,
         st: &mut ActorState<M>,

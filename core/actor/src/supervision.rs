@@ -68,6 +68,7 @@ impl fmt::Display for ActorFailure {
 }
 
 /// Runs `f`, turning a panic into an [`ActorFailure`].
+#[inline]
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, ActorFailure>) -> Result<T, ActorFailure> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
