@@ -24,8 +24,6 @@ pub(crate) enum Tok {
     CloseSquare,
     PlusEquals,
     Newline,
-    /// Whitespace that is not between two simple values.
-    IgnoredWs,
     Unquoted(String),
     Str(String),
     Num(NumTok),
@@ -53,7 +51,6 @@ impl Tok {
             Tok::CloseSquare => "']'".into(),
             Tok::PlusEquals => "'+='".into(),
             Tok::Newline => "newline".into(),
-            Tok::IgnoredWs => "whitespace".into(),
             Tok::Unquoted(s) => format!("'{}'", s),
             Tok::Str(s) => format!("quoted string {}", crate::render::json_string(s)),
             Tok::Num(n) => format!("'{}'", n.text),
@@ -144,29 +141,19 @@ struct WsSaver {
 }
 
 impl WsSaver {
+    /// Whitespace between two simple values is kept as an unquoted-text token (it is part of a
+    /// concatenation); any other whitespace is dropped (Lightbend's "ignored whitespace" tokens
+    /// have no effect on parsing).
     fn check(&mut self, t: &Tok, line: u32, ws_text: &mut String, out: &mut Vec<Token>) {
         if t.is_simple_value() {
-            if self.ws {
-                if self.last_simple {
-                    out.push(Token {
-                        tok: Tok::Unquoted(std::mem::take(ws_text)),
-                        line,
-                    });
-                } else {
-                    out.push(Token {
-                        tok: Tok::IgnoredWs,
-                        line,
-                    });
-                }
-            }
-            self.last_simple = true;
-        } else {
-            if self.ws {
+            if self.ws && self.last_simple {
                 out.push(Token {
-                    tok: Tok::IgnoredWs,
+                    tok: Tok::Unquoted(std::mem::take(ws_text)),
                     line,
                 });
             }
+            self.last_simple = true;
+        } else {
             self.last_simple = false;
         }
         self.ws = false;

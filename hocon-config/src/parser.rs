@@ -162,7 +162,7 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.next_token()?;
             match &t.tok {
-                Tok::IgnoredWs | Tok::Comment => {}
+                Tok::Comment => {}
                 Tok::Newline => self.line = t.line + 1,
                 tk if is_unquoted_ws(tk) => {}
                 _ => {
@@ -186,7 +186,7 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.next_token()?;
             match &t.tok {
-                Tok::IgnoredWs | Tok::Comment => {}
+                Tok::Comment => {}
                 tk if is_unquoted_ws(tk) => {}
                 Tok::Newline => {
                     saw = true;
@@ -333,45 +333,17 @@ impl<'a> Parser<'a> {
         if self.json {
             return Ok(None);
         }
-        // entries: Ok(value) or Err(ignored whitespace token)
-        let mut values: Vec<std::result::Result<V, Token>> = Vec::new();
-        let mut count = 0usize;
+        let mut values: Vec<V> = Vec::new();
         let mut t = self.next_token_collecting_ws()?;
-        loop {
-            if t.tok == Tok::IgnoredWs {
-                values.push(Err(t));
-                t = self.next_token()?;
-                continue;
-            } else if Self::is_value_start(&t.tok) {
-                let v = self.parse_value(t)?;
-                count += 1;
-                values.push(Ok(v));
-            } else {
-                break;
-            }
+        while Self::is_value_start(&t.tok) {
+            values.push(self.parse_value(t)?);
             t = self.next_token()?;
         }
         self.put_back(t);
-        if count < 2 {
-            let mut value: Option<V> = None;
-            for n in values {
-                match n {
-                    Ok(v) => value = Some(v),
-                    Err(tok) => {
-                        if value.is_some() {
-                            self.put_back(tok);
-                        }
-                    }
-                }
-            }
-            return Ok(value);
+        if values.len() < 2 {
+            return Ok(values.pop());
         }
-        while let Some(Err(_)) = values.last() {
-            if let Some(Err(tok)) = values.pop() {
-                self.put_back(tok);
-            }
-        }
-        let pieces: Vec<V> = values.into_iter().filter_map(|x| x.ok()).collect();
+        let pieces = values;
         value::concatenate(pieces)
     }
 

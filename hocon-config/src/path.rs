@@ -213,7 +213,6 @@ pub(crate) fn parse_path_tokens(
     let mut any = false;
     for t in tokens {
         let (text, quoted): (String, bool) = match &t.tok {
-            Tok::IgnoredWs => continue,
             Tok::Str(s) => (s.clone(), true),
             Tok::Unquoted(s) => (s.clone(), false),
             Tok::Num(n) => (n.text.to_string(), false),
