@@ -41,6 +41,9 @@ pub enum ClusterError {
     /// The configuration library reported an error.
     #[error(transparent)]
     Config(#[from] hocon_config::ConfigError),
+    /// The remoting transport reported an error.
+    #[error("remoting: {0}")]
+    Remote(#[from] rekko_remote::RemoteError),
 }
 
 /// Result alias of this crate.

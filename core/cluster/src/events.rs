@@ -66,7 +66,7 @@ pub fn diff(old: &MembershipState, new: &MembershipState) -> Vec<ClusterEvent> {
         let changed = old
             .gossip
             .member(&m.unique_address)
-            .map_or(true, |o| o.status != m.status);
+            .is_none_or(|o| o.status != m.status);
         if changed {
             match m.status {
                 MemberStatus::Joining => events.push(ClusterEvent::MemberJoined(m.clone())),

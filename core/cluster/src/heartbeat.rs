@@ -231,9 +231,7 @@ impl HeartbeatSender {
     /// True unless the detector of `node` says it failed (never-heartbeated nodes are
     /// available): the verdict the reaper turns into reachability records.
     pub fn is_available(&self, node: &Address, now: Instant) -> bool {
-        self.detectors
-            .get(node)
-            .map_or(true, |d| d.is_available(now))
+        self.detectors.get(node).is_none_or(|d| d.is_available(now))
     }
 
     fn heartbeat_from(&mut self, a: &Address, now: Instant) {

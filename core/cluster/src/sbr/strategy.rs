@@ -154,7 +154,7 @@ impl SbrView {
                     || s == MemberStatus::Down
                     || s == MemberStatus::Exiting)
             })
-            .filter(|m| strategy.role().map_or(true, |r| m.has_role(r)))
+            .filter(|m| strategy.role().is_none_or(|r| m.has_role(r)))
             .cloned()
             .collect();
         self.sorted(strategy, ms)

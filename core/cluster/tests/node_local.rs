@@ -1,0 +1,59 @@
+//! Two Rekko cluster nodes in one process form a cluster over real remoting.
+
+use std::time::Duration;
+
+use hocon_config::Config;
+use rekko_cluster::node::from_wire_address;
+use rekko_cluster::{ClusterNode, MemberStatus};
+use rekko_remote::{RemoteNode, RemoteSettings};
+
+const CONF: &str = r#"
+pekko.cluster {
+  gossip-interval = 200ms
+  leader-actions-interval = 200ms
+  seed-node-timeout = 2s
+  downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
+}
+"#;
+
+async fn start() -> ClusterNode {
+    let remote = RemoteNode::start(RemoteSettings::new("ClusterSystem", "127.0.0.1", 0))
+        .await
+        .expect("remoting starts");
+    let config = Config::parse_string(CONF).expect("config parses");
+    ClusterNode::start(remote, &config).expect("cluster starts")
+}
+
+/// Polls `cond` until it holds or 30 s passed.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn all_up(n: &ClusterNode, count: usize) -> bool {
+    let m = n.members();
+    m.len() == count && m.iter().all(|m| m.status == MemberStatus::Up)
+}
+
+#[tokio::test]
+async fn second_node_joins_first_seed_and_leaves() {
+    let a = start().await;
+    let b = start().await;
+    let seed = from_wire_address(a.remote().address());
+    a.join_seed_nodes(std::slice::from_ref(&seed));
+    b.join_seed_nodes(std::slice::from_ref(&seed));
+    eventually("both Up on both", || all_up(&a, 2) && all_up(&b, 2)).await;
+    assert_eq!(a.leader(), Some(seed.clone()));
+    assert_eq!(b.leader(), Some(seed));
+
+    assert!(b.leave_gracefully(Duration::from_secs(30)).await);
+    eventually("b removed on a", || all_up(&a, 1)).await;
+    a.remote().shutdown().await;
+    b.remote().shutdown().await;
+}
