@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -33,6 +33,7 @@ pub struct StreamRefs {
     settings: StreamRefSettings,
     counter: Arc<AtomicU64>,
     prefix: Arc<str>,
+    high_water: Arc<AtomicUsize>,
 }
 
 /// Completes when a sending stage finishes: `Ok` once its partner saw the
@@ -63,6 +64,7 @@ struct Endpoint {
     inbox: mpsc::Receiver<Inbound>,
     overflow: Arc<AtomicBool>,
     events: broadcast::Receiver<RemoteEvent>,
+    high_water: Arc<AtomicUsize>,
 }
 
 impl Drop for Endpoint {
@@ -82,7 +84,14 @@ impl StreamRefs {
             settings,
             counter: Arc::new(AtomicU64::new(0)),
             prefix: prefix.into(),
+            high_water: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// The most elements any receiving stage of these refs has held in its
+    /// buffer at once (never more than `buffer-capacity`).
+    pub fn max_buffered(&self) -> usize {
+        self.high_water.load(Ordering::Relaxed)
     }
 
     /// The settings stages are created with.
@@ -116,6 +125,7 @@ impl StreamRefs {
             inbox,
             overflow,
             events,
+            high_water: self.high_water.clone(),
         }
     }
 
@@ -284,6 +294,7 @@ async fn run_receiver(mut ep: Endpoint, mut sm: Receiver, out: Out) {
                 Effect::Pull | Effect::CancelUpstream(_) => {}
             }
         }
+        ep.high_water.fetch_max(sm.buffered(), Ordering::Relaxed);
         if sm.is_finished() {
             return;
         }
