@@ -327,7 +327,9 @@ pub(crate) struct AdapterTarget<U, M> {
 
 impl<U: Send + 'static, M: Send + 'static> ActorRefTarget<U> for AdapterTarget<U, M> {
     fn tell(&self, msg: U) {
-        self.target.tell((self.f)(msg));
+        let f = self.f.clone();
+        self.target
+            .enqueue(crate::cell::Envelope::Adapted(Box::new(move || f(msg))));
     }
     fn path(&self) -> ActorPath {
         let p = self.target.path();

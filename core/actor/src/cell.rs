@@ -66,10 +66,18 @@ pub(crate) enum SysMsg {
 /// What sits in the ordinary queue.
 pub(crate) enum Envelope<M> {
     Msg(M),
-    Timer { id: u64, msg: M },
+    /// A message for a message adapter: the adapter function runs inside this actor, so its
+    /// failure is this actor's failure (as in Pekko).
+    Adapted(AdaptFn<M>),
+    Timer {
+        id: u64,
+        msg: M,
+    },
     ReceiveTimeout(u64),
     Internal(u64),
 }
+
+pub(crate) type AdaptFn<M> = Box<dyn FnOnce() -> M + Send>;
 
 /// The message-type-independent face of a cell.
 pub(crate) trait ErasedCell: Send + Sync + 'static {
@@ -367,8 +375,15 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     fn dead_letter_env(&self, env: Envelope<M>) {
-        if let Envelope::Msg(m) = env {
-            self.dead_letter(m);
+        match env {
+            Envelope::Msg(m) => self.dead_letter(m),
+            Envelope::Adapted(_) => self.header.system.record_dead_letter(
+                "adapted message",
+                Box::new(()),
+                current_actor_path(),
+                self.path(),
+            ),
+            _ => {}
         }
     }
 
@@ -531,6 +546,10 @@ impl<M: Send + 'static> Cell<M> {
     ) {
         match env {
             Envelope::Msg(m) => self.deliver(st, ctx, m),
+            Envelope::Adapted(f) => match guarded(|| Ok(f())) {
+                Ok(m) => self.deliver(st, ctx, m),
+                Err(e) => self.fail(st, ctx, e),
+            },
             Envelope::Timer { id, msg } => {
                 if ctx.timer_fired(id) {
                     self.deliver(st, ctx, msg)

@@ -1099,3 +1099,44 @@ async fn when_terminated_completes_even_if_awaited_after_termination() {
     }
     sys.when_terminated().await;
 }
+
+#[tokio::test]
+async fn a_failing_message_adapter_fails_the_adapting_actor_not_the_sender() {
+    let sys = system("AdaptFail");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    spawn(
+        &sys,
+        Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<()>| {
+            let p1 = p.clone();
+            let adapting = ctx.spawn(
+                Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<u32>| {
+                    let adapter = ctx.message_adapter(|s: &'static str| -> u32 {
+                        s.parse().unwrap_or_else(|_| panic!("not a number: {s}"))
+                    });
+                    p1.tell("adapter ready".into());
+                    adapter.tell("x");
+                    Behaviors::receive_message(|_: u32| Behaviors::same())
+                }),
+                "adapting",
+            );
+            ctx.watch(&adapting);
+            let p = p.clone();
+            Behaviors::receive_signal(move |_, s| {
+                if let Signal::ChildFailed(cf) = s {
+                    p.tell(format!("{} failed: {}", cf.actor.name(), cf.cause));
+                }
+                Behaviors::same()
+            })
+        }),
+        Some("parent"),
+    )
+    .await;
+    assert_eq!(probe.expect_message(T).await, "adapter ready");
+    assert_eq!(
+        probe.expect_message(T).await,
+        "adapting failed: not a number: x"
+    );
+    sys.terminate();
+    sys.when_terminated().await;
+}
