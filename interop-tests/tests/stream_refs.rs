@@ -205,6 +205,50 @@ async fn jvm_sink_ref_is_filled_from_rekko() -> Result<(), HarnessError> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekko_source_ref_is_consumed_by_a_jvm_stream() -> Result<(), HarnessError> {
+    require_jvm!();
+    let mut jvm = start_jvm("stream-refs-rekko-source", "JvmReadsRekko")?;
+    let rust = rust_node("RekkoOffersSource").await;
+    let refs = StreamRefs::new(rust.clone(), StreamRefSettings::default());
+
+    // `/user/sources` answers every message with a SourceRef of 10,000
+    // numbers; the sending stage's completion is reported on a channel.
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let me = format!("{}/user/sources", rust.address());
+    let handler_refs = refs.clone();
+    rust.register(
+        "/user/sources",
+        Arc::new(move |node: &RemoteNode, d: Delivery| {
+            let (source_ref, finished) = numbers(10_000).run_with(handler_refs.source_ref());
+            let _ = done_tx.send(finished);
+            if let Some(sender) = d.sender {
+                node.tell(&sender, Some(&me), source_ref.to_serialized())
+                    .expect("reply with the SourceRef");
+            }
+        }),
+    );
+
+    let consuming = request(
+        &mut jvm,
+        &format!("consume-source {}/user/sources", rust.address()),
+    )?;
+    assert_eq!(consuming, "CONSUMING");
+    assert_eq!(
+        request(&mut jvm, "await-sink 60")?,
+        "RECEIVED 10000 true done"
+    );
+    let finished = done.recv().await.expect("a SourceRef was handed out");
+    tokio::time::timeout(ANSWER, finished)
+        .await
+        .expect("the sending stage ends")
+        .expect("it completes once the JVM receiver terminated");
+
+    rust.shutdown().await;
+    tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
+    Ok(())
+}
+
 /// Killing the JVM mid-stream fails the Rekko stream with the JVM's error
 /// kind (`RemoteStreamRefActorTerminatedException`) once the failure detector
 /// declares the node lost and the final-termination-signal deadline passed.
