@@ -27,6 +27,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "actor")]
+mod actor_ref;
 mod attributes;
 pub mod bench_pipelines;
 mod dsl;
@@ -41,6 +43,8 @@ mod sinks;
 mod sources;
 pub mod testkit;
 
+#[cfg(feature = "actor")]
+pub use actor_ref::ActorSourceMsg;
 pub use attributes::{Attributes, DEFAULT_INPUT_BUFFER};
 pub use dsl::{Elems, Flow, Keep, RunnableGraph, Sink, Source, StreamFuture};
 pub use error::{Decider, Directive, StreamError, Supervision, TimeoutKind};
