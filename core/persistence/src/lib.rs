@@ -15,7 +15,8 @@
 //! - [`query`]: `events_by_persistence_id`, `events_by_tag`, `persistence_ids`, current and live,
 //!   as back-pressured streams;
 //! - [`recovery`]: snapshot + replay recovery and a writer that continues an entity's stream as a
-//!   new incarnation; [`cli`]: helpers for `rekko journal events|ids`.
+//!   new incarnation; [`typed`]: the event-sourced actor; [`cli`]: helpers for
+//!   `rekko journal events|ids`.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -45,49 +46,45 @@
 //! # });
 //! ```
 //!
-//! # Planned: typed `EventSourcedBehavior` (needs the actor runtime; not implemented)
+//! # Typed `EventSourcedBehavior`
 //!
-//! The actor half will follow Pekko typed's names and semantics on top of [`recovery`],
-//! [`journal`] and [`serialization`]. Intended shape (not compiled):
+//! [`typed`] is the actor half: Pekko typed's `EventSourcedBehavior` on the rekko-actor runtime
+//! (effects, recovery, stashing, snapshots with retention, tags, event adapters, signals).
 //!
-//! ```ignore
-//! let behavior = EventSourcedBehavior::new(
-//!         PersistenceId::new("ShoppingCart", &entity_id),      // "ShoppingCart|<id>"
-//!         Cart::default(),                                      // empty state
-//!         |state: &Cart, cmd: Command| -> Effect<Event, Cart> { // command handler
-//!             match cmd {
-//!                 Command::Add { item, reply_to } => Effect::persist(Event::Added { item })
-//!                     .then_reply(reply_to, |s: &Cart| s.summary()),
-//!                 Command::Get { reply_to } => Effect::none().then_reply(reply_to, Cart::summary),
-//!                 Command::Close => Effect::persist_all(vec![Event::Closed]).then_stop(),
-//!             }
-//!         },
-//!         |state: Cart, event: &Event| state.apply(event),     // event handler
-//!     )
-//!     .with_event_codec(events)                 // PayloadCodec<Event> (Jackson / protobuf)
-//!     .with_snapshot_codec(states)              // PayloadCodec<Cart>
-//!     .with_tagger(|e: &Event| set!["carts"])
-//!     .with_retention(RetentionCriteria::snapshot_every(100, 2).with_delete_events_on_snapshot())
-//!     .snapshot_when(|state, event, seq_nr| matches!(event, Event::Closed))
-//!     .with_journal_plugin_id("jdbc-journal")
-//!     .with_snapshot_plugin_id("jdbc-snapshot-store")
-//!     .on_persist_failure(SupervisorStrategy::restart_with_backoff(min, max, 0.2))
-//!     .receive_signal(|state, signal| match signal {
-//!         EventSourcedSignal::RecoveryCompleted => {}
-//!         EventSourcedSignal::RecoveryFailed(err) => {}   // err names id, seq, serializer, manifest
-//!         EventSourcedSignal::SnapshotCompleted(meta) | EventSourcedSignal::SnapshotFailed(..) => {}
-//!         EventSourcedSignal::DeleteEventsCompleted(to) | EventSourcedSignal::DeleteSnapshotsCompleted(..) => {}
-//!         _ => {}
-//!     });
 //! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings};
+//! use rekko_persistence::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
+//! use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
+//! use rekko_persistence::typed::{command_ref, Effect, EventSourcedBehavior, Persistence, PersistenceId};
 //!
-//! Phases as in Pekko: recovery permit (`max-concurrent-recoveries`), snapshot load, replay in
-//! `replayBatchSize` pages ([`recovery::recover`]), running, persisting (commands stashed up to
-//! `stash-capacity`), storing snapshot; `Effect` = primary action (`persist`, `persist_all`,
-//! `none`, `unhandled`, `stash`, `stop`) plus ordered side effects (`then_run`, `then_reply`,
-//! `then_stop`, `then_unstash_all`); each incarnation writes with a fresh writer UUID
-//! ([`recovery::EntityWriter`]); a journal failure stops the actor so supervision restarts it
-//! with back-off and it recovers again.
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct Added { amount: i64 }
+//! enum Command { Add(i64, ActorRef<i64>) }
+//!
+//! let persistence = Persistence::new(Arc::new(InMemoryJournal::new()),
+//!     Arc::new(InMemorySnapshotStore::new()));
+//! let behavior = EventSourcedBehavior::new(
+//!     &persistence,
+//!     PersistenceId::new("Counter", "a"),                    // "Counter|a"
+//!     0i64,                                                  // empty state
+//!     Arc::new(JacksonCodec::<Added>::single(JacksonFormat::Json, "com.example.Added")),
+//!     |_total: &i64, cmd: &Command| match cmd {              // command handler
+//!         Command::Add(n, reply_to) => Effect::persist(Added { amount: *n })
+//!             .then_reply(reply_to.clone(), |total: &i64| *total),
+//!     },
+//!     |total: i64, e: &Added| total + e.amount,              // event handler
+//! )
+//! .into_behavior();
+//! let system = ActorSystem::new(behavior, "Example", ActorSystemSettings::default()).unwrap();
+//! let counter = command_ref(system.guardian());
+//! let total = counter.ask(|r| Command::Add(5, r), Duration::from_secs(3)).await;
+//! assert_eq!(total, Ok(5));
+//! system.terminate();
+//! # });
+//! ```
 
 pub mod backend;
 pub mod batching;
@@ -102,6 +99,7 @@ pub mod query;
 pub mod recovery;
 pub mod serialization;
 pub mod settings;
+pub mod typed;
 
 pub use error::{PersistenceError, Result};
 pub use model::{

@@ -32,7 +32,7 @@ pub struct Recovered<S> {
     pub events_replayed: u64,
 }
 
-fn recovery_error(
+pub(crate) fn recovery_error(
     pid: &str,
     seq: i64,
     p: &SerializedPayload,
