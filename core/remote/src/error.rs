@@ -65,6 +65,10 @@ pub enum RemoteError {
     /// TLS files or configuration are unusable.
     #[error("TLS: {0}")]
     Tls(String),
+    /// A user message could not be encoded, or a reply was not of the
+    /// expected type.
+    #[error(transparent)]
+    Codec(#[from] crate::codec::CodecError),
     /// The node was shut down.
     #[error("remoting node is shut down")]
     Shutdown,

@@ -28,6 +28,7 @@
 
 mod api;
 mod association;
+pub mod codec;
 mod compression;
 mod error;
 mod inbound;
@@ -40,6 +41,7 @@ mod tls;
 pub use api::{identify, send_string};
 /// Addresses and paths as used on the wire.
 pub use artery_wire::{ActorPath, Address, UniqueAddress};
+pub use codec::{ByteArray, ByteString, CodecError, RemoteMessage};
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode, ShutdownReport};

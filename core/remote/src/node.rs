@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::association::{stream_channels, Association, StreamQueues};
+use crate::codec::RemoteMessage;
 use crate::error::{RemoteError, Result};
 use crate::message::{Delivery, SerializedMessage};
 use crate::settings::RemoteSettings;
@@ -636,6 +637,63 @@ impl RemoteNode {
             return Err(e);
         }
         self.inner.await_reply(&temp, &target, rx, timeout).await
+    }
+
+    /// Sends the typed message `msg` (encoded with its bound serializer and
+    /// manifest) to `path` with an optional sender path.
+    pub fn tell_typed<M: RemoteMessage>(
+        &self,
+        path: &str,
+        sender: Option<&str>,
+        msg: &M,
+    ) -> Result<()> {
+        self.tell(path, sender, msg.to_message()?)
+    }
+
+    /// Asks `path` with the typed message `msg` and decodes the reply as
+    /// `R`; a reply of another serializer id or manifest is a
+    /// [`RemoteError::Codec`] naming both.
+    pub async fn ask_typed<M: RemoteMessage, R: RemoteMessage>(
+        &self,
+        path: &str,
+        msg: &M,
+        timeout: Duration,
+    ) -> Result<R> {
+        let reply = self.ask(path, msg.to_message()?, timeout).await?;
+        Ok(R::from_message(&reply.message)?)
+    }
+
+    /// Registers an endpoint at `path` for messages of type `M`: each
+    /// delivery is decoded and given to `handler` with its envelope. A
+    /// message of another serializer id or manifest, or one that does not
+    /// decode, is dropped with a warning naming the serializer id and
+    /// manifest (also a [`RemoteEvent::MessageDropped`]); the connection
+    /// lives.
+    pub fn register_typed<M, F>(&self, path: &str, handler: F)
+    where
+        M: RemoteMessage + 'static,
+        F: Fn(&RemoteNode, &Delivery, M) + Send + Sync + 'static,
+    {
+        self.register(
+            path,
+            Arc::new(
+                move |node: &RemoteNode, d: Delivery| match M::from_message(&d.message) {
+                    Ok(m) => handler(node, &d, m),
+                    Err(e) => {
+                        warn!(
+                            recipient = %d.recipient,
+                            serializer = d.message.serializer_id,
+                            manifest = %d.message.manifest,
+                            "dropping message for {}: {e}",
+                            d.recipient
+                        );
+                        node.inner.emit(RemoteEvent::MessageDropped {
+                            reason: format!("{} for {}", e, d.recipient),
+                        });
+                    }
+                },
+            ),
+        );
     }
 
     /// Sends `text` as a String to `path`; with `ask` waits that long for
