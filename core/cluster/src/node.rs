@@ -377,6 +377,16 @@ impl Inner {
             return;
         };
         let sender = from_wire_address(&d.origin.address);
+        if let (ClusterMessage::InitJoin { .. }, Some(reply_to)) = (&msg, d.sender.as_deref()) {
+            // InitJoinAck/Nack go back to the sender: the joiner's seed-node process actor.
+            let mut guard = self.state.lock();
+            let st = &mut *guard;
+            for o in st.core.receive(&sender, msg, now_ms()) {
+                self.send_to_path(reply_to, &o.message);
+            }
+            self.after(st);
+            return;
+        }
         self.with_state(|inner, st| match msg {
             ClusterMessage::InitJoinAck { ref address, .. } => {
                 let address = address.clone();
@@ -483,6 +493,18 @@ impl Inner {
                 continue;
             }
             self.send_selection(address, CORE_DAEMON, CORE_DAEMON, &o.message);
+        }
+    }
+
+    /// Sends `msg` directly to the actor at the full path `to`, with the core daemon as sender.
+    fn send_to_path(&self, to: &str, msg: &ClusterMessage) {
+        let from = format!("{}{}", self.remote.address(), CORE_DAEMON);
+        if let Err(e) = self.remote.tell(to, Some(&from), serialize(msg)) {
+            tracing::debug!(
+                "Cluster Node [{}] - sending {} to [{to}] failed: {e}",
+                self.self_node.address,
+                msg.manifest()
+            );
         }
     }
 

@@ -10,6 +10,10 @@ pub fn bundled_references() -> Vec<(&'static str, &'static str)> {
         ),
         ("rekko-remote/reference.conf", rekko_remote::REFERENCE_CONF),
         (
+            "rekko-cluster/reference.conf",
+            rekko_cluster::settings::REFERENCE_CONF,
+        ),
+        (
             "rekko-persistence/reference.conf",
             rekko_persistence::settings::REFERENCE_CONF,
         ),

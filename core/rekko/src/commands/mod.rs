@@ -1,6 +1,7 @@
 //! What each subcommand does.
 
 mod config_resolve;
+mod node;
 mod remote;
 
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config(ConfigCommand::Resolve(args)) => config_resolve::run(&args),
         Command::Send(args) => remote::send(&args),
         Command::Identify(args) => remote::identify(&args),
-        Command::Node(_) => not_yet_available("rekko node"),
+        Command::Node(args) => node::run(&args),
         Command::Journal(JournalCommand::Events(_)) => not_yet_available("rekko journal events"),
         Command::Journal(JournalCommand::Ids(_)) => not_yet_available("rekko journal ids"),
     }
