@@ -11,12 +11,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use smallvec::SmallVec;
 
 use crate::actor_ref::AnyActorRef;
 use crate::behavior::{interpret_message, interpret_signal, start, Behavior, Behaviors, Inner};
 use crate::behavior::{ChildFailed, Signal, Terminated};
 use crate::context::ActorContext;
+use crate::mailbox::{Item, Mailbox, Push};
 use crate::path::{anonymous_name, ActorPath};
 use crate::supervision::{guarded, ActorFailure};
 use crate::system::{DispatcherKind, SystemHandle};
@@ -92,31 +92,6 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     fn run_batch(self: Arc<Self>, budget: usize) -> bool;
 }
 
-const SCHEDULED: u8 = 1;
-const CLOSED: u8 = 2;
-
-pub(crate) struct Queues<M> {
-    user: VecDeque<Envelope<M>>,
-    sys: VecDeque<SysMsg>,
-}
-
-impl<M> Default for Queues<M> {
-    fn default() -> Self {
-        Queues {
-            user: VecDeque::new(),
-            sys: VecDeque::new(),
-        }
-    }
-}
-
-pub(crate) struct Mailbox<M> {
-    flags: u8,
-    dispatcher: u8,
-    /// 0 means unbounded.
-    capacity: u32,
-    q: Option<Box<Queues<M>>>,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Life {
     New,
@@ -134,14 +109,12 @@ pub(crate) struct ActorState<M> {
 /// One actor incarnation.
 pub(crate) struct Cell<M> {
     pub(crate) header: Header,
-    mailbox: Mutex<Mailbox<M>>,
+    mailbox: Mailbox<M>,
     state: Mutex<ActorState<M>>,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn ErasedCell>>> = const { RefCell::new(None) };
-    /// Messages put at the mailbox front (unstash) by the actor running on this thread.
-    static PREPENDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// How many actors one task runs one after the other before handing the rest to new tasks.
@@ -202,9 +175,6 @@ fn flush_ready(rt: &tokio::runtime::Handle, sys_id: usize) {
     }
 }
 
-/// How many user messages one mailbox lock takes at most.
-const LOCAL_BATCH: usize = 8;
-
 /// The actor currently processing on this thread (the implicit sender for dead-letter logs).
 pub(crate) fn current_actor_path() -> Option<ActorPath> {
     CURRENT.with(|c| c.borrow().as_ref().map(|a| a.erased_path()))
@@ -243,11 +213,6 @@ impl std::future::Future for YieldNow {
     }
 }
 
-enum Item<M> {
-    Sys(SysMsg),
-    User(Envelope<M>),
-}
-
 impl<M: Send + 'static> Cell<M> {
     pub(crate) fn new(
         header: Header,
@@ -262,18 +227,13 @@ impl<M: Send + 'static> Cell<M> {
         };
         Arc::new(Cell {
             header,
-            mailbox: Mutex::new(Mailbox {
-                flags: 0,
-                dispatcher,
-                capacity,
-                q: None,
-            }),
+            mailbox: Mailbox::new(capacity, dispatcher),
             state: Mutex::new(ActorState { behavior, ext }),
         })
     }
 
     pub(crate) fn dispatcher_index(&self) -> u8 {
-        self.mailbox.lock().dispatcher
+        self.mailbox.dispatcher()
     }
 
     pub(crate) fn system(&self) -> &SystemHandle {
@@ -304,14 +264,8 @@ impl<M: Send + 'static> Cell<M> {
 
     /// Schedules the start of a behavior that needs it (a `setup`).
     pub(crate) fn start_if_needed(self: &Arc<Self>, needs_start: bool) {
-        if needs_start {
-            let mut mb = self.mailbox.lock();
-            if mb.flags & SCHEDULED == 0 {
-                mb.flags |= SCHEDULED;
-                let d = mb.dispatcher;
-                drop(mb);
-                self.schedule(d);
-            }
+        if needs_start && self.mailbox.try_schedule() {
+            self.schedule(self.mailbox.dispatcher());
         }
     }
 
@@ -321,31 +275,21 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     pub(crate) fn enqueue(self: &Arc<Self>, env: Envelope<M>) {
-        let mut mb = self.mailbox.lock();
-        if mb.flags & CLOSED != 0 {
-            drop(mb);
-            self.dead_letter_env(env);
-            return;
-        }
-        let cap = mb.capacity as usize;
-        let q = mb.q.get_or_insert_with(Box::default);
-        if cap != 0 && q.user.len() >= cap {
-            drop(mb);
-            self.dead_letter_env(env);
-            return;
-        }
-        q.user.push_back(env);
-        if mb.flags & SCHEDULED == 0 {
-            mb.flags |= SCHEDULED;
-            let d = mb.dispatcher;
-            drop(mb);
-            self.schedule(d);
+        match self.mailbox.push(env) {
+            Push::Queued(true) => self.schedule(self.mailbox.dispatcher()),
+            Push::Queued(false) => {}
+            Push::Rejected(env) => self.dead_letter_env(env),
+            Push::Drained(envs) => {
+                for e in envs {
+                    self.dead_letter_env(e);
+                }
+            }
         }
     }
 
     /// Delivers `msg` unless the actor is terminated; returns `false` then (no dead letter).
     pub(crate) fn try_tell(self: &Arc<Self>, msg: M) -> bool {
-        if self.mailbox.lock().flags & CLOSED != 0 {
+        if self.mailbox.is_closed() {
             return false;
         }
         self.tell(msg);
@@ -357,21 +301,12 @@ impl<M: Send + 'static> Cell<M> {
         if msgs.is_empty() {
             return;
         }
-        let mut mb = self.mailbox.lock();
-        if mb.flags & CLOSED != 0 {
-            drop(mb);
+        // Only called from inside this actor's processing, so it is already scheduled.
+        if let Err(msgs) = self.mailbox.prepend(msgs) {
             for m in msgs {
                 self.dead_letter(m);
             }
-            return;
         }
-        let q = mb.q.get_or_insert_with(Box::default);
-        let count = msgs.len();
-        for m in msgs.into_iter().rev() {
-            q.user.push_front(Envelope::Msg(m));
-        }
-        PREPENDED.with(|p| p.set(p.get() + count));
-        // Only called from inside this actor's processing, so it is already scheduled.
     }
 
     fn dead_letter_env(&self, env: Envelope<M>) {
@@ -437,21 +372,15 @@ impl<M: Send + 'static> Cell<M> {
     pub(crate) fn process_batch(self: &Arc<Self>, budget: usize) -> bool {
         let mut guard = self.state.lock();
         let st = &mut *guard;
-        {
-            let mut mb = self.mailbox.lock();
-            if mb.flags & CLOSED != 0 {
-                mb.flags &= !SCHEDULED;
-                return true;
-            }
+        if self.mailbox.is_closed() {
+            self.mailbox.clear_scheduled();
+            return true;
         }
         let _current = CurrentGuard::enter(self.clone());
         let mut ctx = ActorContext::new(self.clone(), st.ext.take());
         if ctx.life == Life::New {
             self.do_start(st, &mut ctx);
         }
-        PREPENDED.with(|p| p.set(0));
-        // User messages are taken from the mailbox a few at a time, in one lock.
-        let mut local: SmallVec<[Envelope<M>; LOCAL_BATCH]> = SmallVec::new();
         let mut n = 0;
         let done = loop {
             if ctx.life == Life::Terminated {
@@ -460,69 +389,23 @@ impl<M: Send + 'static> Cell<M> {
             if n >= budget {
                 break false;
             }
-            let item = match local.pop() {
-                Some(e) => Some(Item::User(e)),
-                None => {
-                    let mut mb = self.mailbox.lock();
-                    let running = ctx.life == Life::Running;
-                    let item = match mb.q.as_mut() {
-                        Some(q) => match q.sys.pop_front() {
-                            Some(s) => Some(Item::Sys(s)),
-                            None if running => {
-                                let k = (budget - n).min(LOCAL_BATCH).min(q.user.len());
-                                local.extend(q.user.drain(..k));
-                                local.reverse();
-                                local.pop().map(Item::User)
-                            }
-                            None => None,
-                        },
-                        None => None,
-                    };
-                    if item.is_none() {
-                        // The queues stay allocated: an actor that got messages will likely get more.
-                        mb.flags &= !SCHEDULED;
-                    }
-                    item
-                }
-            };
-            match item {
-                None => break true,
+            let running = ctx.life == Life::Running;
+            match self.mailbox.next(running) {
                 Some(Item::Sys(s)) => self.handle_sys(st, &mut ctx, s),
                 Some(Item::User(e)) => self.handle_user(st, &mut ctx, e),
-            }
-            n += 1;
-            if !local.is_empty() {
-                let prepended = PREPENDED.with(|p| p.replace(0));
-                if prepended > 0 || ctx.life != Life::Running {
-                    self.put_back(&mut local, prepended);
+                None => {
+                    if self.mailbox.go_idle(running) {
+                        break true;
+                    }
+                    continue;
                 }
             }
+            n += 1;
         };
-        if !local.is_empty() {
-            self.put_back(&mut local, PREPENDED.with(|p| p.replace(0)));
-        }
         if ctx.life != Life::Terminated {
             st.ext = ctx.take_ext();
         }
         done
-    }
-
-    /// Returns taken-but-unprocessed messages to the mailbox, after `after` messages that were
-    /// put at its front meanwhile (unstash); to dead letters when the actor has terminated.
-    fn put_back(&self, local: &mut SmallVec<[Envelope<M>; LOCAL_BATCH]>, after: usize) {
-        let mut mb = self.mailbox.lock();
-        if mb.flags & CLOSED != 0 {
-            drop(mb);
-            for e in local.drain(..).rev() {
-                self.dead_letter_env(e);
-            }
-            return;
-        }
-        let q = mb.q.get_or_insert_with(Box::default);
-        let at = after.min(q.user.len());
-        let tail = q.user.split_off(at);
-        q.user.extend(local.drain(..).rev());
-        q.user.extend(tail);
     }
 
     fn do_start(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
@@ -661,13 +544,10 @@ impl<M: Send + 'static> Cell<M> {
         drop(b);
         ctx.life = Life::Terminated;
         let me: Arc<dyn ErasedCell> = self.clone();
-        let leftover = {
-            let mut mb = self.mailbox.lock();
-            mb.flags |= CLOSED;
-            mb.q.take()
-        };
+        let leftover = self.mailbox.close();
         let parent_id = self.header.parent.as_ref().map(|p| p.0.id());
-        if let Some(q) = leftover {
+        {
+            let q = leftover;
             for s in q.sys {
                 if let SysMsg::Watch(w) = s {
                     if Some(w.id()) != parent_id {
@@ -753,24 +633,18 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         self as *const Self as *const () as usize
     }
     fn send_sys(self: Arc<Self>, msg: SysMsg) {
-        let mut mb = self.mailbox.lock();
-        if mb.flags & CLOSED != 0 {
-            drop(mb);
-            if let SysMsg::Watch(w) = msg {
-                let me: Arc<dyn ErasedCell> = self.clone();
-                w.send_sys(SysMsg::DeathNotice {
-                    actor: me,
-                    failure: None,
-                });
+        match self.mailbox.push_sys(msg) {
+            Ok(true) => self.schedule(self.mailbox.dispatcher()),
+            Ok(false) => {}
+            Err(msg) => {
+                if let SysMsg::Watch(w) = msg {
+                    let me: Arc<dyn ErasedCell> = self.clone();
+                    w.send_sys(SysMsg::DeathNotice {
+                        actor: me,
+                        failure: None,
+                    });
+                }
             }
-            return;
-        }
-        mb.q.get_or_insert_with(Box::default).sys.push_back(msg);
-        if mb.flags & SCHEDULED == 0 {
-            mb.flags |= SCHEDULED;
-            let d = mb.dispatcher;
-            drop(mb);
-            self.schedule(d);
         }
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -780,7 +654,7 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         self.path()
     }
     fn is_terminated(&self) -> bool {
-        self.mailbox.lock().flags & CLOSED != 0
+        self.mailbox.is_closed()
     }
     fn run_batch(self: Arc<Self>, budget: usize) -> bool {
         self.process_batch(budget)

@@ -91,6 +91,7 @@ mod context;
 pub mod coordinated_shutdown;
 mod error;
 mod event_stream;
+mod mailbox;
 pub mod path;
 pub mod receptionist;
 pub mod remote;
