@@ -233,3 +233,53 @@ async fn jvm_nodes_join_rekko_seed_and_rekko_leaves_gracefully() -> Result<(), H
     rekko.remote().shutdown().await;
     Ok(())
 }
+
+/// With Rekko leading, a JVM node is killed: Rekko's heartbeats mark it unreachable, Rekko's
+/// keep-majority split brain resolver downs it, and it is removed on Rekko and the other JVM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_jvm_node_is_downed_by_rekko_leader() -> Result<(), HarnessError> {
+    require_jvm!();
+    init_logs();
+    let mut ports = [free_port()?, free_port()?, free_port()?];
+    ports.sort();
+    let [pr, p1, p2] = ports;
+    let seed = jvm_address(pr);
+    let rekko = start_rekko(pr).await;
+    let mut events = rekko.subscribe();
+    rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
+    let seeds = [seed.clone()];
+    let mut j1 = start_jvm("cluster-survivor", PekkoVersion::V1_7_0, p1, &seeds)?;
+    let mut j2 = start_jvm("cluster-victim", PekkoVersion::V1_7_0, p2, &seeds)?;
+    let expected = vec![seed.clone(), jvm_address(p1), jvm_address(p2)];
+    await_all_up(&mut [&mut j1], &rekko, &expected).await?;
+    tokio::task::block_in_place(|| j2.kill())?;
+
+    let victim = jvm_address(p2);
+    let remaining = vec![seed.clone(), jvm_address(p1)];
+    await_all_up(&mut [&mut j1], &rekko, &remaining).await?;
+    // Rekko published the whole story: unreachable, downed, removed.
+    let mut story = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        match e {
+            rekko_cluster::ClusterEvent::UnreachableMember(m)
+                if m.unique_address.address.to_string() == victim =>
+            {
+                story.push("unreachable")
+            }
+            rekko_cluster::ClusterEvent::MemberDowned(m)
+                if m.unique_address.address.to_string() == victim =>
+            {
+                story.push("downed")
+            }
+            rekko_cluster::ClusterEvent::MemberRemoved { member, .. }
+                if member.unique_address.address.to_string() == victim =>
+            {
+                story.push("removed")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(story, vec!["unreachable", "downed", "removed"]);
+    rekko.remote().shutdown().await;
+    Ok(())
+}
