@@ -1,0 +1,303 @@
+//! A JVM entity moves to a Rekko `EventSourcedBehavior` and back, on PostgreSQL.
+//!
+//! The JVM fixture `PersistenceNode` (typed `EventSourcedBehavior`, pekko-persistence-jdbc,
+//! Jackson events, a snapshot every 4 events) writes N events and a snapshot; a Rekko
+//! `EventSourcedBehavior` with the same persistence id, serde types bound to the JVM class names,
+//! the same tagger and snapshot rule recovers the same state (snapshot + later events) and
+//! appends M events; a new JVM process then recovers N + M events and reaches the same state.
+//! Run for Jackson JSON (31) and CBOR (33).
+//!
+//! Needs java + mvn (see `require_jvm!`) and PostgreSQL at `REKKO_TEST_PG_URL` (see
+//! `.ci/postgres.sh`); under `CI=true` missing either fails the test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rekko_actor::testkit::TestProbe;
+use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings};
+use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
+use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
+use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
+use rekko_persistence::typed::{
+    command_ref, Effect, EventSourcedBehavior, EventSourcedSignal, Persistence, PersistenceId,
+};
+use rekko_persistence::SnapshotSelectionCriteria;
+use serde::{Deserialize, Serialize};
+
+const ANSWER: Duration = Duration::from_secs(60);
+const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
+const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
+
+/// The JVM's `Added` record.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Added {
+    item: String,
+    amount: i32,
+}
+
+/// The JVM's `CounterState` record (also the snapshot).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+struct CounterState {
+    total: i64,
+    items: Vec<String>,
+}
+
+enum Command {
+    Add(i32, ActorRef<i64>),
+    Get(ActorRef<CounterState>),
+}
+
+/// The JVM entity, restated with Rekko's `EventSourcedBehavior`.
+fn counter(
+    p: &Persistence,
+    entity_id: &str,
+    format: JacksonFormat,
+    signals: ActorRef<String>,
+) -> rekko_actor::Behavior<rekko_persistence::typed::EntityMessage<Command>> {
+    EventSourcedBehavior::new(
+        p,
+        PersistenceId::new("Counter", entity_id),
+        CounterState::default(),
+        Arc::new(JacksonCodec::<Added>::single(format, ADDED)),
+        |_s: &CounterState, c: &Command| match c {
+            Command::Add(amount, reply_to) => Effect::persist(Added {
+                item: format!("item-{amount}"),
+                amount: *amount,
+            })
+            .then_reply(reply_to.clone(), |s: &CounterState| s.total),
+            Command::Get(reply_to) => {
+                Effect::none().then_reply(reply_to.clone(), |s: &CounterState| s.clone())
+            }
+        },
+        |mut s: CounterState, e: &Added| {
+            s.total += i64::from(e.amount);
+            s.items.push(e.item.clone());
+            s
+        },
+    )
+    .with_snapshot_codec(Arc::new(JacksonCodec::<CounterState>::single(
+        format, STATE,
+    )))
+    .with_tagger(|e: &Added| {
+        let mut tags = vec!["counters".to_string()];
+        if e.amount >= 10 {
+            tags.push("big".to_string());
+        }
+        tags
+    })
+    .snapshot_when(|_s: &CounterState, _e: &Added, seq| seq % 4 == 0)
+    .receive_signal(move |s: &CounterState, sig: &EventSourcedSignal| {
+        let text = match sig {
+            EventSourcedSignal::RecoveryCompleted => format!("recovered {}", s.total),
+            EventSourcedSignal::SnapshotCompleted(m) => format!("snapshot {}", m.sequence_nr),
+            other => format!("{other:?}"),
+        };
+        signals.tell(text);
+    })
+    .into_behavior()
+}
+
+fn pg_url() -> Option<String> {
+    match std::env::var("REKKO_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if rekko_interop_tests::running_in_ci() {
+                panic!(
+                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
+                );
+            }
+            eprintln!(
+                "SKIPPED persistence_entity: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
+            );
+            None
+        }
+    }
+}
+
+struct Db {
+    journal: Arc<PostgresJournal>,
+    snapshots: Arc<PostgresSnapshotStore>,
+    pool: sqlx::PgPool,
+    schema: String,
+    jdbc_url: String,
+    user: String,
+    password: String,
+}
+
+async fn open_db(url: &str) -> Db {
+    let schema = format!("rekko_it_{}", uuid::Uuid::new_v4().simple());
+    let db = DbSettings {
+        url: url.to_string(),
+        max_connections: 4,
+        connection_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let DbTarget::Postgres {
+        host,
+        port,
+        database,
+        url_user,
+        url_password,
+    } = db.target("REKKO_TEST_PG_URL").expect("a PostgreSQL URL")
+    else {
+        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
+    };
+    let mut tables = JournalTables::default();
+    tables.event_journal.schema_name = schema.clone();
+    tables.event_tag.schema_name = schema.clone();
+    let mut snap = SnapshotTables::default().snapshot;
+    snap.schema_name = schema.clone();
+    let pool = postgres_pool(&db, "REKKO_TEST_PG_URL").expect("pool");
+    let journal = PostgresJournal::new(pool.clone(), &tables, 400);
+    journal
+        .create_tables()
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} unreachable: {e}"));
+    let snapshots = PostgresSnapshotStore::new(pool.clone(), &snap);
+    snapshots.create_tables().await.expect("snapshot table");
+    Db {
+        journal: Arc::new(journal),
+        snapshots: Arc::new(snapshots),
+        pool,
+        schema,
+        jdbc_url: format!("jdbc:postgresql://{host}:{port}/{database}"),
+        user: url_user.unwrap_or_default(),
+        password: url_password.unwrap_or_default(),
+    }
+}
+
+fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
+    JvmNode::start(
+        FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
+            .name(name)
+            .args(["--jdbc-url", &db.jdbc_url])
+            .args(["--db-user", &db.user])
+            .args(["--db-password", &db.password])
+            .args(["--schema", &db.schema])
+            .args(["--format", format])
+            .args(["--snapshot-every", "4"]),
+    )
+}
+
+fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
+    require_jvm!();
+    let Some(url) = pg_url() else {
+        return Ok(());
+    };
+    let fmt = match format {
+        JacksonFormat::Json => "json",
+        JacksonFormat::Cbor => "cbor",
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let db = rt.block_on(open_db(&url));
+    let pid = "Counter|e1";
+
+    // 1. The JVM writes N = 6 events, with a snapshot at 4.
+    let mut jvm = start_jvm(&db, fmt, &format!("entity-{fmt}-1"))?;
+    assert_eq!(jvm.request("persist e1 6", ANSWER)?, "PERSISTED 6 21");
+    let jvm_state = jvm.request("state e1", ANSWER)?;
+    assert_eq!(
+        jvm_state,
+        "STATE 6 21 item-1,item-2,item-3,item-4,item-5,item-6"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+
+    // 2. A Rekko entity recovers the same state (from the JVM's snapshot at 4 plus events 5
+    //    and 6) and appends M = 3 events, snapshotting at 8 like the JVM would.
+    rt.block_on(async {
+        let jvm_snapshot = db
+            .snapshots
+            .load(pid, SnapshotSelectionCriteria::LATEST)
+            .await
+            .unwrap()
+            .expect("the JVM saved a snapshot");
+        assert_eq!(jvm_snapshot.metadata.sequence_nr, 4);
+        let p = Persistence::new(db.journal.clone(), db.snapshots.clone());
+        let signals = TestProbe::<String>::new("signals");
+        let system = ActorSystem::new(
+            counter(&p, "e1", format, signals.ref_()),
+            "entity",
+            ActorSystemSettings::default(),
+        )
+        .expect("actor system");
+        let entity = command_ref(system.guardian());
+        assert_eq!(signals.expect_message(ANSWER).await, "recovered 21");
+        let state = entity.ask(Command::Get, ANSWER).await.expect("state");
+        assert_eq!(
+            format!("STATE 6 {} {}", state.total, state.items.join(",")),
+            jvm_state
+        );
+        for (amount, total) in [(20, 41), (21, 62), (22, 84)] {
+            let t = entity.ask(|r| Command::Add(amount, r), ANSWER).await;
+            assert_eq!(t, Ok(total));
+        }
+        assert_eq!(signals.expect_message(ANSWER).await, "snapshot 8");
+        system.terminate();
+        system.when_terminated().await;
+
+        let rows = db.journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
+        assert_eq!(rows.len(), 9);
+        let jvm_writer = &rows[0].repr.writer_uuid;
+        let rekko_writer = &rows[6].repr.writer_uuid;
+        assert_ne!(
+            jvm_writer, rekko_writer,
+            "a new writer uuid for the Rekko incarnation"
+        );
+        for r in &rows[6..] {
+            assert_eq!(&r.repr.writer_uuid, rekko_writer);
+            assert_eq!(r.repr.payload.serializer_id, format.serializer_id());
+            assert_eq!(r.repr.payload.manifest, ADDED);
+            assert_eq!(r.repr.adapter_manifest, "");
+            let mut tags = r.repr.tags.clone();
+            tags.sort();
+            assert_eq!(tags, vec!["big".to_string(), "counters".to_string()]);
+        }
+        let snap = db
+            .snapshots
+            .load(pid, SnapshotSelectionCriteria::LATEST)
+            .await
+            .unwrap()
+            .expect("Rekko saved a snapshot");
+        assert_eq!(snap.metadata.sequence_nr, 8);
+        assert_eq!(snap.state.manifest, STATE);
+    });
+
+    // 3. A new JVM recovers N + M events (through Rekko's snapshot at 8 and event 9) and
+    //    reaches the same state, reads all events and writes on.
+    let mut jvm = start_jvm(&db, fmt, &format!("entity-{fmt}-2"))?;
+    assert_eq!(
+        jvm.request("state e1", ANSWER)?,
+        "STATE 9 84 item-1,item-2,item-3,item-4,item-5,item-6,item-20,item-21,item-22"
+    );
+    assert_eq!(
+        jvm.request("events Counter|e1", ANSWER)?,
+        "EVENTS 1:item-1:1,2:item-2:2,3:item-3:3,4:item-4:4,5:item-5:5,6:item-6:6,\
+         7:item-20:20,8:item-21:21,9:item-22:22"
+    );
+    assert_eq!(jvm.request("persist e1 1 30", ANSWER)?, "PERSISTED 10 114");
+    let log = jvm.process().log_tail();
+    assert!(
+        !log.contains("Invalid replayed event"),
+        "the JVM replay filter complained:\n{log}"
+    );
+    assert!(jvm.quit(ANSWER)?, "JVM did not exit");
+    rt.block_on(async {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
+            .execute(&db.pool)
+            .await
+            .expect("drop test schema");
+    });
+    Ok(())
+}
+
+#[test]
+fn jvm_entity_to_rekko_entity_and_back_with_jackson_json() -> Result<(), HarnessError> {
+    entity_take_over(JacksonFormat::Json)
+}
+
+#[test]
+fn jvm_entity_to_rekko_entity_and_back_with_jackson_cbor() -> Result<(), HarnessError> {
+    entity_take_over(JacksonFormat::Cbor)
+}
