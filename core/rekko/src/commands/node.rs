@@ -101,26 +101,30 @@ async fn run_node(settings: RemoteSettings, config: Config) -> Result<(), String
     println!("READY {me}");
     let _ = std::io::stdout().flush();
 
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => {
-                eprintln!("[INFO] Cluster Node [{me}] - Received shutdown signal; leaving the cluster");
-                let left = cluster.leave_gracefully(LEAVE_TIMEOUT).await;
-                if !left {
-                    eprintln!("[WARN] Cluster Node [{me}] - Leaving did not complete within {LEAVE_TIMEOUT:?}");
+    let reporter = {
+        let me = me.clone();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(e) => report(&me, &e),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
-                break;
             }
-            _ = cluster.terminated() => break,
-            ev = events.recv() => match ev {
-                Ok(e) => report(&me, &e),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            },
+        })
+    };
+    tokio::select! {
+        _ = shutdown_signal() => {
+            eprintln!("[INFO] Cluster Node [{me}] - Received shutdown signal; leaving the cluster");
+            if !cluster.leave_gracefully(LEAVE_TIMEOUT).await {
+                eprintln!("[WARN] Cluster Node [{me}] - Leaving did not complete within {LEAVE_TIMEOUT:?}");
+            }
         }
+        _ = cluster.terminated() => {}
     }
+    // Let the reporter print what is already queued, then stop it.
+    tokio::task::yield_now().await;
+    reporter.abort();
     cluster.stop();
     remote.shutdown().await;
     eprintln!("[INFO] Cluster Node [{me}] - Stopped");
