@@ -76,6 +76,8 @@
 //! that handles up to `throughput` messages (`pekko.actor.default-dispatcher.throughput`) per
 //! turn and ends when the mailbox is empty. System messages (watch, stop, termination notices)
 //! go before ordinary ones. Handlers are synchronous; use `pipe_to_self` for futures.
+//! Senders do not lock the mailbox: ordinary messages go through a lock-free queue
+//! (`crossbeam-queue`'s `SegQueue`), allocated on an actor's first message.
 //!
 //! # Remoting boundary
 //!
