@@ -33,10 +33,11 @@ pub enum StreamRefError {
         /// The sender's path.
         got: String,
     },
-    /// The partner sent more elements than demanded.
+    /// The partner sent more elements than demanded (or flooded the stage).
     #[error("Attempted to overflow buffer of capacity {capacity}")]
     BufferOverflow {
-        /// The receiver's buffer capacity.
+        /// The capacity that was exceeded: the receiver's buffer, or its
+        /// stage endpoint's inbound queue.
         capacity: usize,
     },
     /// A message that is illegal in the stage's current state.

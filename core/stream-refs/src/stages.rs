@@ -65,6 +65,7 @@ struct Endpoint {
     overflow: Arc<AtomicBool>,
     events: broadcast::Receiver<RemoteEvent>,
     high_water: Arc<AtomicUsize>,
+    inbox_capacity: usize,
 }
 
 impl Drop for Endpoint {
@@ -105,7 +106,8 @@ impl StreamRefs {
         let full = format!("{}{local}", self.node.address());
         // Inbound traffic is bounded by the protocol (demand); a peer that
         // ignores demand overflows this queue and fails the stage.
-        let (tx, inbox) = mpsc::channel(self.settings.buffer_capacity * 2 + 16);
+        let inbox_capacity = self.settings.buffer_capacity * 2 + 16;
+        let (tx, inbox) = mpsc::channel(inbox_capacity);
         let overflow = Arc::new(AtomicBool::new(false));
         let flag = overflow.clone();
         let events = self.node.subscribe();
@@ -126,6 +128,7 @@ impl StreamRefs {
             overflow,
             events,
             high_water: self.high_water.clone(),
+            inbox_capacity,
         }
     }
 
@@ -300,7 +303,7 @@ async fn run_receiver(mut ep: Endpoint, mut sm: Receiver, out: Out) {
         }
         if ep.overflow.load(Ordering::Acquire) {
             let e = StreamRefError::BufferOverflow {
-                capacity: sm.buffered(),
+                capacity: ep.inbox_capacity,
             };
             let _ = out.send(Err(to_stream_error(e))).await;
             return;
@@ -380,7 +383,9 @@ async fn run_sender(
             }
         }
         if ep.overflow.load(Ordering::Acquire) {
-            break Err(StreamRefError::BufferOverflow { capacity: 0 });
+            break Err(StreamRefError::BufferOverflow {
+                capacity: ep.inbox_capacity,
+            });
         }
         let deadline = sm.next_deadline();
         let next_element = async {
