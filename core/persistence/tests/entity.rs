@@ -640,3 +640,94 @@ suite!(
     undecodable_event_fails_that_entity_only,
     journal_down_restarts_with_backoff_and_recovers,
 );
+
+/// Stores `Added { n }` as `Added { n * 10 }` with manifest `x10`, and splits it back on replay.
+struct TimesTen;
+
+impl rekko_persistence::typed::EventAdapter<Added> for TimesTen {
+    fn to_journal(&self, e: &Added) -> Added {
+        Added { n: e.n * 10 }
+    }
+    fn manifest(&self, _e: &Added) -> String {
+        "x10".into()
+    }
+    fn events_from_journal(&self, e: Added, manifest: &str) -> Vec<Added> {
+        assert_eq!(manifest, "x10");
+        vec![Added { n: e.n / 10 }; 2]
+    }
+}
+
+#[tokio::test]
+async fn event_adapter_writes_its_manifest_and_expands_on_replay() {
+    let b = inmem().await.expect("in-memory backend");
+    let p = Persistence::new(b.journal.clone(), b.snapshots.clone());
+    let make = |p: &Persistence| {
+        EventSourcedBehavior::new(
+            p,
+            PersistenceId::new("Adapted", "a"),
+            0i64,
+            Arc::new(JacksonCodec::<Added>::single(
+                JacksonFormat::Json,
+                "x.Added",
+            )),
+            |s: &i64, c: &Cmd| match c {
+                Cmd::Add(n, r) => {
+                    Effect::persist(Added { n: *n }).then_reply(r.clone(), |s: &i64| *s)
+                }
+                Cmd::Get(r) => Effect::reply(r.clone(), *s),
+                _ => Effect::unhandled(),
+            },
+            |s: i64, e: &Added| s + e.n,
+        )
+        .with_event_adapter(TimesTen)
+        .into_behavior()
+    };
+    let (sys, r) = spawn(make(&p));
+    assert_eq!(add(&r, 3).await, 3);
+    stop(sys).await;
+    let rows = b.journal.read_events("Adapted|a", 1, 1, 1).await.unwrap();
+    assert_eq!(rows[0].repr.adapter_manifest, "x10");
+    assert_eq!(&rows[0].repr.payload.bytes[..], br#"{"n":30}"#);
+    let (sys, r) = spawn(make(&p));
+    assert_eq!(get(&r).await, 6, "one stored event replayed as two");
+    stop(sys).await;
+}
+
+#[tokio::test]
+async fn a_full_stash_drops_commands_and_keeps_running() {
+    let b = inmem().await.expect("in-memory backend");
+    let p = Persistence::new(b.journal.clone(), b.snapshots.clone());
+    let entity = EventSourcedBehavior::new(
+        &p,
+        PersistenceId::new("Small", "s"),
+        0i64,
+        Arc::new(JacksonCodec::<Added>::single(
+            JacksonFormat::Json,
+            "x.Added",
+        )),
+        |s: &i64, c: &Cmd| match c {
+            Cmd::Add(n, r) => Effect::persist(Added { n: *n }).then_reply(r.clone(), |s: &i64| *s),
+            Cmd::Get(r) => Effect::reply(r.clone(), *s),
+            _ => Effect::unhandled(),
+        },
+        |s: i64, e: &Added| s + e.n,
+    )
+    .with_stash_capacity(2)
+    .into_behavior();
+    let (sys, r) = spawn(entity);
+    let probe = TestProbe::<i64>::new("replies");
+    // During recovery and the first persist only two commands fit into the stash.
+    for n in 1..=5 {
+        r.tell(Cmd::Add(n, probe.ref_()));
+    }
+    let first = probe.expect_message(T).await;
+    let second = probe.expect_message(T).await;
+    assert_eq!((first, second), (1, 3));
+    assert_eq!(
+        get(&r).await,
+        3,
+        "commands beyond the capacity were dropped"
+    );
+    assert!(probe.try_receive().is_none());
+    stop(sys).await;
+}

@@ -201,3 +201,39 @@ pub enum EventSourcedSignal {
     /// The actor stopped.
     PostStop,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_from_pekko_keys_with_defaults() {
+        let config = serde_json::json!({
+            "pekko": {"persistence": {"typed": {
+                "stash-capacity": 16, "stash-overflow-strategy": "fail"}}},
+            "jdbc-journal": {"replayBatchSize": "50"}
+        });
+        let s = EventSourcedSettings::from_config(&config, "jdbc-journal").unwrap();
+        assert_eq!(
+            s,
+            EventSourcedSettings {
+                stash_capacity: 16,
+                stash_overflow: StashOverflowStrategy::Fail,
+                replay_batch_size: 50,
+            }
+        );
+        let d = EventSourcedSettings::from_config(&serde_json::json!({}), "x").unwrap();
+        assert_eq!(d, EventSourcedSettings::default());
+        let bad = serde_json::json!({"pekko.persistence.typed.stash-overflow-strategy": "explode"});
+        let e = EventSourcedSettings::from_config(&bad, "x").unwrap_err();
+        assert!(e.to_string().contains("stash-overflow-strategy"), "{e}");
+    }
+
+    #[test]
+    fn persistence_ids_and_retention_bounds() {
+        assert_eq!(PersistenceId::new("Cart", "c-1").id(), "Cart|c-1");
+        let r = RetentionCriteria::snapshot_every(100, 2);
+        assert_eq!(r.delete_up_to(500), 300);
+        assert_eq!(r.delete_up_to(100), 0);
+    }
+}
