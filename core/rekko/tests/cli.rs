@@ -30,11 +30,11 @@ fn help_lists_every_subcommand() {
 }
 
 #[test]
-fn unavailable_commands_say_so_and_fail() {
-    let out = rekko(&["node"]);
-    assert_eq!(out.status.code(), Some(2));
+fn node_with_a_missing_config_file_fails_naming_it() {
+    let out = rekko(&["node", "--config", "/nonexistent/application.conf"]);
+    assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/application.conf"));
 }
 
 #[test]
