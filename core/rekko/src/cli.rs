@@ -1,7 +1,7 @@
 //! Command-line arguments of the `rekko` binary.
 //!
 //! Exit statuses: 0 success, 1 the operation failed (bad input, timeout, refused association,
-//! actor not found), 2 usage errors and commands that are not yet available.
+//! actor not found), 2 usage errors.
 
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ pub struct Cli {
 /// The subcommands of `rekko`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a node from a Pekko application.conf (not yet available).
+    /// Run a cluster node from a Pekko application.conf (or the embedded one-node default).
     Node(NodeArgs),
     /// Configuration tools.
     #[command(subcommand)]
@@ -28,7 +28,7 @@ pub enum Command {
     Send(SendArgs),
     /// Resolve an actor path to a reference with its uid.
     Identify(IdentifyArgs),
-    /// Read an event journal (not yet available).
+    /// Read an event journal.
     #[command(subcommand)]
     Journal(JournalCommand),
 }
@@ -99,9 +99,9 @@ pub struct IdentifyArgs {
 /// Subcommands of `rekko journal`.
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
-    /// Print the events of one persistence id (not yet available).
+    /// Print the events of one persistence id.
     Events(JournalEventsArgs),
-    /// List persistence ids (not yet available).
+    /// List persistence ids.
     Ids(JournalIdsArgs),
 }
 
