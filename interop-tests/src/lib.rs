@@ -24,11 +24,13 @@
 mod error;
 mod jar;
 mod paths;
+mod pki;
 mod process;
 mod requirements;
 
 pub use error::HarnessError;
 pub use jar::{fixture_jar, PekkoVersion};
 pub use paths::{free_port, interop_logs_dir, repo_root};
+pub use pki::{test_pki, TestPki};
 pub use process::{FixtureSpec, JvmNode, LineProcess};
 pub use requirements::{jvm_available_or_fail, running_in_ci, Skipped};

@@ -3,101 +3,22 @@
 //! on both sides.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use rekko_interop_tests::{
-    interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    interop_logs_dir, require_jvm, test_pki, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
 };
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, TlsSettings};
 
 const ANSWER: Duration = Duration::from_secs(30);
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and one RSA node certificate (CN and DNS SAN `name`) signed by it.
+/// A CA and one node certificate (CN and SAN `name`) signed by it, as TLS settings.
 fn pki(dir: &Path, name: &str) -> TlsSettings {
-    std::fs::create_dir_all(dir).expect("create pki dir");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=rekko-test-ca",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "tls.key",
-            "-out",
-            "tls.csr",
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!(
-            "subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
-        ),
-    )
-    .expect("write ext.cnf");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tls.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "tls.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
+    let files = test_pki(dir, name).expect("test certificates are created with openssl");
     TlsSettings {
-        key_file: dir.join("tls.key"),
-        cert_file: dir.join("tls.crt"),
-        ca_cert_file: dir.join("ca.crt"),
+        key_file: files.key_file,
+        cert_file: files.cert_file,
+        ca_cert_file: files.ca_cert_file,
     }
 }
 

@@ -5,94 +5,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use rekko_interop_tests::test_pki;
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, TlsSettings};
 
 const T: Duration = Duration::from_secs(10);
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and one node certificate (CN and SAN `name`) signed by it, RSA.
+/// A CA and one node certificate (CN and SAN `name`) signed by it, as TLS settings.
 fn pki(dir: &Path, name: &str) -> TlsSettings {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=rekko-test-ca",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "tls.key",
-            "-out",
-            "tls.csr",
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!(
-            "subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
-        ),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tls.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "tls.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
+    let files = test_pki(dir, name).expect("test certificates are created with openssl");
     TlsSettings {
-        key_file: dir.join("tls.key"),
-        cert_file: dir.join("tls.crt"),
-        ca_cert_file: dir.join("ca.crt"),
+        key_file: files.key_file,
+        cert_file: files.cert_file,
+        ca_cert_file: files.ca_cert_file,
     }
 }
 
