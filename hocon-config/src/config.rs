@@ -12,7 +12,7 @@ use crate::path::Path;
 use crate::render::{self, RenderOptions};
 use crate::resolve::{self, attempt_peek, ResolveOptions};
 use crate::units::{self, BigBytes, Period};
-use crate::value::{self, Kind, Map, Number, ValueType, V};
+use crate::value::{self, Key, Kind, Map, Number, ValueType, V};
 
 /// A configuration: a root object plus path-based accessors (Lightbend `Config`).
 #[derive(Clone, Debug)]
@@ -153,7 +153,7 @@ impl Config {
         reader.read_to_end(&mut bytes).map_err(|e| {
             ConfigError::new(ErrorKind::Io, Some(&origin), format!("read error: {}", e))
         })?;
-        let text = load::decode_utf8(&bytes, &origin)?;
+        let text = load::decode_utf8_owned(bytes, &origin)?;
         let mut inc = FsIncluder::for_string(opts);
         let root = load::parse_text_to_object(
             &text,
@@ -374,7 +374,7 @@ impl Config {
     pub fn get_string(&self, path: &str) -> Result<String> {
         let v = self.find(path, Some(ValueType::String))?;
         match &v.kind {
-            Kind::Str { s, .. } => Ok(s.clone()),
+            Kind::Str { s, .. } => Ok(s.to_string()),
             _ => Err(bug("string expected")),
         }
     }
@@ -549,7 +549,7 @@ impl Config {
     /// List of strings.
     pub fn get_string_list(&self, path: &str) -> Result<Vec<String>> {
         self.typed_list(path, ValueType::String, |v| match &v.kind {
-            Kind::Str { s, .. } => Some(s.clone()),
+            Kind::Str { s, .. } => Some(s.to_string()),
             _ => None,
         })
     }
@@ -731,7 +731,7 @@ impl Config {
                 Kind::Object { map, .. } => {
                     for (k, c) in map {
                         let mut p = prefix.to_vec();
-                        p.push(k.clone());
+                        p.push(k.to_string());
                         walk(c, &p, out)?;
                     }
                     Ok(())
@@ -822,7 +822,7 @@ fn require_object_map(v: &V) -> Result<&Map> {
 
 fn with_value_at(obj: &V, p: &Path, v: &V) -> Result<V> {
     let map = require_object_map(obj)?;
-    let (ig, key) = (obj.ignores_fallbacks(), p.first().to_string());
+    let (ig, key) = (obj.ignores_fallbacks(), p.first_key().clone());
     let child = match p.remainder() {
         None => v.clone(),
         Some(next) => match map.get(&key) {
@@ -851,7 +851,7 @@ fn with_only_path_or_null(obj: &V, p: &Path) -> Result<Option<V>> {
     }
     Ok(v.map(|v| {
         let mut m = Map::default();
-        m.insert(key.to_string(), v);
+        m.insert(Key::new(key), v);
         value::new_object_flags(obj.origin.clone(), m, obj.ignores_fallbacks())
     }))
 }
@@ -864,7 +864,7 @@ fn without_path(obj: &V, p: &Path) -> Result<V> {
         (Some(c), Some(next)) if c.is_object() => {
             let nc = without_path(c, &next)?;
             let mut m = map.clone();
-            m.insert(key.to_string(), nc);
+            m.insert(Key::new(key), nc);
             Ok(value::new_object_flags(
                 obj.origin.clone(),
                 m,
@@ -958,7 +958,7 @@ impl ConfigValue {
                 .into_iter()
                 .map(|k| {
                     (
-                        k.clone(),
+                        k.to_string(),
                         ConfigValue {
                             v: map[k.as_str()].clone(),
                         },

@@ -88,7 +88,7 @@ impl ValueDe {
     }
     fn string(&self) -> Result<String, ConfigError> {
         match &transform(&self.v, ValueType::String).kind {
-            Kind::Str { s, .. } => Ok(s.clone()),
+            Kind::Str { s, .. } => Ok(s.to_string()),
             _ => Err(self.wrong("STRING")),
         }
     }
@@ -110,7 +110,7 @@ impl<'de> de::Deserializer<'de> for ValueDe {
         match &self.v.kind {
             Kind::Object { .. } => self.deserialize_map(visitor),
             Kind::List { .. } => self.deserialize_seq(visitor),
-            Kind::Str { s, .. } => visitor.visit_string(s.clone()),
+            Kind::Str { s, .. } => visitor.visit_string(s.to_string()),
             Kind::Num {
                 n: Number::Int(i), ..
             } => visitor.visit_i64(*i),
@@ -240,8 +240,10 @@ impl<'de> de::Deserializer<'de> for ValueDe {
     fn deserialize_map<Vi: Visitor<'de>>(self, visitor: Vi) -> Result<Vi::Value, ConfigError> {
         match &self.v.kind {
             Kind::Object { map, .. } => {
-                let entries: Vec<(String, V)> =
-                    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let entries: Vec<(String, V)> = map
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect();
                 visitor.visit_map(MapDe {
                     entries: entries.into_iter(),
                     pending: None,
@@ -289,7 +291,7 @@ impl<'de> de::Deserializer<'de> for ValueDe {
                 let (k, v) = map
                     .iter()
                     .next()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (k.to_string(), v.clone()))
                     .ok_or_else(|| self.wrong("enum"))?;
                 let child = self.child(&k, v);
                 visitor.visit_enum(EnumDe {

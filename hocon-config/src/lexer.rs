@@ -3,17 +3,20 @@
 //! Lexical errors do not abort tokenizing: they become [`Tok::Problem`] tokens so that the
 //! parser reports whichever error comes first in the document.
 
+use std::borrow::Cow;
+
 use crate::origin::Origin;
 
 /// A number token: its value and the text it was written as.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct NumTok {
+pub(crate) struct NumTok<'a> {
     pub value: crate::value::Number,
-    pub text: Box<str>,
+    pub text: &'a str,
 }
 
+/// A token; text borrows from the input where it can (quoted strings with escapes own theirs).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Tok {
+pub(crate) enum Tok<'a> {
     End,
     Comma,
     Equals,
@@ -24,21 +27,21 @@ pub(crate) enum Tok {
     CloseSquare,
     PlusEquals,
     Newline,
-    Unquoted(String),
-    Str(String),
-    Num(NumTok),
+    Unquoted(&'a str),
+    Str(Cow<'a, str>),
+    Num(NumTok<'a>),
     Bool(bool),
     Null,
     /// A comment (its text is not kept).
     Comment,
     Subst {
         optional: bool,
-        expr: Vec<Token>,
+        expr: Vec<Token<'a>>,
     },
     Problem(String),
 }
 
-impl Tok {
+impl Tok<'_> {
     pub(crate) fn describe(&self) -> String {
         match self {
             Tok::End => "end of file".into(),
@@ -78,8 +81,8 @@ impl Tok {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Token {
-    pub tok: Tok,
+pub(crate) struct Token<'a> {
+    pub tok: Tok<'a>,
     pub line: u32,
 }
 
@@ -128,6 +131,24 @@ fn as_string(c: Option<char>) -> String {
     }
 }
 
+/// ASCII bytes that end unquoted text: the reserved characters and ASCII whitespace.
+const ASCII_STOP: [bool; 128] = {
+    let mut t = [false; 128];
+    let reserved = b"$\"{}[]:=,+#`^?!@*&\\";
+    let mut i = 0;
+    while i < reserved.len() {
+        t[reserved[i] as usize] = true;
+        i += 1;
+    }
+    let ws = b" \n\t\x0b\x0c\r\x1c\x1d\x1e\x1f";
+    let mut i = 0;
+    while i < ws.len() {
+        t[ws[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 struct Lexer<'a> {
     s: &'a str,
     pos: usize,
@@ -135,20 +156,28 @@ struct Lexer<'a> {
     allow_comments: bool,
 }
 
+/// Tracks whitespace between simple values: such whitespace is kept as an unquoted-text token
+/// (it is part of a concatenation); any other whitespace is dropped (Lightbend's "ignored
+/// whitespace" tokens have no effect on parsing).
 struct WsSaver {
-    ws: bool,
+    ws: Option<(usize, usize)>,
     last_simple: bool,
 }
 
 impl WsSaver {
-    /// Whitespace between two simple values is kept as an unquoted-text token (it is part of a
-    /// concatenation); any other whitespace is dropped (Lightbend's "ignored whitespace" tokens
-    /// have no effect on parsing).
-    fn check(&mut self, t: &Tok, line: u32, ws_text: &mut String, out: &mut Vec<Token>) {
+    fn new() -> WsSaver {
+        WsSaver {
+            ws: None,
+            last_simple: false,
+        }
+    }
+    /// The whitespace token to emit before `t`, if any.
+    fn check<'a>(&mut self, t: &Tok<'a>, line: u32, s: &'a str) -> Option<Token<'a>> {
+        let mut out = None;
         if t.is_simple_value() {
-            if self.ws && self.last_simple {
-                out.push(Token {
-                    tok: Tok::Unquoted(std::mem::take(ws_text)),
+            if let (Some((a, b)), true) = (self.ws, self.last_simple) {
+                out = Some(Token {
+                    tok: Tok::Unquoted(&s[a..b]),
                     line,
                 });
             }
@@ -156,38 +185,67 @@ impl WsSaver {
         } else {
             self.last_simple = false;
         }
-        self.ws = false;
-        ws_text.clear();
+        self.ws = None;
+        out
+    }
+}
+
+/// A lazy token stream over one input; after `End` it yields `None`.
+pub(crate) struct Tokens<'a> {
+    lx: Lexer<'a>,
+    saver: WsSaver,
+    pending: Option<Token<'a>>,
+    done: bool,
+}
+
+impl<'a> Tokens<'a> {
+    /// Tokens of `s` (JSON disallows comments).
+    pub(crate) fn new(s: &'a str, json: bool) -> Tokens<'a> {
+        Tokens {
+            lx: Lexer {
+                s,
+                pos: 0,
+                line: 1,
+                allow_comments: !json,
+            },
+            saver: WsSaver::new(),
+            pending: None,
+            done: false,
+        }
+    }
+    /// The next token, `None` after `End`.
+    #[inline]
+    pub(crate) fn next_token(&mut self) -> Option<Token<'a>> {
+        if let Some(t) = self.pending.take() {
+            return Some(t);
+        }
+        if self.done {
+            return None;
+        }
+        match self.lx.pull_next(&mut self.saver) {
+            Ok(t) => {
+                if t.tok == Tok::End {
+                    self.done = true;
+                }
+                match self.saver.check(&t.tok, self.lx.line, self.lx.s) {
+                    Some(ws) => {
+                        self.pending = Some(t);
+                        Some(ws)
+                    }
+                    None => Some(t),
+                }
+            }
+            Err(p) => Some(p),
+        }
     }
 }
 
 /// Tokenize the whole input. The last token is always `End`.
-pub(crate) fn tokenize(s: &str, _origin: &Origin, json: bool) -> Vec<Token> {
-    let mut lx = Lexer {
-        s,
-        pos: 0,
-        line: 1,
-        allow_comments: !json,
-    };
-    let mut out = Vec::with_capacity(s.len() / 4 + 4);
-    let mut saver = WsSaver {
-        ws: false,
-        last_simple: false,
-    };
-    let mut ws_text = String::new();
-    loop {
-        let t = lx.pull_next(&mut saver, &mut ws_text);
-        match t {
-            Ok(t) => {
-                let end = t.tok == Tok::End;
-                saver.check(&t.tok, lx.line, &mut ws_text, &mut out);
-                out.push(t);
-                if end {
-                    break;
-                }
-            }
-            Err(p) => out.push(p),
-        }
+pub(crate) fn tokenize<'a>(s: &'a str, _origin: &Origin, json: bool) -> Vec<Token<'a>> {
+    let mut toks = Tokens::new(s, json);
+    let mut out = Vec::new();
+    while let Some(t) = toks.next_token() {
+        out.push(t);
     }
     out
 }
@@ -214,7 +272,7 @@ impl<'a> Lexer<'a> {
         self.pos += c.len_utf8();
         Some(c)
     }
-    fn problem(&self, msg: String) -> Token {
+    fn problem(&self, msg: String) -> Token<'a> {
         Token {
             tok: Tok::Problem(msg),
             line: self.line,
@@ -224,17 +282,19 @@ impl<'a> Lexer<'a> {
         self.allow_comments && (c == '#' || (c == '/' && self.peek2() == Some('/')))
     }
 
-    fn pull_next(&mut self, saver: &mut WsSaver, ws_text: &mut String) -> Result<Token, Token> {
+    fn pull_next(&mut self, saver: &mut WsSaver) -> Result<Token<'a>, Token<'a>> {
         // skip whitespace except newline
+        let ws_start = self.pos;
         loop {
             match self.peek() {
                 Some(c) if c != '\n' && is_whitespace(c) => {
-                    saver.ws = true;
-                    ws_text.push(c);
                     self.pos += c.len_utf8();
                 }
                 _ => break,
             }
+        }
+        if self.pos > ws_start {
+            saver.ws = Some((ws_start, self.pos));
         }
         let line = self.line;
         let c = match self.peek() {
@@ -315,42 +375,51 @@ impl<'a> Lexer<'a> {
         Ok(Token { tok, line })
     }
 
-    fn pull_unquoted(&mut self, line: u32) -> Token {
+    /// Unquoted text up to a reserved character, whitespace or a comment. As in Lightbend's
+    /// tokenizer, text starting with `true`, `false` or `null` yields that literal first.
+    fn pull_unquoted(&mut self, line: u32) -> Token<'a> {
         let start = self.pos;
-        let mut nchars = 0usize;
-        while let Some(c) = self.peek() {
-            if not_in_unquoted(c) || is_whitespace(c) || self.start_of_comment(c) {
-                break;
-            }
-            self.pos += c.len_utf8();
-            nchars += c.len_utf16();
-            if nchars == 4 {
-                let s = &self.s[start..self.pos];
-                if s == "true" {
-                    return Token {
-                        tok: Tok::Bool(true),
-                        line,
-                    };
-                } else if s == "null" {
-                    return Token {
-                        tok: Tok::Null,
-                        line,
-                    };
+        let rest = &self.s[start..];
+        let lit = if rest.starts_with("true") {
+            Some((Tok::Bool(true), 4))
+        } else if rest.starts_with("null") {
+            Some((Tok::Null, 4))
+        } else if rest.starts_with("false") {
+            Some((Tok::Bool(false), 5))
+        } else {
+            None
+        };
+        if let Some((tok, n)) = lit {
+            self.pos += n;
+            return Token { tok, line };
+        }
+        let b = self.s.as_bytes();
+        let mut i = start;
+        while i < b.len() {
+            let c = b[i];
+            if c < 0x80 {
+                if ASCII_STOP[c as usize]
+                    || (c == b'/' && self.allow_comments && b.get(i + 1) == Some(&b'/'))
+                {
+                    break;
                 }
-            } else if nchars == 5 && &self.s[start..self.pos] == "false" {
-                return Token {
-                    tok: Tok::Bool(false),
-                    line,
-                };
+                i += 1;
+            } else {
+                let ch = self.s[i..].chars().next().unwrap_or('\u{FFFD}');
+                if is_whitespace(ch) {
+                    break;
+                }
+                i += ch.len_utf8();
             }
         }
+        self.pos = i;
         Token {
-            tok: Tok::Unquoted(self.s[start..self.pos].to_string()),
+            tok: Tok::Unquoted(&self.s[start..i]),
             line,
         }
     }
 
-    fn pull_number(&mut self, line: u32) -> Result<Token, Token> {
+    fn pull_number(&mut self, line: u32) -> Result<Token<'a>, Token<'a>> {
         let start = self.pos;
         self.pos += 1;
         let mut dec = false;
@@ -372,10 +441,7 @@ impl<'a> Lexer<'a> {
         };
         match parsed {
             Some(n) => Ok(Token {
-                tok: Tok::Num(NumTok {
-                    value: n,
-                    text: text.into(),
-                }),
+                tok: Tok::Num(NumTok { value: n, text }),
                 line,
             }),
             None => {
@@ -385,7 +451,7 @@ impl<'a> Lexer<'a> {
                     ))
                 } else {
                     Ok(Token {
-                        tok: Tok::Unquoted(text.to_string()),
+                        tok: Tok::Unquoted(text),
                         line,
                     })
                 }
@@ -393,8 +459,27 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn pull_quoted(&mut self, line: u32) -> Result<Token, Token> {
-        let mut sb = String::new();
+    fn pull_quoted(&mut self, line: u32) -> Result<Token<'a>, Token<'a>> {
+        // fast path: no escapes and no control characters borrow the input
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        while i < b.len() && b[i] != b'"' && b[i] != b'\\' && b[i] >= 0x20 {
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'"' {
+            self.pos = i + 1;
+            if i == start && self.peek() == Some('"') {
+                self.pos += 1;
+                return self.pull_triple(line);
+            }
+            return Ok(Token {
+                tok: Tok::Str(Cow::Borrowed(&self.s[start..i])),
+                line,
+            });
+        }
+        let mut sb = self.s[start..i].to_string();
+        self.pos = i;
         loop {
             let c = match self.next() {
                 None => {
@@ -421,12 +506,12 @@ impl<'a> Lexer<'a> {
             return self.pull_triple(line);
         }
         Ok(Token {
-            tok: Tok::Str(sb),
+            tok: Tok::Str(Cow::Owned(sb)),
             line,
         })
     }
 
-    fn pull_triple(&mut self, line: u32) -> Result<Token, Token> {
+    fn pull_triple(&mut self, line: u32) -> Result<Token<'a>, Token<'a>> {
         let start = self.pos;
         let mut quotes = 0usize;
         loop {
@@ -437,9 +522,9 @@ impl<'a> Lexer<'a> {
                 }
                 other if quotes >= 3 => {
                     let _ = other;
-                    let text = self.s[start..self.pos - 3].to_string();
+                    let text = &self.s[start..self.pos - 3];
                     return Ok(Token {
-                        tok: Tok::Str(text),
+                        tok: Tok::Str(Cow::Borrowed(text)),
                         line,
                     });
                 }
@@ -459,7 +544,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn pull_escape(&mut self, sb: &mut String) -> Result<(), Token> {
+    fn pull_escape(&mut self, sb: &mut String) -> Result<(), Token<'a>> {
         let e = match self.next() {
             None => {
                 return Err(self
@@ -531,7 +616,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    fn pull_subst(&mut self, line: u32) -> Result<Token, Token> {
+    fn pull_subst(&mut self, line: u32) -> Result<Token<'a>, Token<'a>> {
         let c = self.peek();
         if c != Some('{') {
             if c.is_some() {
@@ -553,14 +638,10 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
             optional = true;
         }
-        let mut saver = WsSaver {
-            ws: false,
-            last_simple: false,
-        };
-        let mut ws_text = String::new();
+        let mut saver = WsSaver::new();
         let mut expr = Vec::new();
         loop {
-            let t = self.pull_next(&mut saver, &mut ws_text)?;
+            let t = self.pull_next(&mut saver)?;
             match t.tok {
                 Tok::CloseCurly => break,
                 Tok::End => {
@@ -570,7 +651,9 @@ impl<'a> Lexer<'a> {
                     })
                 }
                 _ => {
-                    saver.check(&t.tok, line, &mut ws_text, &mut expr);
+                    if let Some(ws) = saver.check(&t.tok, line, self.s) {
+                        expr.push(ws);
+                    }
                     expr.push(t);
                 }
             }

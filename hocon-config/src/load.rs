@@ -82,12 +82,13 @@ enum Src {
     Str,
 }
 
-/// Decode UTF-8, reporting the line of the first invalid byte.
-pub(crate) fn decode_utf8(bytes: &[u8], origin: &Origin) -> Result<String> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
+/// Decode UTF-8 without copying, reporting the line of the first invalid byte.
+pub(crate) fn decode_utf8_owned(bytes: Vec<u8>, origin: &Origin) -> Result<String> {
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
         Err(e) => {
-            let at = e.valid_up_to();
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
             let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u32;
             Err(ConfigError::new(
                 ErrorKind::Parse,
@@ -346,7 +347,7 @@ pub(crate) fn parse_file_at(
             ));
         }
     };
-    let text = decode_utf8(&bytes, &origin)?;
+    let text = decode_utf8_owned(bytes, &origin)?;
     let syntax = syntax
         .or(if depth == 0 { opts.syntax } else { None })
         .or_else(|| syntax_from_extension(&path.to_string_lossy()))

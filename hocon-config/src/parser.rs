@@ -4,7 +4,15 @@ use crate::error::{ConfigError, ErrorKind, Result};
 use crate::lexer::{self, is_whitespace, Tok, Token};
 use crate::origin::Origin;
 use crate::path::{self, Path};
-use crate::value::{self, mk, Kind, Map, V};
+use crate::value::{self, mk, Key, Kind, Map, V};
+
+/// A key from token text, without copying short text.
+fn cow_key(s: std::borrow::Cow<'_, str>) -> Key {
+    match s {
+        std::borrow::Cow::Borrowed(b) => Key::new(b),
+        std::borrow::Cow::Owned(o) => Key::from(o),
+    }
+}
 
 /// Maximum nesting of objects/arrays; deeper input fails with a parse error instead of
 /// exhausting the stack.
@@ -62,10 +70,8 @@ pub(crate) fn parse_text(
     includer: &mut dyn Includer,
 ) -> Result<V> {
     let json = syntax == Syntax::Json;
-    let toks = lexer::tokenize(text, origin, json);
     let mut p = Parser {
-        toks,
-        pos: 0,
+        toks: lexer::Tokens::new(text, json),
         buffer: Vec::new(),
         json,
         line: 1,
@@ -80,10 +86,9 @@ pub(crate) fn parse_text(
     p.parse_document()
 }
 
-struct Parser<'a> {
-    toks: Vec<Token>,
-    pos: usize,
-    buffer: Vec<Token>,
+struct Parser<'a, 't> {
+    toks: lexer::Tokens<'t>,
+    buffer: Vec<Token<'t>>,
     json: bool,
     line: u32,
     origin: Origin,
@@ -95,11 +100,11 @@ struct Parser<'a> {
     line_origin: Option<(u32, Origin)>,
 }
 
-fn is_unquoted_ws(t: &Tok) -> bool {
+fn is_unquoted_ws(t: &Tok<'_>) -> bool {
     matches!(t, Tok::Unquoted(s) if s.chars().all(is_whitespace))
 }
 
-impl<'a> Parser<'a> {
+impl<'a, 't> Parser<'a, 't> {
     fn err(&self, msg: impl Into<String>) -> ConfigError {
         ConfigError::new(
             ErrorKind::Parse,
@@ -108,30 +113,20 @@ impl<'a> Parser<'a> {
         )
     }
 
-    fn pop_token(&mut self) -> Token {
+    fn pop_token(&mut self) -> Token<'t> {
         if let Some(t) = self.buffer.pop() {
             return t;
         }
-        if self.pos < self.toks.len() {
-            let line = self.toks[self.pos].line;
-            let t = std::mem::replace(
-                &mut self.toks[self.pos],
-                Token {
-                    tok: Tok::End,
-                    line,
-                },
-            );
-            self.pos += 1;
-            t
-        } else {
-            Token {
+        match self.toks.next_token() {
+            Some(t) => t,
+            None => Token {
                 tok: Tok::End,
                 line: self.line,
-            }
+            },
         }
     }
 
-    fn next_token(&mut self) -> Result<Token> {
+    fn next_token(&mut self) -> Result<Token<'t>> {
         let t = self.pop_token();
         if let Tok::Problem(m) = &t.tok {
             return Err(ConfigError::new(
@@ -154,11 +149,11 @@ impl<'a> Parser<'a> {
         Ok(t)
     }
 
-    fn put_back(&mut self, t: Token) {
+    fn put_back(&mut self, t: Token<'t>) {
         self.buffer.push(t);
     }
 
-    fn next_token_collecting_ws(&mut self) -> Result<Token> {
+    fn next_token_collecting_ws(&mut self) -> Result<Token<'t>> {
         loop {
             let t = self.next_token()?;
             match &t.tok {
@@ -254,14 +249,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn simple_value(&mut self, t: Token) -> Result<V> {
+    fn simple_value(&mut self, t: Token<'t>) -> Result<V> {
         let origin = self.origin_at(t.line);
         let kind = match t.tok {
-            Tok::Str(s) => Kind::Str { s, quoted: true },
-            Tok::Unquoted(s) => Kind::Str { s, quoted: false },
+            Tok::Str(s) => Kind::Str {
+                s: cow_key(s),
+                quoted: true,
+            },
+            Tok::Unquoted(s) => Kind::Str {
+                s: Key::new(s),
+                quoted: false,
+            },
             Tok::Num(n) => Kind::Num {
                 n: n.value,
-                text: Some(n.text),
+                text: Some(Key::new(n.text)),
             },
             Tok::Bool(b) => Kind::Bool(b),
             Tok::Null => Kind::Null,
@@ -283,7 +284,7 @@ impl<'a> Parser<'a> {
         Ok(mk(origin, kind))
     }
 
-    fn is_value_start(t: &Tok) -> bool {
+    fn is_value_start(t: &Tok<'_>) -> bool {
         t.is_value()
             || matches!(
                 t,
@@ -291,7 +292,7 @@ impl<'a> Parser<'a> {
             )
     }
 
-    fn parse_value(&mut self, t: Token) -> Result<V> {
+    fn parse_value(&mut self, t: Token<'t>) -> Result<V> {
         match t.tok {
             Tok::OpenCurly => {
                 self.enter(t.line)?;
@@ -333,24 +334,30 @@ impl<'a> Parser<'a> {
         if self.json {
             return Ok(None);
         }
-        let mut values: Vec<V> = Vec::new();
-        let mut t = self.next_token_collecting_ws()?;
+        let t = self.next_token_collecting_ws()?;
+        if !Self::is_value_start(&t.tok) {
+            self.put_back(t);
+            return Ok(None);
+        }
+        let first = self.parse_value(t)?;
+        let mut t = self.next_token()?;
+        if !Self::is_value_start(&t.tok) {
+            self.put_back(t);
+            return Ok(Some(first));
+        }
+        let mut values: Vec<V> = vec![first];
         while Self::is_value_start(&t.tok) {
             values.push(self.parse_value(t)?);
             t = self.next_token()?;
         }
         self.put_back(t);
-        if values.len() < 2 {
-            return Ok(values.pop());
-        }
-        let pieces = values;
-        value::concatenate(pieces)
+        value::concatenate(values)
     }
 
-    fn parse_key(&mut self, t: Token) -> Result<Path> {
+    fn parse_key(&mut self, t: Token<'t>) -> Result<Path> {
         if self.json {
             if let Tok::Str(s) = t.tok {
-                return Ok(Path::key(&s));
+                return Ok(Path::from_single(cow_key(s)));
             }
             return Err(self.err(format!(
                 "Expecting close brace }} or a field name here, got {}",
@@ -378,12 +385,10 @@ impl<'a> Parser<'a> {
                 _ => false,
             };
             if simple {
-                if let Some(Token {
-                    tok: Tok::Unquoted(s) | Tok::Str(s),
-                    ..
-                }) = expr.pop()
-                {
-                    return Ok(Path::from_single(s));
+                match expr.pop().map(|t| t.tok) {
+                    Some(Tok::Unquoted(s)) => return Ok(Path::from_single(Key::new(s))),
+                    Some(Tok::Str(s)) => return Ok(Path::from_single(cow_key(s))),
+                    _ => {}
                 }
             }
         }
@@ -392,7 +397,7 @@ impl<'a> Parser<'a> {
     }
 
     fn full_current_path(&self) -> Option<Path> {
-        let keys: Vec<String> = self
+        let keys: Vec<Key> = self
             .path_stack
             .iter()
             .flat_map(|p| p.keys().iter().cloned())
@@ -430,7 +435,7 @@ impl<'a> Parser<'a> {
                     self.put_back(t);
                     break;
                 }
-                Tok::Unquoted(s) if !self.json && s == "include" => {
+                Tok::Unquoted(s) if !self.json && *s == "include" => {
                     self.parse_include(&mut values)?;
                 }
                 _ => {
@@ -501,7 +506,7 @@ impl<'a> Parser<'a> {
                     }
                     self.path_stack.pop();
                     last_inside_equals = inside_equals;
-                    let key = path.first().to_string();
+                    let key = path.first_key().clone();
                     match path.remainder() {
                         None => {
                             if let Some(existing) = values.get(&key) {
@@ -598,7 +603,8 @@ impl<'a> Parser<'a> {
         let t = self.next_token_collecting_ws()?;
         let (kind, name, required) = match &t.tok {
             Tok::Unquoted(text) if text.starts_with("required(") => {
-                let r = text["required(".len()..].to_string();
+                let text: &'t str = text;
+                let r = &text["required(".len()..];
                 let line = t.line;
                 if !r.is_empty() {
                     self.put_back(Token {
@@ -608,7 +614,7 @@ impl<'a> Parser<'a> {
                 }
                 let (k, n) = self.parse_include_resource()?;
                 let t = self.next_token_collecting_ws()?;
-                if !matches!(&t.tok, Tok::Unquoted(s) if s == ")") {
+                if !matches!(&t.tok, Tok::Unquoted(s) if *s == ")") {
                     return Err(self.err(format!(
                         "expecting a close parentheses ')' here, not: {}",
                         t.tok.describe()
@@ -666,13 +672,13 @@ impl<'a> Parser<'a> {
                 let r = &text[text.find('(').map(|i| i + 1).unwrap_or(text.len())..];
                 if !r.is_empty() {
                     self.put_back(Token {
-                        tok: Tok::Unquoted(r.to_string()),
+                        tok: Tok::Unquoted(r),
                         line: t.line,
                     });
                 }
                 let t = self.next_token_collecting_ws()?;
                 let name = match t.tok {
-                    Tok::Str(s) => s,
+                    Tok::Str(s) => s.into_owned(),
                     other => {
                         return Err(self.err(format!(
                         "expecting include {}) parameter to be a quoted string, rather than: {}",
@@ -684,7 +690,7 @@ impl<'a> Parser<'a> {
                 let t = self.next_token_collecting_ws()?;
                 match &t.tok {
                     Tok::Unquoted(s) if s.starts_with(')') => {
-                        let rest = s[1..].to_string();
+                        let rest = &s[1..];
                         if !rest.is_empty() {
                             self.put_back(Token {
                                 tok: Tok::Unquoted(rest),
@@ -701,7 +707,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok((kind, name))
             }
-            Tok::Str(s) => Ok((IncludeKind::Heuristic, s)),
+            Tok::Str(s) => Ok((IncludeKind::Heuristic, s.into_owned())),
             other => Err(self.err(format!(
                 "include keyword is not followed by a quoted string, but by: {}",
                 other.describe()

@@ -6,12 +6,42 @@ use std::sync::Arc;
 use crate::error::{ConfigError, ErrorKind, Result};
 use crate::lexer::{self, Tok, Token};
 use crate::origin::Origin;
+use crate::value::Key;
 
 /// A non-empty sequence of keys, e.g. `a.b."c.d"` is `["a", "b", "c.d"]`.
 #[derive(Clone)]
 pub struct Path {
-    elems: Arc<[String]>,
+    elems: Elems,
     start: usize,
+}
+
+/// Path storage: one key inline (no allocation), or shared keys.
+#[derive(Clone)]
+enum Elems {
+    One(Key),
+    Many(Arc<[Key]>),
+}
+
+impl std::ops::Deref for Elems {
+    type Target = [Key];
+    #[inline]
+    fn deref(&self) -> &[Key] {
+        match self {
+            Elems::One(k) => std::slice::from_ref(k),
+            Elems::Many(a) => a,
+        }
+    }
+}
+
+impl From<Vec<Key>> for Elems {
+    fn from(mut v: Vec<Key>) -> Elems {
+        if v.len() == 1 {
+            if let Some(k) = v.pop() {
+                return Elems::One(k);
+            }
+        }
+        Elems::Many(v.into())
+    }
 }
 
 impl PartialEq for Path {
@@ -33,8 +63,8 @@ impl std::fmt::Debug for Path {
 
 impl Path {
     /// A path from keys; `None` when `keys` is empty.
-    pub fn from_keys<S: Into<String>>(keys: impl IntoIterator<Item = S>) -> Option<Path> {
-        let v: Vec<String> = keys.into_iter().map(Into::into).collect();
+    pub fn from_keys<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Option<Path> {
+        let v: Vec<Key> = keys.into_iter().map(|k| Key::new(k)).collect();
         if v.is_empty() {
             None
         } else {
@@ -45,25 +75,29 @@ impl Path {
         }
     }
     /// A one-key path taking ownership of the key.
-    pub(crate) fn from_single(k: String) -> Path {
+    pub(crate) fn from_single(k: Key) -> Path {
         Path {
-            elems: vec![k].into(),
+            elems: Elems::One(k),
             start: 0,
         }
     }
     /// A one-key path.
     pub fn key(k: &str) -> Path {
         Path {
-            elems: vec![k.to_string()].into(),
+            elems: Elems::One(Key::new(k)),
             start: 0,
         }
     }
     /// The keys of this path.
-    pub fn keys(&self) -> &[String] {
+    pub fn keys(&self) -> &[Key] {
         &self.elems[self.start..]
     }
     /// The first key.
     pub fn first(&self) -> &str {
+        &self.elems[self.start]
+    }
+    /// The first key (shared).
+    pub(crate) fn first_key(&self) -> &Key {
         &self.elems[self.start]
     }
     /// The last key.
@@ -96,7 +130,7 @@ impl Path {
     }
     /// `prefix` followed by this path.
     pub fn prepend(&self, prefix: &Path) -> Path {
-        let mut v: Vec<String> = prefix.keys().to_vec();
+        let mut v: Vec<Key> = prefix.keys().to_vec();
         v.extend_from_slice(self.keys());
         Path {
             elems: v.into(),
@@ -115,8 +149,8 @@ impl Path {
     }
     /// This path followed by `other`.
     pub fn append(&self, key: &str) -> Path {
-        let mut v: Vec<String> = self.keys().to_vec();
-        v.push(key.to_string());
+        let mut v: Vec<Key> = self.keys().to_vec();
+        v.push(Key::new(key));
         Path {
             elems: v.into(),
             start: 0,
@@ -197,7 +231,7 @@ pub(crate) fn render_key(k: &str) -> String {
 
 /// Build a path from key/substitution expression tokens (value, unquoted text and whitespace tokens).
 pub(crate) fn parse_path_tokens(
-    tokens: &[Token],
+    tokens: &[Token<'_>],
     origin: &Origin,
     original: Option<&str>,
 ) -> Result<Path> {
@@ -208,16 +242,30 @@ pub(crate) fn parse_path_tokens(
         };
         ConfigError::new(ErrorKind::BadPath, Some(origin), m)
     };
+    // fast path: one unquoted word with no empty elements
+    if let [Token {
+        tok: Tok::Unquoted(s),
+        ..
+    }] = tokens
+    {
+        if !s.is_empty() && !s.split('.').any(str::is_empty) {
+            let keys: Vec<Key> = s.split('.').map(Key::new).collect();
+            return Ok(Path {
+                elems: keys.into(),
+                start: 0,
+            });
+        }
+    }
     // elements: (text, can_be_empty)
     let mut buf: Vec<(String, bool)> = vec![(String::new(), false)];
     let mut any = false;
     for t in tokens {
-        let (text, quoted): (String, bool) = match &t.tok {
-            Tok::Str(s) => (s.clone(), true),
-            Tok::Unquoted(s) => (s.clone(), false),
-            Tok::Num(n) => (n.text.to_string(), false),
-            Tok::Bool(b) => ((if *b { "true" } else { "false" }).to_string(), false),
-            Tok::Null => ("null".to_string(), false),
+        let (text, quoted): (&str, bool) = match &t.tok {
+            Tok::Str(s) => (s.as_ref(), true),
+            Tok::Unquoted(s) => (*s, false),
+            Tok::Num(n) => (n.text, false),
+            Tok::Bool(b) => (if *b { "true" } else { "false" }, false),
+            Tok::Null => ("null", false),
             other => {
                 return Err(bad(format!(
                     "Token not allowed in path expression: {} (you can double-quote this token if you really want it here)",
@@ -226,7 +274,7 @@ pub(crate) fn parse_path_tokens(
             }
         };
         any = true;
-        add_path_text(&mut buf, quoted, &text);
+        add_path_text(&mut buf, quoted, text);
     }
     if !any {
         return Err(bad(

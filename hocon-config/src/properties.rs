@@ -199,7 +199,7 @@ pub(crate) fn from_string_pairs(
                 Some(s) if c.children.is_empty() => value::new_string(origin.clone(), s),
                 _ => build(c, origin),
             };
-            m.insert(k, v);
+            m.insert(k.into(), v);
         }
         value::new_object(origin.clone(), m)
     }

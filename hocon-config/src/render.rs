@@ -112,8 +112,8 @@ fn is_digits(s: &str) -> bool {
 }
 
 /// Lightbend's key order for rendering: digit-only keys numerically first, then by UTF-16 order.
-pub(crate) fn sorted_keys(map: &crate::value::Map) -> Vec<&String> {
-    let mut keys: Vec<&String> = map.keys().collect();
+pub(crate) fn sorted_keys(map: &crate::value::Map) -> Vec<&crate::value::Key> {
+    let mut keys: Vec<&crate::value::Key> = map.keys().collect();
     keys.sort_by(|a, b| match (is_digits(a), is_digits(b)) {
         (true, true) => {
             let (ta, tb) = (a.trim_start_matches('0'), b.trim_start_matches('0'));

@@ -35,7 +35,7 @@ fn leaf_paths(v: &V, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     match &v.kind {
         Kind::Object { map, .. } => {
             for (k, c) in map {
-                prefix.push(k.clone());
+                prefix.push(k.to_string());
                 leaf_paths(c, prefix, out);
                 prefix.pop();
             }

@@ -33,7 +33,7 @@ fn check(reference: &V, value: &V, path: &[String], problems: &mut Vec<String>) 
     let Some(vmap) = value.map() else { return };
     for (k, r) in rmap {
         let mut p = path.to_vec();
-        p.push(k.clone());
+        p.push(k.to_string());
         let rendered = Path::from_keys(p.clone())
             .map(|x| x.render())
             .unwrap_or_default();

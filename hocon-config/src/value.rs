@@ -11,8 +11,11 @@ use crate::path::Path;
 /// A shared, immutable value node. Identity (the pointer) matters during resolution.
 pub(crate) type V = Arc<Node>;
 
+/// An object key or short string: stored inline up to 23 bytes, shared (O(1) clone) beyond.
+pub(crate) type Key = smol_str::SmolStr;
+
 /// Object entries in insertion order.
-pub(crate) type Map = IndexMap<String, V, FxBuild>;
+pub(crate) type Map = IndexMap<Key, V, FxBuild>;
 
 /// A small, fast non-cryptographic hasher (FxHash) for config keys and memo keys.
 #[derive(Default, Clone, Copy)]
@@ -148,12 +151,12 @@ pub(crate) enum Kind {
         resolved: bool,
     },
     Str {
-        s: String,
+        s: Key,
         quoted: bool,
     },
     Num {
         n: Number,
-        text: Option<Box<str>>,
+        text: Option<Key>,
     },
     Bool(bool),
     Null,
@@ -253,8 +256,14 @@ pub(crate) fn new_list(origin: Origin, items: Vec<V>) -> V {
     mk(origin, Kind::List { items, resolved })
 }
 
-pub(crate) fn new_string(origin: Origin, s: String) -> V {
-    mk(origin, Kind::Str { s, quoted: true })
+pub(crate) fn new_string(origin: Origin, s: impl Into<Key>) -> V {
+    mk(
+        origin,
+        Kind::Str {
+            s: s.into(),
+            quoted: true,
+        },
+    )
 }
 
 fn take_children(kind: &mut Kind, out: &mut Vec<V>) {
@@ -274,6 +283,17 @@ impl Drop for Node {
     /// Drops shallow trees recursively (no extra allocation) and deep ones iteratively, so that
     /// dropping never overflows the stack.
     fn drop(&mut self) {
+        let is_container = match &self.kind {
+            Kind::Object { map, .. } => !map.is_empty(),
+            Kind::List { items: p, .. }
+            | Kind::Concat(p)
+            | Kind::DelayedMerge(p)
+            | Kind::DelayedMergeObject(p) => !p.is_empty(),
+            _ => false,
+        };
+        if !is_container {
+            return;
+        }
         let depth = DROP_DEPTH.with(|d| d.get());
         if depth < 256 {
             DROP_DEPTH.with(|d| d.set(depth + 1));
@@ -360,7 +380,7 @@ impl Node {
     /// Lightbend `transformToString`: text of simple values, `None` for others.
     pub(crate) fn transform_to_string(&self) -> Option<String> {
         match &self.kind {
-            Kind::Str { s, .. } => Some(s.clone()),
+            Kind::Str { s, .. } => Some(s.to_string()),
             Kind::Num { n, text } => Some(match text {
                 Some(t) => t.to_string(),
                 None => n.java_string(),
@@ -706,6 +726,19 @@ pub(crate) fn parse_java_int(s: &str) -> Option<i32> {
     s.parse::<i32>().ok()
 }
 
+/// Append the `transformToString` text of a simple value; false for other values.
+fn push_text(v: &Node, out: &mut smol_str::SmolStrBuilder) -> bool {
+    match &v.kind {
+        Kind::Str { s, .. } => out.push_str(s),
+        Kind::Num { text: Some(t), .. } => out.push_str(t),
+        Kind::Num { n, text: None } => out.push_str(&n.java_string()),
+        Kind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Kind::Null => out.push_str("null"),
+        _ => return false,
+    }
+    true
+}
+
 fn join(builder: &mut Vec<V>, orig_right: V) -> Result<()> {
     let orig_left = builder
         .last()
@@ -739,9 +772,10 @@ fn join(builder: &mut Vec<V>, orig_right: V) -> Result<()> {
     } else if left.is_unmergeable() || right.is_unmergeable() {
         None
     } else {
-        match (left.transform_to_string(), right.transform_to_string()) {
-            (Some(s1), Some(s2)) => Some(new_string(Origin::merge(&left.origin, &right.origin), s1 + &s2)),
-            _ => {
+        let mut text = smol_str::SmolStrBuilder::new();
+        match push_text(&left, &mut text) && push_text(&right, &mut text) {
+            true => Some(new_string(Origin::merge(&left.origin, &right.origin), text.finish())),
+            false => {
                 return Err(ConfigError::new(
                     ErrorKind::WrongType,
                     Some(&left.origin),
@@ -769,14 +803,19 @@ pub(crate) fn consolidate(pieces: Vec<V>) -> Result<Vec<V>> {
     if pieces.len() < 2 {
         return Ok(pieces);
     }
-    let mut flat = Vec::with_capacity(pieces.len());
-    for p in pieces {
-        if let Kind::Concat(ps) = &p.kind {
-            flat.extend(ps.iter().cloned());
-        } else {
-            flat.push(p);
+    let flat = if pieces.iter().any(|p| matches!(p.kind, Kind::Concat(_))) {
+        let mut flat = Vec::with_capacity(pieces.len());
+        for p in pieces {
+            if let Kind::Concat(ps) = &p.kind {
+                flat.extend(ps.iter().cloned());
+            } else {
+                flat.push(p);
+            }
         }
-    }
+        flat
+    } else {
+        pieces
+    };
     let mut out: Vec<V> = Vec::with_capacity(flat.len());
     for v in flat {
         if out.is_empty() {
