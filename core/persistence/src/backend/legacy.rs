@@ -11,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
+use super::shared::{sql_limit, Dialect, EventColumns, SharedSql, SnapshotKeyColumns};
 use crate::inflight::InFlightWrites;
 use crate::journal::{Journal, SnapshotStore};
 use crate::model::{
@@ -54,6 +55,16 @@ impl<DB: sqlx::Database> LegacyJournal<DB> {
                 separator.into()
             },
             in_flight: InFlightWrites::default(),
+        }
+    }
+
+    fn events(&self) -> EventColumns<'_> {
+        EventColumns {
+            table: &self.table,
+            ordering: &self.c.ordering,
+            persistence_id: &self.c.persistence_id,
+            sequence_number: &self.c.sequence_number,
+            deleted: &self.c.deleted,
         }
     }
 
@@ -128,6 +139,15 @@ impl<DB: sqlx::Database> LegacySnapshotStore<DB> {
         }
     }
 
+    fn key(&self) -> SnapshotKeyColumns<'_> {
+        SnapshotKeyColumns {
+            table: &self.table,
+            persistence_id: &self.c.persistence_id,
+            sequence_number: &self.c.sequence_number,
+            created: &self.c.created,
+        }
+    }
+
     fn ddl(&self, bytes: &str, pg: bool) -> Vec<String> {
         let c = &self.c;
         let mut out = Vec::new();
@@ -150,23 +170,17 @@ impl<DB: sqlx::Database> LegacySnapshotStore<DB> {
 }
 
 macro_rules! legacy_backend {
-    ($db:ty, $name:literal, $pg:expr, $ordering:literal, $bytes:literal, $key:expr) => {
+    ($db:ty, $pg:expr, $ordering:literal, $bytes:literal, $key:expr) => {
         impl LegacyJournal<$db> {
             /// Creates the legacy `journal` table if it does not exist.
             pub async fn create_tables(&self) -> Result<()> {
-                let err = |e| PersistenceError::store($name, "create legacy journal table", e);
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                if $pg {
-                    sqlx::query("SELECT pg_advisory_xact_lock(727365)")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
                 let key = $key(&self.c);
-                for stmt in self.ddl($ordering, $bytes, &key, $pg) {
-                    sqlx::query(&stmt).execute(&mut *tx).await.map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
+                SharedSql::new(&self.pool)
+                    .create_tables(
+                        "legacy journal table",
+                        &self.ddl($ordering, $bytes, &key, $pg),
+                    )
+                    .await
             }
 
             async fn rows(
@@ -178,10 +192,10 @@ macro_rules! legacy_backend {
                     .build()
                     .fetch_all(&self.pool)
                     .await
-                    .map_err(|e| PersistenceError::store($name, op.to_string(), e))?;
+                    .map_err(|e| PersistenceError::store(<$db as Dialect>::BACKEND, op.to_string(), e))?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let get = |e| PersistenceError::store($name, op.to_string(), e);
+                    let get = |e| PersistenceError::store(<$db as Dialect>::BACKEND, op.to_string(), e);
                     let ordering: i64 = row.try_get(0).map_err(get)?;
                     let pid: String = row.try_get(1).map_err(get)?;
                     let seq: i64 = row.try_get(2).map_err(get)?;
@@ -201,7 +215,7 @@ macro_rules! legacy_backend {
                     return Ok(());
                 }
                 let op = format!("write to legacy journal of {}", writes[0].persistence_id());
-                let err = |e| PersistenceError::store($name, op.clone(), e);
+                let err = |e| PersistenceError::store(<$db as Dialect>::BACKEND, op.clone(), e);
                 let _guard = self
                     .in_flight
                     .begin(writes.iter().map(|w| w.persistence_id()));
@@ -244,57 +258,15 @@ macro_rules! legacy_backend {
 
             async fn highest_sequence_nr(&self, persistence_id: &str) -> Result<i64> {
                 self.in_flight.wait_idle(persistence_id).await;
-                let q = format!(
-                    "SELECT MAX({}) FROM {} WHERE {} = $1",
-                    self.c.sequence_number, self.table, self.c.persistence_id
-                );
-                let v: Option<i64> = sqlx::query_scalar(&q)
-                    .bind(persistence_id)
-                    .fetch_one(&self.pool)
+                SharedSql::new(&self.pool)
+                    .highest_sequence_nr(&self.events(), persistence_id)
                     .await
-                    .map_err(|e| {
-                        PersistenceError::store($name, format!("highest sequence number of {persistence_id}"), e)
-                    })?;
-                Ok(v.unwrap_or(0))
             }
 
             async fn delete_to(&self, persistence_id: &str, to: i64) -> Result<()> {
-                let err = |e| {
-                    PersistenceError::store($name, format!("delete events of {persistence_id} up to {to}"), e)
-                };
-                let c = &self.c;
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                let h: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT MAX({}) FROM {} WHERE {} = $1 AND {} <= $2",
-                    c.sequence_number, self.table, c.persistence_id, c.sequence_number
-                ))
-                .bind(persistence_id)
-                .bind(to)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-                if let Some(h) = h {
-                    sqlx::query(&format!(
-                        "DELETE FROM {} WHERE {} = $1 AND {} <= $2",
-                        self.table, c.persistence_id, c.sequence_number
-                    ))
-                    .bind(persistence_id)
-                    .bind(h - 1)
-                    .execute(&mut *tx)
+                SharedSql::new(&self.pool)
+                    .delete_to(&self.events(), persistence_id, to)
                     .await
-                    .map_err(err)?;
-                    sqlx::query(&format!(
-                        "UPDATE {} SET {} = $1 WHERE {} = $2 AND {} = $3",
-                        self.table, c.deleted, c.persistence_id, c.sequence_number
-                    ))
-                    .bind(true)
-                    .bind(persistence_id)
-                    .bind(h)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
             }
 
             async fn read_events(
@@ -316,7 +288,7 @@ macro_rules! legacy_backend {
                 qb.push(format!(" AND {} >= ", c.sequence_number)).push_bind(from);
                 qb.push(format!(" AND {} <= ", c.sequence_number)).push_bind(to);
                 qb.push(format!(" ORDER BY {} ASC LIMIT ", c.sequence_number))
-                    .push_bind(limit.min(i64::MAX as usize) as i64);
+                    .push_bind(sql_limit(limit));
                 self.rows(&mut qb, &format!("read legacy events of {persistence_id}"))
                     .await
             }
@@ -365,56 +337,26 @@ macro_rules! legacy_backend {
             }
 
             async fn max_ordering(&self) -> Result<i64> {
-                sqlx::query_scalar::<_, i64>(&format!(
-                    "SELECT COALESCE(MAX({}), 0) FROM {}",
-                    self.c.ordering, self.table
-                ))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| PersistenceError::store($name, "max ordering", e))
+                SharedSql::new(&self.pool).max_ordering(&self.events()).await
             }
 
             async fn orderings_after(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
-                let c = &self.c;
-                sqlx::query_scalar::<_, i64>(&format!(
-                    "SELECT {} FROM {} WHERE {} > $1 ORDER BY {} LIMIT $2",
-                    c.ordering, self.table, c.ordering, c.ordering
-                ))
-                .bind(after)
-                .bind(limit.min(i64::MAX as usize) as i64)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| PersistenceError::store($name, "scan orderings", e))
+                SharedSql::new(&self.pool)
+                    .orderings_after(&self.events(), after, limit)
+                    .await
             }
 
             async fn persistence_ids(&self) -> Result<Vec<String>> {
-                let c = &self.c;
-                sqlx::query_scalar::<_, String>(&format!(
-                    "SELECT DISTINCT {} FROM {} WHERE {} = $1",
-                    c.persistence_id, self.table, c.deleted
-                ))
-                .bind(false)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| PersistenceError::store($name, "list persistence ids", e))
+                SharedSql::new(&self.pool).persistence_ids(&self.events()).await
             }
         }
 
         impl LegacySnapshotStore<$db> {
             /// Creates the legacy `snapshot` table if it does not exist.
             pub async fn create_tables(&self) -> Result<()> {
-                let err = |e| PersistenceError::store($name, "create legacy snapshot table", e);
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                if $pg {
-                    sqlx::query("SELECT pg_advisory_xact_lock(727365)")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
-                for stmt in self.ddl($bytes, $pg) {
-                    sqlx::query(&stmt).execute(&mut *tx).await.map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
+                SharedSql::new(&self.pool)
+                    .create_tables("legacy snapshot table", &self.ddl($bytes, $pg))
+                    .await
             }
         }
 
@@ -439,7 +381,7 @@ macro_rules! legacy_backend {
                 .await
                 .map_err(|e| {
                     PersistenceError::store(
-                        $name,
+                        <$db as Dialect>::BACKEND,
                         format!("save legacy snapshot of {}", s.metadata.persistence_id),
                         e,
                     )
@@ -454,25 +396,16 @@ macro_rules! legacy_backend {
             ) -> Result<Option<SnapshotRecord>> {
                 let c = &self.c;
                 let err = |e| {
-                    PersistenceError::store($name, format!("load legacy snapshot of {persistence_id}"), e)
+                    PersistenceError::store(<$db as Dialect>::BACKEND, format!("load legacy snapshot of {persistence_id}"), e)
                 };
-                let row = sqlx::query(&format!(
-                    "SELECT {p}, {q}, {cr}, {sn} FROM {t} WHERE {p} = $1 AND {q} <= $2 AND {cr} <= $3 \
-                     AND {q} >= $4 AND {cr} >= $5 ORDER BY {q} DESC LIMIT 1",
-                    t = self.table,
-                    p = c.persistence_id,
-                    q = c.sequence_number,
-                    cr = c.created,
-                    sn = c.snapshot
-                ))
-                .bind(persistence_id)
-                .bind(criteria.max_sequence_nr)
-                .bind(criteria.max_timestamp)
-                .bind(criteria.min_sequence_nr)
-                .bind(criteria.min_timestamp)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
+                let columns = format!(
+                    "{}, {}, {}, {}",
+                    c.persistence_id, c.sequence_number, c.created, c.snapshot
+                );
+                let row = SharedSql::new(&self.pool)
+                    .latest_snapshot(&self.key(), &columns, persistence_id, &criteria)
+                    .await
+                    .map_err(err)?;
                 let Some(row) = row else {
                     return Ok(None);
                 };
@@ -496,17 +429,9 @@ macro_rules! legacy_backend {
             }
 
             async fn delete(&self, m: &SnapshotMetadata) -> Result<()> {
-                let c = &self.c;
-                sqlx::query(&format!(
-                    "DELETE FROM {} WHERE {} = $1 AND {} = $2",
-                    self.table, c.persistence_id, c.sequence_number
-                ))
-                .bind(m.persistence_id.as_str())
-                .bind(m.sequence_nr)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| PersistenceError::store($name, "delete legacy snapshot", e))?;
-                Ok(())
+                SharedSql::new(&self.pool)
+                    .delete_snapshot(&self.key(), &m.persistence_id, m.sequence_nr)
+                    .await
             }
 
             async fn delete_matching(
@@ -514,18 +439,9 @@ macro_rules! legacy_backend {
                 persistence_id: &str,
                 criteria: SnapshotSelectionCriteria,
             ) -> Result<()> {
-                let c = &self.c;
-                sqlx::query(&format!(
-                    "DELETE FROM {} WHERE {} = $1 AND {} <= $2 AND {} <= $3",
-                    self.table, c.persistence_id, c.sequence_number, c.created
-                ))
-                .bind(persistence_id)
-                .bind(criteria.max_sequence_nr)
-                .bind(criteria.max_timestamp)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| PersistenceError::store($name, "delete legacy snapshots", e))?;
-                Ok(())
+                SharedSql::new(&self.pool)
+                    .delete_snapshots(&self.key(), persistence_id, &criteria)
+                    .await
             }
         }
     };
@@ -539,10 +455,9 @@ fn unique(c: &LegacyJournalColumns) -> String {
     format!("UNIQUE({}, {})", c.persistence_id, c.sequence_number)
 }
 
-legacy_backend!(Postgres, "postgres", true, "BIGSERIAL", "BYTEA", pk);
+legacy_backend!(Postgres, true, "BIGSERIAL", "BYTEA", pk);
 legacy_backend!(
     Sqlite,
-    "sqlite",
     false,
     "INTEGER PRIMARY KEY AUTOINCREMENT",
     "BLOB",

@@ -2,4 +2,5 @@
 
 pub mod inmem;
 pub mod legacy;
+pub(crate) mod shared;
 pub mod sql;

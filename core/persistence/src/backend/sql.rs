@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
+use super::shared::{sql_limit, Dialect, EventColumns, SharedSql, SnapshotKeyColumns};
 use crate::journal::{Journal, SnapshotStore};
 use crate::model::{
     now_millis, AtomicWrite, EventRecord, PersistentRepr, SerializedPayload, SnapshotMetadata,
@@ -37,6 +38,16 @@ struct JournalSql {
 }
 
 impl JournalSql {
+    fn events(&self) -> EventColumns<'_> {
+        EventColumns {
+            table: &self.ej,
+            ordering: &self.c.ordering,
+            persistence_id: &self.c.persistence_id,
+            sequence_number: &self.c.sequence_number,
+            deleted: &self.c.deleted,
+        }
+    }
+
     fn new(tables: &JournalTables) -> Self {
         let ej = tables.event_journal.qualified();
         let et = tables.event_tag.qualified();
@@ -167,6 +178,15 @@ struct SnapshotSql {
 }
 
 impl SnapshotSql {
+    fn key(&self) -> SnapshotKeyColumns<'_> {
+        SnapshotKeyColumns {
+            table: &self.st,
+            persistence_id: &self.c.persistence_id,
+            sequence_number: &self.c.sequence_number,
+            created: &self.c.created,
+        }
+    }
+
     fn new(table: &Table<SnapshotColumns>) -> Self {
         let st = table.qualified();
         let c = table.column_names.clone();
@@ -352,41 +372,28 @@ impl<DB: sqlx::Database> SqlSnapshotStore<DB> {
     }
 }
 
-fn criteria_bounds(c: &SnapshotSelectionCriteria) -> (i64, i64, i64, i64) {
-    (
-        c.max_sequence_nr,
-        c.max_timestamp,
-        c.min_sequence_nr,
-        c.min_timestamp,
-    )
+/// The optional metadata columns (serializer id, manifest, bytes) as a payload.
+fn optional_payload(
+    id: Option<i32>,
+    manifest: Option<String>,
+    bytes: Option<Vec<u8>>,
+) -> Option<SerializedPayload> {
+    id.map(|id| SerializedPayload::new(id, manifest.unwrap_or_default(), bytes.unwrap_or_default()))
 }
 
 macro_rules! sql_backend {
-    ($db:ty, $row:ty, $name:literal, $ddl:ident, $lock:expr) => {
+    ($db:ty, $row:ty, $ddl:ident) => {
         impl SqlJournal<$db> {
             /// Creates the journal tables if they do not exist.
             pub async fn create_tables(&self) -> Result<()> {
-                let err = |e| PersistenceError::store($name, "create journal tables", e);
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                if let Some(lock) = $lock {
-                    sqlx::query(lock).execute(&mut *tx).await.map_err(err)?;
-                }
-                for stmt in &self.sql.$ddl {
-                    sqlx::query(stmt).execute(&mut *tx).await.map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
+                SharedSql::new(&self.pool)
+                    .create_tables("journal tables", &self.sql.$ddl)
+                    .await
             }
 
             fn decode_row(row: &$row) -> std::result::Result<EventRecord, sqlx::Error> {
-                let meta_id: Option<i32> = row.try_get(10)?;
-                let metadata = match meta_id {
-                    Some(id) => Some(SerializedPayload::new(
-                        id,
-                        row.try_get::<Option<String>, _>(11)?.unwrap_or_default(),
-                        row.try_get::<Option<Vec<u8>>, _>(12)?.unwrap_or_default(),
-                    )),
-                    None => None,
-                };
+                let metadata =
+                    optional_payload(row.try_get(10)?, row.try_get(11)?, row.try_get(12)?);
                 Ok(EventRecord {
                     ordering: row.try_get(0)?,
                     repr: PersistentRepr {
@@ -454,7 +461,7 @@ macro_rules! sql_backend {
                         if writes.len() > 1 { " and others" } else { "" }
                     )
                 };
-                let err = |e: sqlx::Error| PersistenceError::store($name, op(), e);
+                let err = |e: sqlx::Error| PersistenceError::store(<$db as Dialect>::BACKEND, op(), e);
                 let _in_flight = self
                     .in_flight
                     .begin(writes.iter().map(|w| w.persistence_id()));
@@ -535,65 +542,15 @@ macro_rules! sql_backend {
 
             async fn highest_sequence_nr(&self, persistence_id: &str) -> Result<i64> {
                 self.in_flight.wait_idle(persistence_id).await;
-                let q = format!(
-                    "SELECT MAX({}) FROM {} WHERE {} = $1",
-                    self.sql.c.sequence_number, self.sql.ej, self.sql.c.persistence_id
-                );
-                let v: Option<i64> = sqlx::query_scalar(&q)
-                    .bind(persistence_id)
-                    .fetch_one(&self.pool)
+                SharedSql::new(&self.pool)
+                    .highest_sequence_nr(&self.sql.events(), persistence_id)
                     .await
-                    .map_err(|e| {
-                        PersistenceError::store(
-                            $name,
-                            format!("highest sequence number of {persistence_id}"),
-                            e,
-                        )
-                    })?;
-                Ok(v.unwrap_or(0))
             }
 
             async fn delete_to(&self, persistence_id: &str, to_sequence_nr: i64) -> Result<()> {
-                let err = |e| {
-                    PersistenceError::store(
-                        $name,
-                        format!("delete events of {persistence_id} up to {to_sequence_nr}"),
-                        e,
-                    )
-                };
-                let c = &self.sql.c;
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                let h: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT MAX({}) FROM {} WHERE {} = $1 AND {} <= $2",
-                    c.sequence_number, self.sql.ej, c.persistence_id, c.sequence_number
-                ))
-                .bind(persistence_id)
-                .bind(to_sequence_nr)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(err)?;
-                if let Some(h) = h {
-                    sqlx::query(&format!(
-                        "DELETE FROM {} WHERE {} = $1 AND {} <= $2",
-                        self.sql.ej, c.persistence_id, c.sequence_number
-                    ))
-                    .bind(persistence_id)
-                    .bind(h - 1)
-                    .execute(&mut *tx)
+                SharedSql::new(&self.pool)
+                    .delete_to(&self.sql.events(), persistence_id, to_sequence_nr)
                     .await
-                    .map_err(err)?;
-                    sqlx::query(&format!(
-                        "UPDATE {} SET {} = $1 WHERE {} = $2 AND {} = $3",
-                        self.sql.ej, c.deleted, c.persistence_id, c.sequence_number
-                    ))
-                    .bind(true)
-                    .bind(persistence_id)
-                    .bind(h)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
             }
 
             async fn read_events(
@@ -605,7 +562,7 @@ macro_rules! sql_backend {
             ) -> Result<Vec<EventRecord>> {
                 let err = |e| {
                     PersistenceError::store(
-                        $name,
+                        <$db as Dialect>::BACKEND,
                         format!(
                             "read events of {persistence_id} from {from_sequence_nr} to {to_sequence_nr}"
                         ),
@@ -629,7 +586,7 @@ macro_rules! sql_backend {
                     .bind(false)
                     .bind(from_sequence_nr)
                     .bind(to_sequence_nr)
-                    .bind(limit.min(i64::MAX as usize) as i64)
+                    .bind(sql_limit(limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(err)?;
@@ -651,7 +608,7 @@ macro_rules! sql_backend {
             ) -> Result<Vec<EventRecord>> {
                 let err = |e| {
                     PersistenceError::store(
-                        $name,
+                        <$db as Dialect>::BACKEND,
                         format!("read events tagged {tag:?} after ordering {after_ordering}"),
                         e,
                     )
@@ -676,7 +633,7 @@ macro_rules! sql_backend {
                     .bind(tag)
                     .bind(after_ordering)
                     .bind(up_to_ordering)
-                    .bind(limit.min(i64::MAX as usize) as i64)
+                    .bind(sql_limit(limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(err)?;
@@ -690,68 +647,34 @@ macro_rules! sql_backend {
             }
 
             async fn max_ordering(&self) -> Result<i64> {
-                let q = format!(
-                    "SELECT COALESCE(MAX({}), 0) FROM {}",
-                    self.sql.c.ordering, self.sql.ej
-                );
-                sqlx::query_scalar::<_, i64>(&q)
-                    .fetch_one(&self.pool)
+                SharedSql::new(&self.pool)
+                    .max_ordering(&self.sql.events())
                     .await
-                    .map_err(|e| PersistenceError::store($name, "max ordering", e))
             }
 
             async fn orderings_after(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
-                let c = &self.sql.c;
-                let q = format!(
-                    "SELECT {} FROM {} WHERE {} > $1 ORDER BY {} LIMIT $2",
-                    c.ordering, self.sql.ej, c.ordering, c.ordering
-                );
-                sqlx::query_scalar::<_, i64>(&q)
-                    .bind(after)
-                    .bind(limit.min(i64::MAX as usize) as i64)
-                    .fetch_all(&self.pool)
+                SharedSql::new(&self.pool)
+                    .orderings_after(&self.sql.events(), after, limit)
                     .await
-                    .map_err(|e| PersistenceError::store($name, "scan orderings", e))
             }
 
             async fn persistence_ids(&self) -> Result<Vec<String>> {
-                let c = &self.sql.c;
-                let q = format!(
-                    "SELECT DISTINCT {} FROM {} WHERE {} = $1",
-                    c.persistence_id, self.sql.ej, c.deleted
-                );
-                sqlx::query_scalar::<_, String>(&q)
-                    .bind(false)
-                    .fetch_all(&self.pool)
+                SharedSql::new(&self.pool)
+                    .persistence_ids(&self.sql.events())
                     .await
-                    .map_err(|e| PersistenceError::store($name, "list persistence ids", e))
             }
         }
 
         impl SqlSnapshotStore<$db> {
             /// Creates the snapshot table if it does not exist.
             pub async fn create_tables(&self) -> Result<()> {
-                let err = |e| PersistenceError::store($name, "create snapshot table", e);
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                if let Some(lock) = $lock {
-                    sqlx::query(lock).execute(&mut *tx).await.map_err(err)?;
-                }
-                for stmt in &self.sql.$ddl {
-                    sqlx::query(stmt).execute(&mut *tx).await.map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
+                SharedSql::new(&self.pool)
+                    .create_tables("snapshot table", &self.sql.$ddl)
+                    .await
             }
 
             fn decode_row(row: &$row) -> std::result::Result<SnapshotRecord, sqlx::Error> {
-                let meta_id: Option<i32> = row.try_get(6)?;
-                let meta = match meta_id {
-                    Some(id) => Some(SerializedPayload::new(
-                        id,
-                        row.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
-                        row.try_get::<Option<Vec<u8>>, _>(8)?.unwrap_or_default(),
-                    )),
-                    None => None,
-                };
+                let meta = optional_payload(row.try_get(6)?, row.try_get(7)?, row.try_get(8)?);
                 Ok(SnapshotRecord {
                     metadata: SnapshotMetadata {
                         persistence_id: row.try_get(0)?,
@@ -802,7 +725,7 @@ macro_rules! sql_backend {
                     .await
                     .map_err(|e| {
                         PersistenceError::store(
-                            $name,
+                            <$db as Dialect>::BACKEND,
                             format!(
                                 "save snapshot of {} at {}",
                                 s.metadata.persistence_id, s.metadata.sequence_nr
@@ -819,26 +742,10 @@ macro_rules! sql_backend {
                 criteria: SnapshotSelectionCriteria,
             ) -> Result<Option<SnapshotRecord>> {
                 let err = |e| {
-                    PersistenceError::store($name, format!("load snapshot of {persistence_id}"), e)
+                    PersistenceError::store(<$db as Dialect>::BACKEND, format!("load snapshot of {persistence_id}"), e)
                 };
-                let c = &self.sql.c;
-                let (max_seq, max_ts, min_seq, min_ts) = criteria_bounds(&criteria);
-                let q = format!(
-                    "SELECT {} FROM {} WHERE {pid} = $1 AND {seq} <= $2 AND {cr} <= $3 \
-                     AND {seq} >= $4 AND {cr} >= $5 ORDER BY {seq} DESC LIMIT 1",
-                    self.sql.select_cols,
-                    self.sql.st,
-                    pid = c.persistence_id,
-                    seq = c.sequence_number,
-                    cr = c.created
-                );
-                let row = sqlx::query(&q)
-                    .bind(persistence_id)
-                    .bind(max_seq)
-                    .bind(max_ts)
-                    .bind(min_seq)
-                    .bind(min_ts)
-                    .fetch_optional(&self.pool)
+                let row = SharedSql::new(&self.pool)
+                    .latest_snapshot(&self.sql.key(), &self.sql.select_cols, persistence_id, &criteria)
                     .await
                     .map_err(err)?;
                 row.as_ref()
@@ -848,23 +755,9 @@ macro_rules! sql_backend {
             }
 
             async fn delete(&self, m: &SnapshotMetadata) -> Result<()> {
-                let c = &self.sql.c;
-                sqlx::query(&format!(
-                    "DELETE FROM {} WHERE {} = $1 AND {} = $2",
-                    self.sql.st, c.persistence_id, c.sequence_number
-                ))
-                .bind(m.persistence_id.as_str())
-                .bind(m.sequence_nr)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| {
-                    PersistenceError::store(
-                        $name,
-                        format!("delete snapshot of {} at {}", m.persistence_id, m.sequence_nr),
-                        e,
-                    )
-                })?;
-                Ok(())
+                SharedSql::new(&self.pool)
+                    .delete_snapshot(&self.sql.key(), &m.persistence_id, m.sequence_nr)
+                    .await
             }
 
             async fn delete_matching(
@@ -872,40 +765,13 @@ macro_rules! sql_backend {
                 persistence_id: &str,
                 criteria: SnapshotSelectionCriteria,
             ) -> Result<()> {
-                let c = &self.sql.c;
-                sqlx::query(&format!(
-                    "DELETE FROM {} WHERE {} = $1 AND {} <= $2 AND {} <= $3",
-                    self.sql.st, c.persistence_id, c.sequence_number, c.created
-                ))
-                .bind(persistence_id)
-                .bind(criteria.max_sequence_nr)
-                .bind(criteria.max_timestamp)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| {
-                    PersistenceError::store(
-                        $name,
-                        format!("delete snapshots of {persistence_id}"),
-                        e,
-                    )
-                })?;
-                Ok(())
+                SharedSql::new(&self.pool)
+                    .delete_snapshots(&self.sql.key(), persistence_id, &criteria)
+                    .await
             }
         }
     };
 }
 
-sql_backend!(
-    Postgres,
-    sqlx::postgres::PgRow,
-    "postgres",
-    ddl_pg,
-    Some("SELECT pg_advisory_xact_lock(727365)")
-);
-sql_backend!(
-    Sqlite,
-    sqlx::sqlite::SqliteRow,
-    "sqlite",
-    ddl_sqlite,
-    None::<&str>
-);
+sql_backend!(Postgres, sqlx::postgres::PgRow, ddl_pg);
+sql_backend!(Sqlite, sqlx::sqlite::SqliteRow, ddl_sqlite);
