@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use parking_lot::Mutex;
 
 use crate::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
@@ -93,154 +94,121 @@ impl PluginRegistry {
 
     /// The journal with this plugin id.
     pub async fn journal(&self, plugin_id: &str) -> Result<Arc<dyn Journal>> {
-        let _guard = self.lock.lock().await;
-        if let Some(j) = self.journals.lock().get(plugin_id) {
-            return Ok(j.clone());
-        }
-        let journal: Arc<dyn Journal> = if plugin_id == INMEM_JOURNAL {
-            Arc::new(InMemoryJournal::new())
-        } else if plugin_id == "jdbc-journal"
-            || string_at(&self.config, &format!("{plugin_id}.class")).as_deref()
-                == Some(JDBC_JOURNAL_CLASS)
-        {
-            let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
-            let create = self.rekko_jdbc()?.create_tables;
-            let legacy = match s.dao.as_str() {
-                LEGACY_JOURNAL_DAO => true,
-                DEFAULT_JOURNAL_DAO | "" => false,
-                other => {
-                    return Err(PersistenceError::Config {
-                        path: format!("{plugin_id}.dao"),
-                        reason: format!("unsupported DAO {other:?}"),
-                    })
-                }
-            };
-            match s.slick.db.target(plugin_id)? {
-                DbTarget::Postgres { .. } if legacy => {
-                    let j = LegacyJournal::<sqlx::Postgres>::new(
-                        postgres_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.legacy_journal,
-                        &s.tag_separator,
-                    );
-                    if create {
-                        j.create_tables().await?;
-                    }
-                    Arc::new(j)
-                }
-                DbTarget::Sqlite { .. } if legacy => {
-                    let j = LegacyJournal::<sqlx::Sqlite>::new(
-                        sqlite_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.legacy_journal,
-                        &s.tag_separator,
-                    );
-                    j.create_tables().await?;
-                    Arc::new(j)
-                }
-                DbTarget::Postgres { .. } => {
-                    let j = PostgresJournal::new(
-                        postgres_pool(&s.slick.db, plugin_id)?,
-                        &s.tables,
-                        s.batch_size,
-                    );
-                    if create {
-                        j.create_tables().await?;
-                    }
-                    Arc::new(j)
-                }
-                DbTarget::Sqlite { .. } => {
-                    let j = SqliteJournal::new(
-                        sqlite_pool(&s.slick.db, plugin_id)?,
-                        &s.tables,
-                        s.batch_size,
-                    );
-                    j.create_tables().await?;
-                    Arc::new(j)
-                }
-            }
-        } else {
-            return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
-        };
-        let journal: Arc<dyn Journal> = if plugin_id == INMEM_JOURNAL {
-            journal
-        } else {
-            let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
-            Arc::new(BatchingJournal::new(journal, s.batch_size, s.parallelism))
-        };
-        self.journals
-            .lock()
-            .insert(plugin_id.to_string(), journal.clone());
-        Ok(journal)
+        self.cached(&self.journals, plugin_id, self.build_journal(plugin_id))
+            .await
     }
 
     /// The snapshot store with this plugin id.
     pub async fn snapshot_store(&self, plugin_id: &str) -> Result<Arc<dyn SnapshotStore>> {
+        self.cached(
+            &self.snapshots,
+            plugin_id,
+            self.build_snapshot_store(plugin_id),
+        )
+        .await
+    }
+
+    /// The instance cached for `plugin_id`, or the one `build` makes (then cached).
+    async fn cached<T: ?Sized>(
+        &self,
+        cache: &Mutex<HashMap<String, Arc<T>>>,
+        plugin_id: &str,
+        build: impl std::future::Future<Output = Result<Arc<T>>>,
+    ) -> Result<Arc<T>> {
         let _guard = self.lock.lock().await;
-        if let Some(s) = self.snapshots.lock().get(plugin_id) {
-            return Ok(s.clone());
+        if let Some(found) = cache.lock().get(plugin_id) {
+            return Ok(found.clone());
         }
-        let store: Arc<dyn SnapshotStore> = if plugin_id == INMEM_SNAPSHOT_STORE {
-            Arc::new(InMemorySnapshotStore::new())
-        } else if plugin_id == "jdbc-snapshot-store"
-            || string_at(&self.config, &format!("{plugin_id}.class")).as_deref()
-                == Some(JDBC_SNAPSHOT_CLASS)
-        {
-            let s: JdbcSnapshotSettings = section(&self.config, plugin_id)?;
-            let create = self.rekko_jdbc()?.create_tables;
-            let legacy = match s.dao.as_str() {
-                LEGACY_SNAPSHOT_DAO => true,
-                DEFAULT_SNAPSHOT_DAO | "" => false,
-                other => {
-                    return Err(PersistenceError::Config {
-                        path: format!("{plugin_id}.dao"),
-                        reason: format!("unsupported DAO {other:?}"),
-                    })
-                }
-            };
-            match s.slick.db.target(plugin_id)? {
-                DbTarget::Postgres { .. } if legacy => {
-                    let st = LegacySnapshotStore::<sqlx::Postgres>::new(
-                        postgres_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.legacy_snapshot,
-                    );
-                    if create {
-                        st.create_tables().await?;
-                    }
-                    Arc::new(st)
-                }
-                DbTarget::Sqlite { .. } if legacy => {
-                    let st = LegacySnapshotStore::<sqlx::Sqlite>::new(
-                        sqlite_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.legacy_snapshot,
-                    );
-                    st.create_tables().await?;
-                    Arc::new(st)
-                }
-                DbTarget::Postgres { .. } => {
-                    let st = PostgresSnapshotStore::new(
-                        postgres_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.snapshot,
-                    );
-                    if create {
-                        st.create_tables().await?;
-                    }
-                    Arc::new(st)
-                }
-                DbTarget::Sqlite { .. } => {
-                    let st = SqliteSnapshotStore::new(
-                        sqlite_pool(&s.slick.db, plugin_id)?,
-                        &s.tables.snapshot,
-                    );
-                    st.create_tables().await?;
-                    Arc::new(st)
-                }
-            }
-        } else {
+        let built = build.await?;
+        cache.lock().insert(plugin_id.to_string(), built.clone());
+        Ok(built)
+    }
+
+    async fn build_journal(&self, plugin_id: &str) -> Result<Arc<dyn Journal>> {
+        if plugin_id == INMEM_JOURNAL {
+            return Ok(Arc::new(InMemoryJournal::new()));
+        }
+        if !self.is_jdbc(plugin_id, "jdbc-journal", JDBC_JOURNAL_CLASS) {
             return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
+        }
+        let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
+        let create = self.rekko_jdbc()?.create_tables;
+        let legacy = is_legacy_dao(plugin_id, &s.dao, LEGACY_JOURNAL_DAO, DEFAULT_JOURNAL_DAO)?;
+        let (db, tables) = (&s.slick.db, &s.tables);
+        let journal: Arc<dyn Journal> = match db.target(plugin_id)? {
+            DbTarget::Postgres { .. } if legacy => {
+                let pool = postgres_pool(db, plugin_id)?;
+                let j = LegacyJournal::<sqlx::Postgres>::new(
+                    pool,
+                    &tables.legacy_journal,
+                    &s.tag_separator,
+                );
+                with_tables(j, create).await?
+            }
+            DbTarget::Sqlite { .. } if legacy => {
+                let pool = sqlite_pool(db, plugin_id)?;
+                let j = LegacyJournal::<sqlx::Sqlite>::new(
+                    pool,
+                    &tables.legacy_journal,
+                    &s.tag_separator,
+                );
+                with_tables(j, true).await?
+            }
+            DbTarget::Postgres { .. } => {
+                let j = PostgresJournal::new(postgres_pool(db, plugin_id)?, tables, s.batch_size);
+                with_tables(j, create).await?
+            }
+            DbTarget::Sqlite { .. } => {
+                let j = SqliteJournal::new(sqlite_pool(db, plugin_id)?, tables, s.batch_size);
+                with_tables(j, true).await?
+            }
         };
-        self.snapshots
-            .lock()
-            .insert(plugin_id.to_string(), store.clone());
-        Ok(store)
+        Ok(Arc::new(BatchingJournal::new(
+            journal,
+            s.batch_size,
+            s.parallelism,
+        )))
+    }
+
+    async fn build_snapshot_store(&self, plugin_id: &str) -> Result<Arc<dyn SnapshotStore>> {
+        if plugin_id == INMEM_SNAPSHOT_STORE {
+            return Ok(Arc::new(InMemorySnapshotStore::new()));
+        }
+        if !self.is_jdbc(plugin_id, "jdbc-snapshot-store", JDBC_SNAPSHOT_CLASS) {
+            return Err(PersistenceError::UnknownPlugin(plugin_id.to_string()));
+        }
+        let s: JdbcSnapshotSettings = section(&self.config, plugin_id)?;
+        let create = self.rekko_jdbc()?.create_tables;
+        let legacy = is_legacy_dao(plugin_id, &s.dao, LEGACY_SNAPSHOT_DAO, DEFAULT_SNAPSHOT_DAO)?;
+        let (db, tables) = (&s.slick.db, &s.tables);
+        Ok(match db.target(plugin_id)? {
+            DbTarget::Postgres { .. } if legacy => {
+                let pool = postgres_pool(db, plugin_id)?;
+                let st = LegacySnapshotStore::<sqlx::Postgres>::new(pool, &tables.legacy_snapshot);
+                with_tables(st, create).await?
+            }
+            DbTarget::Sqlite { .. } if legacy => {
+                let pool = sqlite_pool(db, plugin_id)?;
+                let st = LegacySnapshotStore::<sqlx::Sqlite>::new(pool, &tables.legacy_snapshot);
+                with_tables(st, true).await?
+            }
+            DbTarget::Postgres { .. } => {
+                let st =
+                    PostgresSnapshotStore::new(postgres_pool(db, plugin_id)?, &tables.snapshot);
+                with_tables(st, create).await?
+            }
+            DbTarget::Sqlite { .. } => {
+                let st = SqliteSnapshotStore::new(sqlite_pool(db, plugin_id)?, &tables.snapshot);
+                with_tables(st, true).await?
+            }
+        })
+    }
+
+    /// Whether `plugin_id` is pekko-persistence-jdbc's: the plugin's own id, or a section whose
+    /// `class` is the plugin's class.
+    fn is_jdbc(&self, plugin_id: &str, jdbc_id: &str, class: &str) -> bool {
+        plugin_id == jdbc_id
+            || string_at(&self.config, &format!("{plugin_id}.class")).as_deref() == Some(class)
     }
 
     /// The read journal with this plugin id (`jdbc-read-journal`): queries over the journal
@@ -254,6 +222,60 @@ impl PluginRegistry {
     fn rekko_jdbc(&self) -> Result<RekkoJdbcSettings> {
         section(&self.config, "rekko.persistence.jdbc")
     }
+}
+
+/// Whether a JDBC plugin's `dao` names the legacy schema's DAO (`Ok(false)` for the default
+/// DAO or none); any other DAO is a configuration error.
+fn is_legacy_dao(plugin_id: &str, dao: &str, legacy: &str, default: &str) -> Result<bool> {
+    if dao == legacy {
+        Ok(true)
+    } else if dao == default || dao.is_empty() {
+        Ok(false)
+    } else {
+        Err(PersistenceError::Config {
+            path: format!("{plugin_id}.dao"),
+            reason: format!("unsupported DAO {dao:?}"),
+        })
+    }
+}
+
+/// A SQL store whose tables can be created if missing.
+#[async_trait]
+trait CreateTables {
+    async fn create_tables(&self) -> Result<()>;
+}
+
+macro_rules! create_tables_of {
+    ($($store:ty),+) => {
+        $(
+            #[async_trait]
+            impl CreateTables for $store {
+                async fn create_tables(&self) -> Result<()> {
+                    <$store>::create_tables(self).await
+                }
+            }
+        )+
+    };
+}
+
+create_tables_of!(
+    PostgresJournal,
+    SqliteJournal,
+    PostgresSnapshotStore,
+    SqliteSnapshotStore,
+    LegacyJournal<sqlx::Postgres>,
+    LegacyJournal<sqlx::Sqlite>,
+    LegacySnapshotStore<sqlx::Postgres>,
+    LegacySnapshotStore<sqlx::Sqlite>
+);
+
+/// The store, after creating its tables when `create` says so (`rekko.persistence.jdbc.create-tables`
+/// for PostgreSQL; always for SQLite, whose embedded file starts empty).
+async fn with_tables<T: CreateTables>(store: T, create: bool) -> Result<Arc<T>> {
+    if create {
+        store.create_tables().await?;
+    }
+    Ok(Arc::new(store))
 }
 
 #[cfg(test)]
