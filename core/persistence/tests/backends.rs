@@ -9,133 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use rekko_persistence::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
-use rekko_persistence::backend::legacy::{LegacyJournal, LegacySnapshotStore};
-use rekko_persistence::backend::sql::{
-    postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
-    SqliteSnapshotStore,
-};
-use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal};
+use rekko_persistence::journal::Journal;
 use rekko_persistence::query::{QuerySettings, ReadJournal};
-use rekko_persistence::settings::{DbSettings, JournalTables, SnapshotTables};
+use rekko_persistence::settings::{DbSettings, JournalTables};
 use rekko_persistence::{
     AtomicWrite, PersistentRepr, SerializedPayload, SnapshotMetadata, SnapshotRecord,
     SnapshotSelectionCriteria,
 };
 
-struct Backend {
-    journal: Arc<dyn Journal>,
-    snapshots: Arc<dyn SnapshotStore>,
-    /// The legacy snapshot layout has no place for snapshot metadata.
-    snapshot_meta: bool,
-    cleanup: Option<(sqlx::PgPool, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Backend {
-    async fn done(self) {
-        if let Some((pool, schema)) = self.cleanup {
-            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&pool)
-                .await
-                .expect("drop test schema");
-        }
-    }
-
-    fn queries(&self, page: usize) -> ReadJournal {
-        ReadJournal::new(
-            self.journal.clone(),
-            QuerySettings {
-                refresh_interval: Duration::from_millis(20),
-                max_buffer_size: page,
-                sequence_batch_size: 1000,
-                sequence_max_tries: 3,
-            },
-        )
-    }
-}
-
-fn inmem() -> Option<Backend> {
-    Some(Backend {
-        journal: Arc::new(InMemoryJournal::new()),
-        snapshots: Arc::new(InMemorySnapshotStore::new()),
-        snapshot_meta: true,
-        cleanup: None,
-        _dir: None,
-    })
-}
-
-async fn sqlite() -> Option<Backend> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = DbSettings {
-        url: format!("jdbc:sqlite:{}", dir.path().join("journal.db").display()),
-        ..Default::default()
-    };
-    let j = SqliteJournal::new(
-        sqlite_pool(&db, "jdbc-journal").expect("sqlite pool"),
-        &JournalTables::default(),
-        400,
-    );
-    j.create_tables().await.expect("sqlite journal tables");
-    let s = SqliteSnapshotStore::new(
-        sqlite_pool(&db, "jdbc-snapshot-store").expect("sqlite pool"),
-        &SnapshotTables::default().snapshot,
-    );
-    s.create_tables().await.expect("sqlite snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        snapshot_meta: true,
-        cleanup: None,
-        _dir: Some(dir),
-    })
-}
-
-/// The PostgreSQL URL, or `None` (skip) when unset outside CI.
-pub fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!("SKIPPED: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)");
-            None
-        }
-    }
-}
-
-async fn postgres() -> Option<Backend> {
-    let url = pg_url()?;
-    let schema = format!("rekko_t_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url,
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut tables = JournalTables::default();
-    tables.event_journal.schema_name = schema.clone();
-    tables.event_tag.schema_name = schema.clone();
-    let mut snap = SnapshotTables::default().snapshot;
-    snap.schema_name = schema.clone();
-    let pool = postgres_pool(&db, "jdbc-journal").expect("postgres pool");
-    let j = PostgresJournal::new(pool.clone(), &tables, 400);
-    if let Err(e) = j.create_tables().await {
-        panic!("PostgreSQL at REKKO_TEST_PG_URL is unreachable or refused the schema: {e}");
-    }
-    let s = PostgresSnapshotStore::new(pool.clone(), &snap);
-    s.create_tables().await.expect("postgres snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        snapshot_meta: true,
-        cleanup: Some((pool, schema)),
-        _dir: None,
-    })
-}
+mod common;
+use common::{
+    drop_schema, inmem, pg_url, postgres, postgres_legacy, sqlite, sqlite_legacy, Backend, Hook,
+    HookedJournal, Op,
+};
 
 fn payload(n: i64) -> SerializedPayload {
     SerializedPayload::new(
@@ -493,66 +380,40 @@ mod behaviours {
 
 macro_rules! suite {
     ($backend:ident, $make:expr) => {
+        suite!(
+            @tests $backend,
+            $make,
+            write_replay_and_highest,
+            failed_batch_writes_nothing,
+            delete_keeps_highest_sequence_nr,
+            tags_in_ordering_order,
+            events_by_persistence_id_pages_and_live,
+            persistence_ids_current_and_live,
+            snapshots,
+            concurrent_writers_of_different_entities
+        );
+    };
+    (@tests $backend:ident, $make:expr, $($name:ident),+) => {
         mod $backend {
             use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn write_replay_and_highest() {
-                if let Some(b) = $make {
-                    behaviours::write_replay_and_highest(b).await;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(b) = $make {
+                        behaviours::$name(b).await;
+                    }
                 }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn failed_batch_writes_nothing() {
-                if let Some(b) = $make {
-                    behaviours::failed_batch_writes_nothing(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn delete_keeps_highest_sequence_nr() {
-                if let Some(b) = $make {
-                    behaviours::delete_keeps_highest_sequence_nr(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn tags_in_ordering_order() {
-                if let Some(b) = $make {
-                    behaviours::tags_in_ordering_order(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn events_by_persistence_id_pages_and_live() {
-                if let Some(b) = $make {
-                    behaviours::events_by_persistence_id_pages_and_live(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn persistence_ids_current_and_live() {
-                if let Some(b) = $make {
-                    behaviours::persistence_ids_current_and_live(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn snapshots() {
-                if let Some(b) = $make {
-                    behaviours::snapshots(b).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_writers_of_different_entities() {
-                if let Some(b) = $make {
-                    behaviours::concurrent_writers_of_different_entities(b).await;
-                }
-            }
+            )+
         }
     };
 }
 
-suite!(inmem_backend, inmem());
+suite!(inmem_backend, inmem().await);
 suite!(sqlite_backend, sqlite().await);
 suite!(postgres_backend, postgres().await);
 suite!(sqlite_legacy_backend, sqlite_legacy().await);
 suite!(postgres_batched_backend, batched(postgres().await));
+suite!(postgres_legacy_backend, postgres_legacy().await);
 
 /// The same backend behind the group-commit layer the plugin registry puts in front of JDBC.
 fn batched(b: Option<Backend>) -> Option<Backend> {
@@ -563,58 +424,6 @@ fn batched(b: Option<Backend>) -> Option<Backend> {
             4,
         ));
         b
-    })
-}
-suite!(postgres_legacy_backend, postgres_legacy().await);
-
-async fn sqlite_legacy() -> Option<Backend> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = DbSettings {
-        url: format!("jdbc:sqlite:{}", dir.path().join("legacy.db").display()),
-        ..Default::default()
-    };
-    let pool = sqlite_pool(&db, "jdbc-journal").expect("sqlite pool");
-    let tables = JournalTables::default();
-    let j = LegacyJournal::<sqlx::Sqlite>::new(pool.clone(), &tables.legacy_journal, ",");
-    j.create_tables().await.expect("legacy journal table");
-    let s =
-        LegacySnapshotStore::<sqlx::Sqlite>::new(pool, &SnapshotTables::default().legacy_snapshot);
-    s.create_tables().await.expect("legacy snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        snapshot_meta: false,
-        cleanup: None,
-        _dir: Some(dir),
-    })
-}
-
-async fn postgres_legacy() -> Option<Backend> {
-    let url = pg_url()?;
-    let schema = format!("rekko_t_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url,
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut tables = JournalTables::default();
-    tables.legacy_journal.schema_name = schema.clone();
-    let mut snap = SnapshotTables::default().legacy_snapshot;
-    snap.schema_name = schema.clone();
-    let pool = postgres_pool(&db, "jdbc-journal").expect("postgres pool");
-    let j = LegacyJournal::<sqlx::Postgres>::new(pool.clone(), &tables.legacy_journal, ",");
-    if let Err(e) = j.create_tables().await {
-        panic!("PostgreSQL at REKKO_TEST_PG_URL is unreachable or refused the schema: {e}");
-    }
-    let s = LegacySnapshotStore::<sqlx::Postgres>::new(pool.clone(), &snap);
-    s.create_tables().await.expect("legacy snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        snapshot_meta: false,
-        cleanup: Some((pool, schema)),
-        _dir: None,
     })
 }
 
@@ -756,61 +565,19 @@ async fn postgres_journal_down_then_back() {
     assert_eq!(j.highest_sequence_nr("Cart|down").await.unwrap(), 2);
     write_range(&j, "Cart|down", 3, 3, &[]).await;
     assert_eq!(j.highest_sequence_nr("Cart|down").await.unwrap(), 3);
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    drop_schema(&pool, &schema).await;
 }
 
-/// Delegates to a journal and counts tag-page reads, so a test can wait for query progress.
-struct CountingJournal {
-    inner: Arc<dyn Journal>,
-    tag_reads: tokio::sync::watch::Sender<usize>,
-}
+/// Counts tag-page reads, so a test can wait for query progress.
+struct CountTagReads(tokio::sync::watch::Sender<usize>);
 
 #[async_trait::async_trait]
-impl Journal for CountingJournal {
-    async fn write(&self, writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
-        self.inner.write(writes).await
-    }
-    async fn highest_sequence_nr(&self, pid: &str) -> rekko_persistence::Result<i64> {
-        self.inner.highest_sequence_nr(pid).await
-    }
-    async fn delete_to(&self, pid: &str, to: i64) -> rekko_persistence::Result<()> {
-        self.inner.delete_to(pid, to).await
-    }
-    async fn read_events(
-        &self,
-        pid: &str,
-        from: i64,
-        to: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<rekko_persistence::EventRecord>> {
-        self.inner.read_events(pid, from, to, limit).await
-    }
-    async fn read_tagged(
-        &self,
-        tag: &str,
-        after: i64,
-        up_to: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<rekko_persistence::EventRecord>> {
-        let r = self.inner.read_tagged(tag, after, up_to, limit).await;
-        self.tag_reads.send_modify(|n| *n += 1);
-        r
-    }
-    async fn max_ordering(&self) -> rekko_persistence::Result<i64> {
-        self.inner.max_ordering().await
-    }
-    async fn orderings_after(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<i64>> {
-        self.inner.orderings_after(after, limit).await
-    }
-    async fn persistence_ids(&self) -> rekko_persistence::Result<Vec<String>> {
-        self.inner.persistence_ids().await
+impl Hook for CountTagReads {
+    async fn before(&self, op: Op, _writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
+        if op == Op::ReadTagged {
+            self.0.send_modify(|n| *n += 1);
+        }
+        Ok(())
     }
 }
 
@@ -823,9 +590,9 @@ async fn postgres_live_tag_query_waits_for_a_late_commit() {
     };
     let (pool, schema) = b.cleanup.clone().expect("postgres backend");
     let (tx_reads, mut reads) = tokio::sync::watch::channel(0usize);
-    let journal: Arc<dyn Journal> = Arc::new(CountingJournal {
+    let journal: Arc<dyn Journal> = Arc::new(HookedJournal {
         inner: b.journal.clone(),
-        tag_reads: tx_reads,
+        hook: CountTagReads(tx_reads),
     });
     write_range(&*journal, "Cart|g", 1, 1, &["gap"]).await;
 
@@ -867,9 +634,10 @@ async fn postgres_live_tag_query_waits_for_a_late_commit() {
         let b = live.next().await.unwrap().unwrap();
         (a, b)
     });
-    // Let the live query poll a few times while the slow row is uncommitted.
+    // Let the live query poll a few times while the slow row is uncommitted (reads are counted
+    // as they start and run one after another: 4 started means 3 done).
     let seen = *reads.borrow();
-    reads.wait_for(|n| *n >= seen + 3).await.unwrap();
+    reads.wait_for(|n| *n >= seen + 4).await.unwrap();
     slow.commit().await.unwrap();
     let (a, c) = tokio::time::timeout(Duration::from_secs(20), rest)
         .await

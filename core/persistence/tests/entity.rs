@@ -11,21 +11,13 @@ use rekko_actor::testkit::TestProbe;
 use rekko_actor::{
     ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors, SupervisorStrategy,
 };
-use rekko_persistence::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
-use rekko_persistence::backend::sql::{
-    postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
-    SqliteSnapshotStore,
-};
-use rekko_persistence::journal::{Journal, SnapshotStore};
 use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
-use rekko_persistence::settings::{DbSettings, JournalTables, SnapshotTables};
 use rekko_persistence::typed::{
     command_ref, Effect, EntityMessage, EventSourcedBehavior, EventSourcedSignal, Persistence,
     PersistenceId, RetentionCriteria,
 };
 use rekko_persistence::{
-    AtomicWrite, EventRecord, PersistenceError, PersistentRepr, SerializedPayload,
-    SnapshotSelectionCriteria,
+    AtomicWrite, PersistenceError, PersistentRepr, SerializedPayload, SnapshotSelectionCriteria,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,166 +25,24 @@ const T: Duration = Duration::from_secs(20);
 
 // ---------- backends ----------
 
-struct Backend {
-    journal: Arc<dyn Journal>,
-    snapshots: Arc<dyn SnapshotStore>,
-    cleanup: Option<(sqlx::PgPool, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
+mod common;
+use common::{inmem, postgres, sqlite, Backend, Hook, HookedJournal, Op};
 
-impl Backend {
-    async fn done(self) {
-        if let Some((pool, schema)) = self.cleanup {
-            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&pool)
-                .await
-                .expect("drop test schema");
-        }
-    }
-}
+/// A journal switch: while down, writes, replays and sequence number reads fail.
+struct Down(AtomicBool);
 
-async fn inmem() -> Option<Backend> {
-    Some(Backend {
-        journal: Arc::new(InMemoryJournal::new()),
-        snapshots: Arc::new(InMemorySnapshotStore::new()),
-        cleanup: None,
-        _dir: None,
-    })
-}
-
-async fn sqlite() -> Option<Backend> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = DbSettings {
-        url: format!("jdbc:sqlite:{}", dir.path().join("journal.db").display()),
-        ..Default::default()
-    };
-    let j = SqliteJournal::new(
-        sqlite_pool(&db, "jdbc-journal").expect("sqlite pool"),
-        &JournalTables::default(),
-        400,
-    );
-    j.create_tables().await.expect("sqlite journal tables");
-    let s = SqliteSnapshotStore::new(
-        sqlite_pool(&db, "jdbc-snapshot-store").expect("sqlite pool"),
-        &SnapshotTables::default().snapshot,
-    );
-    s.create_tables().await.expect("sqlite snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        cleanup: None,
-        _dir: Some(dir),
-    })
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!("SKIPPED: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)");
-            None
-        }
-    }
-}
-
-async fn postgres() -> Option<Backend> {
-    let url = pg_url()?;
-    let schema = format!("rekko_e_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url,
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut tables = JournalTables::default();
-    tables.event_journal.schema_name = schema.clone();
-    tables.event_tag.schema_name = schema.clone();
-    let mut snap = SnapshotTables::default().snapshot;
-    snap.schema_name = schema.clone();
-    let pool = postgres_pool(&db, "jdbc-journal").expect("postgres pool");
-    let j = PostgresJournal::new(pool.clone(), &tables, 400);
-    if let Err(e) = j.create_tables().await {
-        panic!("PostgreSQL at REKKO_TEST_PG_URL is unreachable or refused the schema: {e}");
-    }
-    let s = PostgresSnapshotStore::new(pool.clone(), &snap);
-    s.create_tables().await.expect("postgres snapshot table");
-    Some(Backend {
-        journal: Arc::new(j),
-        snapshots: Arc::new(s),
-        cleanup: Some((pool, schema)),
-        _dir: None,
-    })
-}
-
-/// A journal that can be switched off: every operation fails while it is down.
-struct Switchable {
-    inner: Arc<dyn Journal>,
-    down: AtomicBool,
-}
-
-impl Switchable {
-    fn check(&self, op: &str) -> rekko_persistence::Result<()> {
-        if self.down.load(Ordering::SeqCst) {
+#[async_trait]
+impl Hook for Down {
+    async fn before(&self, op: Op, _writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
+        let checked = matches!(op, Op::Write | Op::Highest | Op::Delete | Op::Read);
+        if checked && self.0.load(Ordering::SeqCst) {
             return Err(PersistenceError::Store {
                 backend: "test",
-                operation: op.to_string(),
+                operation: format!("{op:?}"),
                 source: "journal is down".into(),
             });
         }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl Journal for Switchable {
-    async fn write(&self, writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
-        self.check("write")?;
-        self.inner.write(writes).await
-    }
-    async fn highest_sequence_nr(&self, pid: &str) -> rekko_persistence::Result<i64> {
-        self.check("highest")?;
-        self.inner.highest_sequence_nr(pid).await
-    }
-    async fn delete_to(&self, pid: &str, to: i64) -> rekko_persistence::Result<()> {
-        self.check("delete")?;
-        self.inner.delete_to(pid, to).await
-    }
-    async fn read_events(
-        &self,
-        pid: &str,
-        from: i64,
-        to: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<EventRecord>> {
-        self.check("read")?;
-        self.inner.read_events(pid, from, to, limit).await
-    }
-    async fn read_tagged(
-        &self,
-        tag: &str,
-        after: i64,
-        up_to: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<EventRecord>> {
-        self.inner.read_tagged(tag, after, up_to, limit).await
-    }
-    async fn max_ordering(&self) -> rekko_persistence::Result<i64> {
-        self.inner.max_ordering().await
-    }
-    async fn orderings_after(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> rekko_persistence::Result<Vec<i64>> {
-        self.inner.orderings_after(after, limit).await
-    }
-    async fn persistence_ids(&self) -> rekko_persistence::Result<Vec<String>> {
-        self.inner.persistence_ids().await
     }
 }
 
@@ -564,9 +414,9 @@ mod behaviours {
     }
 
     pub async fn journal_down_restarts_with_backoff_and_recovers(b: Backend) {
-        let flaky = Arc::new(Switchable {
+        let flaky = Arc::new(HookedJournal {
             inner: b.journal.clone(),
-            down: AtomicBool::new(false),
+            hook: Down(AtomicBool::new(false)),
         });
         let p = Persistence::new(flaky.clone(), b.snapshots.clone());
         let probe = TestProbe::<String>::new("signals");
@@ -583,14 +433,14 @@ mod behaviours {
         );
         let (sys, r) = spawn(supervised);
         assert_eq!(add(&r, 1).await, 1);
-        flaky.down.store(true, Ordering::SeqCst);
+        flaky.hook.0.store(true, Ordering::SeqCst);
         let lost = TestProbe::<i64>::new("lost");
         r.tell(Cmd::Add(100, lost.ref_()));
         wait_for(&probe, "persist failed").await;
         // Restarted after the back-off; recovery fails while the journal is down.
         wait_for(&probe, "recovery failed").await;
         wait_for(&probe, "recovery failed").await;
-        flaky.down.store(false, Ordering::SeqCst);
+        flaky.hook.0.store(false, Ordering::SeqCst);
         assert_eq!(wait_for(&probe, "recovered").await, "recovered 1");
         assert_eq!(get(&r).await, 1, "the failed write never happened");
         assert!(
@@ -605,25 +455,16 @@ mod behaviours {
 
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
-        mod inmem_backend {
+        suite!(@on inmem_backend, inmem(), #[tokio::test(start_paused = true)], $($name),*);
+        suite!(@on sqlite_backend, sqlite(), #[tokio::test], $($name),*);
+        suite!(@on postgres_backend, postgres(), #[tokio::test], $($name),*);
+    };
+    (@on $backend:ident, $make:expr, #[$test:meta], $($name:ident),*) => {
+        mod $backend {
             use super::*;
-            $(#[tokio::test(start_paused = true)]
+            $(#[$test]
             async fn $name() {
-                if let Some(b) = inmem().await { behaviours::$name(b).await }
-            })*
-        }
-        mod sqlite_backend {
-            use super::*;
-            $(#[tokio::test]
-            async fn $name() {
-                if let Some(b) = sqlite().await { behaviours::$name(b).await }
-            })*
-        }
-        mod postgres_backend {
-            use super::*;
-            $(#[tokio::test]
-            async fn $name() {
-                if let Some(b) = postgres().await { behaviours::$name(b).await }
+                if let Some(b) = $make.await { behaviours::$name(b).await }
             })*
         }
     };
