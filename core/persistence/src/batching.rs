@@ -2,8 +2,10 @@
 //! `batchSize` events, with at most `parallelism` transactions in flight — the write path of
 //! pekko-persistence-jdbc's journal (`bufferSize`/`batchSize`/`parallelism`).
 //!
-//! As on the JVM, a failing transaction fails every write in it (each caller gets the error);
-//! atomic writes are never split across transactions.
+//! Atomic writes are never split across transactions. When a transaction of several callers'
+//! writes fails, each caller's writes are retried in a transaction of their own, so that one
+//! entity's bad write (say, a sequence number already taken) fails only that entity; the JVM
+//! plugin fails every write of the transaction instead.
 
 use std::sync::Arc;
 
@@ -49,12 +51,7 @@ impl BatchingJournal {
                 }
                 let journal = journal.clone();
                 tokio::spawn(async move {
-                    let writes: Vec<AtomicWrite> =
-                        batch.iter().flat_map(|(w, _)| w.iter().cloned()).collect();
-                    let result = journal.write(&writes).await.map_err(|e| e.to_string());
-                    for (_, reply) in batch {
-                        let _ = reply.send(result.clone());
-                    }
+                    write_batch(&*journal, batch).await;
                     drop(permit);
                 });
             }
@@ -64,6 +61,32 @@ impl BatchingJournal {
             queue: tx,
             in_flight: Arc::new(InFlightWrites::default()),
         }
+    }
+}
+
+/// Writes the callers' writes in one transaction; if that fails and there are several callers,
+/// retries each caller's writes on their own, so a failure reaches only the callers it belongs
+/// to. Answers every caller.
+async fn write_batch(journal: &dyn Journal, batch: Vec<(Vec<AtomicWrite>, Reply)>) {
+    let writes: Vec<AtomicWrite> = batch.iter().flat_map(|(w, _)| w.iter().cloned()).collect();
+    let result = journal.write(&writes).await.map_err(|e| e.to_string());
+    if result.is_ok() || batch.len() == 1 {
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
+        return;
+    }
+    if let Err(reason) = &result {
+        tracing::debug!(
+            callers = batch.len(),
+            %reason,
+            "group commit failed; writing each caller's events on their own"
+        );
+    }
+    let retries = batch.iter().map(|(w, _)| journal.write(w));
+    let results = futures::future::join_all(retries).await;
+    for ((_, reply), r) in batch.into_iter().zip(results) {
+        let _ = reply.send(r.map_err(|e| e.to_string()));
     }
 }
 
@@ -177,5 +200,87 @@ mod tests {
         }
         let err = j.write(&[aw("P|0", 5)]).await.unwrap_err();
         assert!(err.to_string().contains("P|0"), "{err}");
+    }
+
+    /// Holds the first write until released, and records how many atomic writes each call had.
+    struct Gate {
+        inner: InMemoryJournal,
+        entered: tokio::sync::Notify,
+        release: Semaphore,
+        calls: parking_lot::Mutex<Vec<usize>>,
+    }
+
+    #[async_trait]
+    impl Journal for Gate {
+        async fn write(&self, writes: &[AtomicWrite]) -> Result<()> {
+            let first = {
+                let mut calls = self.calls.lock();
+                calls.push(writes.len());
+                calls.len() == 1
+            };
+            if first {
+                self.entered.notify_one();
+                let _ = self.release.acquire().await;
+            }
+            self.inner.write(writes).await
+        }
+        async fn highest_sequence_nr(&self, pid: &str) -> Result<i64> {
+            self.inner.highest_sequence_nr(pid).await
+        }
+        async fn delete_to(&self, pid: &str, to: i64) -> Result<()> {
+            self.inner.delete_to(pid, to).await
+        }
+        async fn read_events(&self, p: &str, f: i64, t: i64, l: usize) -> Result<Vec<EventRecord>> {
+            self.inner.read_events(p, f, t, l).await
+        }
+        async fn read_tagged(&self, t: &str, a: i64, u: i64, l: usize) -> Result<Vec<EventRecord>> {
+            self.inner.read_tagged(t, a, u, l).await
+        }
+        async fn max_ordering(&self) -> Result<i64> {
+            self.inner.max_ordering().await
+        }
+        async fn orderings_after(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
+            self.inner.orderings_after(after, limit).await
+        }
+        async fn persistence_ids(&self) -> Result<Vec<String>> {
+            self.inner.persistence_ids().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_in_a_group_commit_fails_only_its_entity() {
+        let gate = Arc::new(Gate {
+            inner: InMemoryJournal::new(),
+            entered: tokio::sync::Notify::new(),
+            release: Semaphore::new(0),
+            calls: parking_lot::Mutex::new(Vec::new()),
+        });
+        let j = Arc::new(BatchingJournal::new(gate.clone(), 10, 1));
+        // A first write holds the only transaction slot, so the next two queue up together.
+        let first = tokio::spawn({
+            let j = j.clone();
+            async move { j.write(&[aw("P|a", 1)]).await }
+        });
+        gate.entered.notified().await;
+        let (dup_write, good_write) = ([aw("P|a", 1)], [aw("P|b", 1)]);
+        let dup = j.write(&dup_write);
+        let good = j.write(&good_write);
+        tokio::pin!(dup, good);
+        // Polled once, each write is in the queue (it has room) and waits for its answer.
+        assert!(futures::poll!(dup.as_mut()).is_pending());
+        assert!(futures::poll!(good.as_mut()).is_pending());
+        gate.release.add_permits(1);
+        first.await.unwrap().unwrap();
+        let (dup, good) = tokio::join!(dup, good);
+        assert_eq!(
+            gate.calls.lock()[..2],
+            [1, 2],
+            "the two writes went in one transaction"
+        );
+        let err = dup.expect_err("sequence number 1 of P|a is taken");
+        assert!(err.to_string().contains("P|a"), "{err}");
+        good.expect("P|b's write does not fail with P|a's");
+        assert_eq!(j.highest_sequence_nr("P|b").await.unwrap(), 1);
+        assert_eq!(j.highest_sequence_nr("P|a").await.unwrap(), 1);
     }
 }
