@@ -427,6 +427,92 @@ fn batched(b: Option<Backend>) -> Option<Backend> {
     })
 }
 
+/// Holds the first write until released; records how many atomic writes each write call had.
+struct HoldFirstWrite {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Semaphore,
+    calls: parking_lot::Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl Hook for HoldFirstWrite {
+    async fn before(&self, op: Op, writes: &[AtomicWrite]) -> rekko_persistence::Result<()> {
+        if op != Op::Write {
+            return Ok(());
+        }
+        let first = {
+            let mut calls = self.calls.lock();
+            calls.push(writes.len());
+            calls.len() == 1
+        };
+        if first {
+            self.entered.notify_one();
+            let _ = self.release.acquire().await;
+        }
+        Ok(())
+    }
+}
+
+/// Two entities' writes in one group commit, one of them with a sequence number already taken:
+/// only that entity's write fails.
+async fn group_commit_fails_only_the_bad_entity(b: Backend) {
+    let held = Arc::new(HookedJournal {
+        inner: b.journal.clone(),
+        hook: HoldFirstWrite {
+            entered: tokio::sync::Notify::new(),
+            release: tokio::sync::Semaphore::new(0),
+            calls: parking_lot::Mutex::new(Vec::new()),
+        },
+    });
+    let j = Arc::new(rekko_persistence::batching::BatchingJournal::new(
+        held.clone(),
+        400,
+        1,
+    ));
+    // The first write holds the only transaction slot, so the next two are committed together.
+    let first = tokio::spawn({
+        let j = j.clone();
+        async move { j.write(&[aw(vec![event("Cart|a", 1, "w")])]).await }
+    });
+    held.hook.entered.notified().await;
+    let bad_write = [aw(vec![event("Cart|a", 1, "w")])];
+    let good_write = [aw(vec![event("Cart|b", 1, "w"), event("Cart|b", 2, "w")])];
+    let bad = j.write(&bad_write);
+    let good = j.write(&good_write);
+    tokio::pin!(bad, good);
+    // Polled once, each write is queued (there is room) and waits for its answer.
+    assert!(futures::poll!(bad.as_mut()).is_pending());
+    assert!(futures::poll!(good.as_mut()).is_pending());
+    held.hook.release.add_permits(1);
+    first.await.unwrap().expect("first write");
+    let (bad, good) = tokio::join!(bad, good);
+    assert_eq!(
+        held.hook.calls.lock()[..2],
+        [1, 2],
+        "both writes went in one transaction"
+    );
+    let err = bad.expect_err("sequence number 1 of Cart|a is taken");
+    assert!(err.to_string().contains("Cart|a"), "{err}");
+    good.expect("Cart|b's write does not fail with Cart|a's");
+    assert_eq!(j.highest_sequence_nr("Cart|b").await.unwrap(), 2);
+    assert_eq!(j.highest_sequence_nr("Cart|a").await.unwrap(), 1);
+    b.done().await;
+}
+
+#[tokio::test]
+async fn sqlite_group_commit_fails_only_the_bad_entity() {
+    if let Some(b) = sqlite().await {
+        group_commit_fails_only_the_bad_entity(b).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_group_commit_fails_only_the_bad_entity() {
+    if let Some(b) = postgres().await {
+        group_commit_fails_only_the_bad_entity(b).await;
+    }
+}
+
 #[tokio::test]
 async fn postgres_down_fails_fast_with_an_error() {
     // Port 1 on loopback: nothing listens, the connection is refused.
