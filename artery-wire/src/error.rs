@@ -82,6 +82,14 @@ pub enum WireError {
         /// The manifest.
         manifest: String,
     },
+    /// A remote path whose protocol is not in `accept-protocol-names`.
+    #[error("Wrong protocol of [{path}], expected one of [{accepted}] (pekko.remote.accept-protocol-names)")]
+    WrongProtocol {
+        /// The path.
+        path: String,
+        /// The accepted protocol names, comma-separated.
+        accepted: String,
+    },
     /// A primitive payload of the wrong size or a malformed text.
     #[error("bad payload for serializer {serializer_id}: {reason}")]
     BadPayload {

@@ -50,6 +50,7 @@ pub mod selection;
 pub mod serializers;
 pub mod sysmsg;
 pub mod system_delivery;
+pub mod throwable;
 
 pub use address::{ActorPath, Address, UniqueAddress};
 pub use envelope::{Envelope, Field};

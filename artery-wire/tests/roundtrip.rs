@@ -8,6 +8,7 @@ use artery_wire::frame::{encode_frame, FrameDecoder, Inbound, InboundDecoder};
 use artery_wire::misc::{MiscMessage, Payload};
 use artery_wire::selection::{SelectionElement, SelectionEnvelope};
 use artery_wire::sysmsg::SystemMessage;
+use artery_wire::throwable::{JvmThrowable, StackFrame, ThrowableKind};
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
@@ -191,7 +192,88 @@ fn selection() -> impl Strategy<Value = SelectionEnvelope> {
         })
 }
 
+fn stack_frame() -> impl Strategy<Value = StackFrame> {
+    (text(), text(), proptest::option::of(text()), any::<i32>()).prop_map(
+        |(class_name, method_name, file_name, line_number)| StackFrame {
+            class_name,
+            method_name,
+            file_name,
+            line_number,
+        },
+    )
+}
+
+/// Throwables in each of Pekko's three encodings, with nested causes.
+fn throwable() -> impl Strategy<Value = JvmThrowable> {
+    let leaf = prop_oneof![
+        (
+            text(),
+            proptest::option::of(text()),
+            proptest::collection::vec(stack_frame(), 0..4)
+        )
+            .prop_map(|(class_name, message, stack_trace)| JvmThrowable {
+                class_name,
+                message,
+                cause: None,
+                stack_trace,
+                kind: ThrowableKind::Throwable,
+            }),
+        (text(), text(), text()).prop_map(|(class_name, original, message)| JvmThrowable {
+            class_name,
+            message: Some(original),
+            cause: None,
+            stack_trace: Vec::new(),
+            kind: ThrowableKind::NotSerializable { message },
+        }),
+    ];
+    leaf.prop_recursive(4, 8, 1, |inner| {
+        prop_oneof![
+            (text(), proptest::option::of(text()), inner.clone()).prop_map(|(c, m, cause)| {
+                JvmThrowable {
+                    class_name: c,
+                    message: m,
+                    cause: Some(Box::new(cause)),
+                    stack_trace: Vec::new(),
+                    kind: ThrowableKind::Throwable,
+                }
+            }),
+            (
+                proptest::option::of(text()),
+                text(),
+                proptest::option::of(inner)
+            )
+                .prop_map(|(actor, m, cause)| JvmThrowable {
+                    class_name: artery_wire::throwable::ACTOR_INITIALIZATION_EXCEPTION.into(),
+                    message: Some(m),
+                    cause: cause.map(Box::new),
+                    stack_trace: Vec::new(),
+                    kind: ThrowableKind::ActorInitialization { actor },
+                }),
+        ]
+    })
+}
+
 proptest! {
+    #[test]
+    fn throwables_round_trip(t in throwable()) {
+        prop_assert_eq!(JvmThrowable::decode(t.manifest(), t.encode()).unwrap(), t.clone());
+        // As the cause of a Status.Failure.
+        let failure = MiscMessage::StatusFailure(t.to_payload());
+        match MiscMessage::decode("E", failure.encode()).unwrap() {
+            MiscMessage::StatusFailure(p) => prop_assert_eq!(JvmThrowable::from_payload(&p).unwrap(), t),
+            other => prop_assert!(false, "not a Status.Failure: {:?}", other),
+        }
+    }
+
+    #[test]
+    fn poison_pill_and_kill_round_trip(kill in any::<bool>()) {
+        let msg = if kill { MiscMessage::Kill } else { MiscMessage::PoisonPill };
+        let bytes = msg.encode();
+        prop_assert!(bytes.is_empty());
+        prop_assert_eq!(msg.manifest(), if kill { "K" } else { "P" });
+        prop_assert_eq!(MiscMessage::decode(msg.manifest(), bytes).unwrap(), msg);
+    }
+
     #[test]
     fn envelope_round_trips(env in envelope()) {
         let mut out = BytesMut::new();
@@ -261,6 +343,9 @@ proptest! {
         }
         for m in ["A","B","D","E","G","TNSEX"] {
             let _ = MiscMessage::decode(m, b.clone());
+        }
+        for m in ["F","AIEX","TNSEX"] {
+            let _ = JvmThrowable::decode(m, b.clone());
         }
         let _ = SystemMessage::decode(b.clone());
         let _ = SelectionEnvelope::decode(b.clone());
