@@ -21,6 +21,7 @@
 //! # Ok::<(), rekko_interop_tests::HarnessError>(())
 //! ```
 
+pub mod artery_proxy;
 mod error;
 mod jar;
 mod paths;

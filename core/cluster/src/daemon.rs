@@ -310,6 +310,8 @@ impl ClusterCore {
                 if self.accepts_join_config(&address, &config_check) {
                     self.join(&address, now_ms)
                 } else {
+                    // The JVM runs CoordinatedShutdown (IncompatibleConfigurationDetectedReason).
+                    self.status = CoreStatus::Stopped;
                     Vec::new()
                 }
             }
@@ -358,7 +360,9 @@ impl ClusterCore {
                 return true;
             }
             ConfigCheck::Incompatible => {
-                vec!["the contact node reports an incompatible configuration".to_string()]
+                vec![format!(
+                    "[{address}] reported an incompatible configuration"
+                )]
             }
             ConfigCheck::Compatible(text) => match hocon_config::Config::parse_string(text) {
                 Ok(theirs) => crate::join_config::check(&theirs, own)
@@ -374,7 +378,9 @@ impl ClusterCore {
         }
         if *enforce {
             tracing::error!(
-                "Cluster Node [{me}] - Joining of seed-nodes [{address}] was unsuccessful due to incompatible cluster configuration: {}",
+                "Cluster Node [{me}] - Couldn't join seed nodes because of incompatible cluster configuration ({}). \
+                 To join anyway set 'pekko.cluster.configuration-compatibility-check.enforce-on-join = off'. \
+                 This node will be shutdown!",
                 problems.join(", ")
             );
             false
@@ -432,10 +438,17 @@ impl ClusterCore {
                 Err(_) => ConfigCheck::Unchecked,
             },
             Err(problems) => {
+                let version = |c: &hocon_config::Config| {
+                    c.get_string(crate::join_config::PEKKO_VERSION_KEY)
+                        .unwrap_or_else(|_| crate::join_config::DEFAULT_PEKKO_VERSION.to_string())
+                };
                 tracing::warn!(
-                    "Cluster Node [{}] - Found incompatible settings when [{sender}] tried to join: {}",
+                    "Cluster Node [{}] - Found incompatible settings when [{sender}] tried to join: {}. \
+                     Self version [{}], Joining version [{}].",
                     self.self_node().address,
-                    problems.join(", ")
+                    problems.join(", "),
+                    version(own),
+                    version(&theirs)
                 );
                 ConfigCheck::Incompatible
             }

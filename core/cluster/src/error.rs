@@ -4,7 +4,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     /// A cluster message could not be decoded.
-    #[error("cannot decode cluster message (manifest {manifest:?}): {reason}")]
+    #[error(
+        "cannot decode cluster message {} (manifest {manifest:?}): {reason}",
+        crate::codec::message_name(manifest)
+    )]
     Decode {
         /// Manifest of the message being decoded.
         manifest: String,

@@ -134,7 +134,8 @@ fn init_join_is_nacked_before_membership_and_checked_after() {
         0,
     );
     assert!(refused.is_empty());
-    assert_eq!(*other.status(), CoreStatus::Uninitialized);
+    // ... and shuts down, as the JVM's CoordinatedShutdown does
+    assert_eq!(*other.status(), CoreStatus::Stopped);
 }
 
 fn two_node_cluster() -> (ClusterCore, ClusterCore) {

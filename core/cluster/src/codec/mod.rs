@@ -19,6 +19,30 @@ pub use convert::{
 pub use gzip::{gunzip, gzip, MAX_DECOMPRESSED_SIZE};
 pub use messages::{ClusterMessage, ConfigCheck, Heartbeat, HeartbeatRsp, Join};
 
+/// The Pekko message type a manifest of the cluster serializer stands for (for logs);
+/// `"unknown"` for other manifests.
+pub fn message_name(manifest: &str) -> &'static str {
+    let short = manifest
+        .strip_prefix("org.apache.pekko.cluster.")
+        .unwrap_or(manifest);
+    match short {
+        "J" | "InternalClusterAction$Join" => "Join",
+        "W" | "InternalClusterAction$Welcome" => "Welcome",
+        "L" | "ClusterUserAction$Leave" => "Leave",
+        "D" | "ClusterUserAction$Down" => "Down",
+        "IJ" | "InternalClusterAction$InitJoin$" => "InitJoin",
+        "IJA" | "InternalClusterAction$InitJoinAck" => "InitJoinAck",
+        "IJN" | "InternalClusterAction$InitJoinNack" => "InitJoinNack",
+        "EC" | "InternalClusterAction$ExitingConfirmed" => "ExitingConfirmed",
+        "GS" | "GossipStatus" => "GossipStatus",
+        "GE" | "GossipEnvelope" => "GossipEnvelope",
+        "HB" | "ClusterHeartbeatSender$Heartbeat" => "Heartbeat",
+        "HBR" | "ClusterHeartbeatSender$HeartbeatRsp" => "HeartbeatRsp",
+        "CRP" => "ClusterRouterPool",
+        _ => "unknown",
+    }
+}
+
 /// Serializer id of Pekko's `ClusterMessageSerializer`.
 pub const SERIALIZER_ID: i32 = 5;
 
