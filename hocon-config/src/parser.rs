@@ -72,6 +72,8 @@ pub(crate) fn parse_text(
     let json = syntax == Syntax::Json;
     let mut p = Parser {
         toks: lexer::Tokens::new(text, json),
+        scratch: Vec::new(),
+        key_tokens: Vec::new(),
         buffer: Vec::new(),
         json,
         line: 1,
@@ -86,7 +88,21 @@ pub(crate) fn parse_text(
     p.parse_document()
 }
 
+/// Objects with at most this many keys are collected in the parser's scratch vector (linear
+/// key lookup) and get a map of exactly their size; larger ones switch to a map while parsing.
+const SMALL_OBJECT: usize = 16;
+
+/// Entries of the object being parsed: `scratch[base..]`, or a map once it grew large.
+struct Entries {
+    base: usize,
+    big: Option<Map>,
+}
+
 struct Parser<'a, 't> {
+    /// Entries of the objects being parsed, innermost last.
+    scratch: Vec<(Key, V)>,
+    /// Tokens of the key being parsed (reused).
+    key_tokens: Vec<Token<'t>>,
     toks: lexer::Tokens<'t>,
     buffer: Vec<Token<'t>>,
     json: bool,
@@ -345,7 +361,8 @@ impl<'a, 't> Parser<'a, 't> {
             self.put_back(t);
             return Ok(Some(first));
         }
-        let mut values: Vec<V> = vec![first];
+        let mut values: Vec<V> = Vec::with_capacity(4);
+        values.push(first);
         while Self::is_value_start(&t.tok) {
             values.push(self.parse_value(t)?);
             t = self.next_token()?;
@@ -364,7 +381,16 @@ impl<'a, 't> Parser<'a, 't> {
                 t.tok.describe()
             )));
         }
-        let mut expr = Vec::new();
+        // the key's tokens go into a vector reused from key to key
+        let mut expr = std::mem::take(&mut self.key_tokens);
+        expr.clear();
+        let r = self.parse_key_tokens(t, &mut expr);
+        expr.clear();
+        self.key_tokens = expr;
+        r
+    }
+
+    fn parse_key_tokens(&mut self, t: Token<'t>, expr: &mut Vec<Token<'t>>) -> Result<Path> {
         let mut t = t;
         while t.tok.is_value() || matches!(t.tok, Tok::Unquoted(_)) {
             expr.push(t);
@@ -393,7 +419,7 @@ impl<'a, 't> Parser<'a, 't> {
             }
         }
         let origin = self.origin_at(self.line);
-        path::parse_path_tokens(&expr, &origin, None)
+        path::parse_path_tokens(expr, &origin, None)
     }
 
     fn full_current_path(&self) -> Option<Path> {
@@ -407,7 +433,10 @@ impl<'a, 't> Parser<'a, 't> {
 
     fn parse_object(&mut self, had_open: bool) -> Result<V> {
         let object_origin = self.origin_at(self.line);
-        let mut values = Map::default();
+        let mut values = Entries {
+            base: self.scratch.len(),
+            big: None,
+        };
         let mut after_comma = false;
         let mut last_path: Option<Path> = None;
         let mut last_inside_equals = false;
@@ -509,7 +538,7 @@ impl<'a, 't> Parser<'a, 't> {
                     let key = path.first_key().clone();
                     match path.remainder() {
                         None => {
-                            if let Some(existing) = values.get(&key) {
+                            if let Some(existing) = self.entry_get(&values, &key) {
                                 if self.json {
                                     return Err(self.err(format!(
                                         "JSON does not allow duplicate fields: '{}' was already seen at {}",
@@ -519,14 +548,14 @@ impl<'a, 't> Parser<'a, 't> {
                                 }
                                 value = value::with_fallback(&value, existing);
                             }
-                            values.insert(key, value);
+                            self.entry_insert(&mut values, key, value);
                         }
                         Some(rem) => {
                             let mut obj = create_value_under_path(&rem, value);
-                            if let Some(existing) = values.get(&key) {
+                            if let Some(existing) = self.entry_get(&values, &key) {
                                 obj = value::with_fallback(&obj, existing);
                             }
-                            values.insert(key, obj);
+                            self.entry_insert(&mut values, key, obj);
                         }
                     }
                     last_path = Some(path);
@@ -569,7 +598,8 @@ impl<'a, 't> Parser<'a, 't> {
                 }
             }
         }
-        Ok(value::new_object(object_origin, values))
+        let map = self.entries_finish(values);
+        Ok(value::new_object(object_origin, map))
     }
 
     fn hint_with_path(
@@ -599,7 +629,50 @@ impl<'a, 't> Parser<'a, 't> {
         s
     }
 
-    fn parse_include(&mut self, values: &mut Map) -> Result<()> {
+    /// The value under `key` in the object being parsed.
+    fn entry_get<'s>(&'s self, e: &'s Entries, key: &str) -> Option<&'s V> {
+        match &e.big {
+            Some(m) => m.get(key),
+            None => self.scratch[e.base..]
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v),
+        }
+    }
+
+    /// Insert or replace (keeping the first position, like `IndexMap::insert`).
+    fn entry_insert(&mut self, e: &mut Entries, key: Key, v: V) {
+        if let Some(m) = &mut e.big {
+            m.insert(key, v);
+            return;
+        }
+        if let Some(slot) = self.scratch[e.base..].iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = v;
+            return;
+        }
+        self.scratch.push((key, v));
+        let n = self.scratch.len() - e.base;
+        if n > SMALL_OBJECT {
+            let mut m = Map::with_capacity_and_hasher(n * 2, Default::default());
+            m.extend(self.scratch.drain(e.base..));
+            e.big = Some(m);
+        }
+    }
+
+    /// The finished object's entries as a map of exactly the needed size.
+    fn entries_finish(&mut self, e: Entries) -> Map {
+        match e.big {
+            Some(m) => m,
+            None => {
+                let mut m =
+                    Map::with_capacity_and_hasher(self.scratch.len() - e.base, Default::default());
+                m.extend(self.scratch.drain(e.base..));
+                m
+            }
+        }
+    }
+
+    fn parse_include(&mut self, values: &mut Entries) -> Result<()> {
         let t = self.next_token_collecting_ws()?;
         let (kind, name, required) = match &t.tok {
             Tok::Unquoted(text) if text.starts_with("required(") => {
@@ -647,11 +720,11 @@ impl<'a, 't> Parser<'a, 't> {
             }
         };
         for (k, v) in map {
-            let nv = match values.get(k) {
+            let nv = match self.entry_get(values, k) {
                 Some(existing) => value::with_fallback(v, existing),
                 None => v.clone(),
             };
-            values.insert(k.clone(), nv);
+            self.entry_insert(values, k.clone(), nv);
         }
         Ok(())
     }

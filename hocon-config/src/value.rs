@@ -827,8 +827,28 @@ pub(crate) fn consolidate(pieces: Vec<V>) -> Result<Vec<V>> {
     Ok(out)
 }
 
+/// Whether `join` turns this value into text when next to another such value.
+fn is_text(v: &Node) -> bool {
+    matches!(
+        v.kind,
+        Kind::Str { .. } | Kind::Num { .. } | Kind::Bool(_) | Kind::Null
+    )
+}
+
 /// Lightbend `ConfigConcatenation.concatenate`.
 pub(crate) fn concatenate(pieces: Vec<V>) -> Result<Option<V>> {
+    // fast path: simple values only join into one string, as `consolidate` would
+    if pieces.len() >= 2 && pieces.iter().all(|p| is_text(p)) {
+        let mut text = smol_str::SmolStrBuilder::new();
+        let mut origin = pieces[0].origin.clone();
+        for p in &pieces {
+            push_text(p, &mut text);
+        }
+        for p in &pieces[1..] {
+            origin = Origin::merge(&origin, &p.origin);
+        }
+        return Ok(Some(new_string(origin, text.finish())));
+    }
     let mut c = consolidate(pieces)?;
     Ok(match c.len() {
         0 => None,
