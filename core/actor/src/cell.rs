@@ -279,11 +279,6 @@ impl<M: Send + 'static> Cell<M> {
             Push::Queued(true) => self.schedule(self.mailbox.dispatcher()),
             Push::Queued(false) => {}
             Push::Rejected(env) => self.dead_letter_env(env),
-            Push::Drained(envs) => {
-                for e in envs {
-                    self.dead_letter_env(e);
-                }
-            }
         }
     }
 
@@ -390,7 +385,7 @@ impl<M: Send + 'static> Cell<M> {
                 break false;
             }
             let running = ctx.life == Life::Running;
-            match self.mailbox.next(running) {
+            match self.mailbox.next(running, &mut ctx.batch, budget - n) {
                 Some(Item::Sys(s)) => self.handle_sys(st, &mut ctx, s),
                 Some(Item::User(e)) => self.handle_user(st, &mut ctx, e),
                 None => {
@@ -402,6 +397,9 @@ impl<M: Send + 'static> Cell<M> {
             }
             n += 1;
         };
+        for e in self.mailbox.give_back(&mut ctx.batch) {
+            self.dead_letter_env(e);
+        }
         if ctx.life != Life::Terminated {
             st.ext = ctx.take_ext();
         }
@@ -544,7 +542,7 @@ impl<M: Send + 'static> Cell<M> {
         drop(b);
         ctx.life = Life::Terminated;
         let me: Arc<dyn ErasedCell> = self.clone();
-        let leftover = self.mailbox.close();
+        let leftover = self.mailbox.close(&mut ctx.batch);
         let parent_id = self.header.parent.as_ref().map(|p| p.0.id());
         {
             let q = leftover;

@@ -195,6 +195,8 @@ pub struct ActorContext<M> {
     cell: Arc<Cell<M>>,
     ext: Option<Box<Extras<M>>>,
     pub(crate) life: Life,
+    /// Messages this turn took out of the mailbox and has not processed yet.
+    pub(crate) batch: crate::mailbox::Batch<M>,
 }
 
 /// Logger bound to an actor: every event carries the actor path (Pekko's `context.log`).
@@ -228,7 +230,12 @@ impl Log {
 impl<M: Send + 'static> ActorContext<M> {
     pub(crate) fn new(cell: Arc<Cell<M>>, ext: Option<Box<Extras<M>>>) -> Self {
         let life = ext.as_ref().map(|e| e.life).unwrap_or(Life::Running);
-        ActorContext { cell, ext, life }
+        ActorContext {
+            cell,
+            ext,
+            life,
+            batch: crate::mailbox::Batch::new(),
+        }
     }
 
     /// Hands the per-actor data back to the cell, with the lifecycle state in it.

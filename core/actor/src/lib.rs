@@ -76,8 +76,8 @@
 //! that handles up to `throughput` messages (`pekko.actor.default-dispatcher.throughput`) per
 //! turn and ends when the mailbox is empty. System messages (watch, stop, termination notices)
 //! go before ordinary ones. Handlers are synchronous; use `pipe_to_self` for futures.
-//! Senders do not lock the mailbox: ordinary messages go through a lock-free queue
-//! (`crossbeam-queue`'s `SegQueue`), allocated on an actor's first message.
+//! A sender holds the mailbox lock only to append one message; the running actor takes a
+//! batch of messages per lock. The queues are allocated on an actor's first message.
 //!
 //! # Remoting boundary
 //!

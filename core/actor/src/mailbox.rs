@@ -1,32 +1,37 @@
-//! An actor's mailbox: a lock-free queue of ordinary messages, a small locked side queue for
-//! system messages and unstashed messages, and one atomic state word (scheduled, closed).
+//! An actor's mailbox: one short lock around the queues and the scheduled flag, and a batch
+//! that the running actor takes out of the queue in one go.
 //!
-//! Senders never take a lock for ordinary messages: they push onto a lock-free multi-producer
-//! queue and set the scheduled bit with one atomic operation. Only the running actor consumes.
-//! The queues are allocated on the first message, so an idle actor that never got one stays
-//! small.
+//! A sender takes the lock once per message: it appends and learns, in the same critical
+//! section, whether the actor was idle (then the sender schedules it). The consumer takes the
+//! lock once per batch (up to its remaining `throughput`), so its cost per message is small,
+//! and once more to go idle. Because the scheduled flag only changes under the lock, no message
+//! can be left behind by an actor that went idle, and a bounded mailbox never holds more than
+//! its capacity however many senders race. The queues are allocated on the first message (or
+//! start), so an idle actor that never got one stays small.
 //!
-//! Protocol (no message is lost):
-//! - a sender pushes, then sets `SCHEDULED`; it schedules the actor when the bit was clear;
-//! - the consumer, finding nothing, clears `SCHEDULED`, then looks again; if work appeared it
-//!   takes the bit back (or leaves, when a sender already took it and scheduled a new turn);
-//! - `close` sets `CLOSED` and drains; a sender that sees `CLOSED` in the state it replaced
-//!   after its push drains too, so a message pushed during close still reaches dead letters.
+//! System messages and unstashed messages wait in side queues; the `SIDE` bit of the atomic
+//! state tells the consumer to look there before it takes the next message of its batch, and
+//! any batch it holds then goes back to the head of the queue, so order is never changed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 use crate::cell::{Envelope, SysMsg};
 
-const SCHEDULED: u32 = 1;
-const CLOSED: u32 = 2;
+const CLOSED: u32 = 1;
 /// The side queue (system or unstashed messages) may hold something.
-const SIDE: u32 = 4;
+const SIDE: u32 = 2;
 const FLAG_BITS: u32 = 8;
+
+/// How many messages the consumer takes out of the queue at most per lock.
+pub(crate) const BATCH: usize = 16;
+
+/// Messages the consumer took out of the queue, newest first: `pop` gives the oldest.
+pub(crate) type Batch<M> = SmallVec<[Envelope<M>; BATCH]>;
 
 /// What the consumer takes next.
 pub(crate) enum Item<M> {
@@ -40,20 +45,26 @@ pub(crate) enum Push<M> {
     Queued(bool),
     /// Not queued: closed or full.
     Rejected(Envelope<M>),
-    /// Queued, but the mailbox closed meanwhile: these messages (the caller's among them)
-    /// were drained and go to dead letters.
-    Drained(Vec<Envelope<M>>),
-}
-
-struct Side<M> {
-    sys: VecDeque<SysMsg>,
-    /// Messages put back at the front (unstash), taken before the lock-free queue.
-    front: VecDeque<Envelope<M>>,
 }
 
 struct Queues<M> {
-    user: SegQueue<Envelope<M>>,
-    side: Mutex<Side<M>>,
+    user: VecDeque<Envelope<M>>,
+    sys: VecDeque<SysMsg>,
+    /// Messages put back at the front (unstash), taken before `user`.
+    front: VecDeque<Envelope<M>>,
+    /// A turn is scheduled or running.
+    scheduled: bool,
+    closed: bool,
+}
+
+impl<M> Queues<M> {
+    /// Puts a batch the consumer took back at the head of the queue, order kept.
+    fn give_back(&mut self, batch: &mut Batch<M>) {
+        // The batch is newest first: pushing each at the front leaves the oldest first.
+        for e in batch.drain(..) {
+            self.user.push_front(e);
+        }
+    }
 }
 
 /// Leftovers of a closed mailbox.
@@ -63,11 +74,12 @@ pub(crate) struct Leftovers<M> {
 }
 
 pub(crate) struct Mailbox<M> {
-    /// Flag bits, and the dispatcher index above `FLAG_BITS`.
+    /// `CLOSED` and `SIDE` bits (mirrors for lock-free reads), and the dispatcher index above
+    /// `FLAG_BITS`.
     state: AtomicU32,
     /// 0 means unbounded.
     capacity: u32,
-    q: OnceLock<Box<Queues<M>>>,
+    q: OnceLock<Box<Mutex<Queues<M>>>>,
 }
 
 impl<M> Mailbox<M> {
@@ -79,15 +91,16 @@ impl<M> Mailbox<M> {
         }
     }
 
-    fn queues(&self) -> &Queues<M> {
+    #[inline]
+    fn queues(&self) -> &Mutex<Queues<M>> {
         self.q.get_or_init(|| {
-            Box::new(Queues {
-                user: SegQueue::new(),
-                side: Mutex::new(Side {
-                    sys: VecDeque::new(),
-                    front: VecDeque::new(),
-                }),
-            })
+            Box::new(Mutex::new(Queues {
+                user: VecDeque::new(),
+                sys: VecDeque::new(),
+                front: VecDeque::new(),
+                scheduled: false,
+                closed: false,
+            }))
         })
     }
 
@@ -99,139 +112,150 @@ impl<M> Mailbox<M> {
         self.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
-    /// Sets the scheduled bit; `true` when it was clear (the caller schedules).
+    /// Marks the actor scheduled; `true` when it was idle (the caller schedules).
     pub(crate) fn try_schedule(&self) -> bool {
-        let prev = self.state.fetch_or(SCHEDULED, Ordering::AcqRel);
-        prev & (SCHEDULED | CLOSED) == 0
+        let mut q = self.queues().lock();
+        if q.closed || q.scheduled {
+            return false;
+        }
+        q.scheduled = true;
+        true
     }
 
-    /// Clears the scheduled bit (a turn on a closed mailbox ends).
+    /// Clears the scheduled flag (a turn on a closed mailbox ends).
     pub(crate) fn clear_scheduled(&self) {
-        self.state.fetch_and(!SCHEDULED, Ordering::AcqRel);
+        self.queues().lock().scheduled = false;
     }
 
-    /// Puts an ordinary message in (senders; lock-free).
+    /// Puts an ordinary message in (senders).
+    #[inline]
     pub(crate) fn push(&self, env: Envelope<M>) -> Push<M> {
-        if self.is_closed() {
+        let mut q = self.queues().lock();
+        if q.closed || (self.capacity != 0 && q.user.len() >= self.capacity as usize) {
             return Push::Rejected(env);
         }
-        let q = self.queues();
-        if self.capacity != 0 && q.user.len() >= self.capacity as usize {
-            return Push::Rejected(env);
-        }
-        q.user.push(env);
-        let prev = self.state.fetch_or(SCHEDULED, Ordering::AcqRel);
-        if prev & CLOSED != 0 {
-            let mut drained = Vec::new();
-            while let Some(e) = q.user.pop() {
-                drained.push(e);
-            }
-            return Push::Drained(drained);
-        }
-        Push::Queued(prev & SCHEDULED == 0)
+        q.user.push_back(env);
+        let idle = !q.scheduled;
+        q.scheduled = true;
+        Push::Queued(idle)
     }
 
     /// Puts a system message in; `Err` gives it back when the mailbox is closed, `Ok(true)`
     /// means the caller schedules.
     pub(crate) fn push_sys(&self, msg: SysMsg) -> Result<bool, SysMsg> {
-        let q = self.queues();
-        let mut side = q.side.lock();
-        if self.is_closed() {
+        let mut q = self.queues().lock();
+        if q.closed {
             return Err(msg);
         }
-        side.sys.push_back(msg);
-        let prev = self.state.fetch_or(SIDE | SCHEDULED, Ordering::AcqRel);
-        Ok(prev & SCHEDULED == 0)
+        q.sys.push_back(msg);
+        self.state.fetch_or(SIDE, Ordering::AcqRel);
+        let idle = !q.scheduled;
+        q.scheduled = true;
+        Ok(idle)
     }
 
     /// Puts messages back at the front, in order (unstash; only from the running actor).
     /// `Err` gives them back when the mailbox is closed.
     pub(crate) fn prepend(&self, msgs: VecDeque<M>) -> Result<(), VecDeque<M>> {
-        let q = self.queues();
-        let mut side = q.side.lock();
-        if self.is_closed() {
+        let mut q = self.queues().lock();
+        if q.closed {
             return Err(msgs);
         }
         for m in msgs.into_iter().rev() {
-            side.front.push_front(Envelope::Msg(m));
+            q.front.push_front(Envelope::Msg(m));
         }
         self.state.fetch_or(SIDE, Ordering::AcqRel);
         Ok(())
     }
 
     /// Takes the next item (only the running actor): system messages first, then unstashed
-    /// messages, then the queue; ordinary messages only when `running`.
-    pub(crate) fn next(&self, running: bool) -> Option<Item<M>> {
-        let q = self.q.get()?;
-        if self.state.load(Ordering::Acquire) & SIDE != 0 {
-            let mut side = q.side.lock();
-            let item = match side.sys.pop_front() {
-                Some(s) => Some(Item::Sys(s)),
-                None if running => side.front.pop_front().map(Item::User),
-                None => None,
-            };
-            if side.sys.is_empty() && side.front.is_empty() {
-                self.state.fetch_and(!SIDE, Ordering::AcqRel);
-            }
-            if item.is_some() {
-                return item;
+    /// messages, then the queue; ordinary messages only when `running`. `batch` is the
+    /// consumer's own store of messages already taken out of the queue; it is refilled with
+    /// up to `want - 1` further messages when empty.
+    #[inline]
+    pub(crate) fn next(&self, running: bool, batch: &mut Batch<M>, want: usize) -> Option<Item<M>> {
+        if running && self.state.load(Ordering::Acquire) & SIDE == 0 {
+            if let Some(e) = batch.pop() {
+                return Some(Item::User(e));
             }
         }
-        if running {
-            q.user.pop().map(Item::User)
-        } else {
+        let mut q = self.q.get()?.lock();
+        if !batch.is_empty() {
+            q.give_back(batch);
+        }
+        let item = if let Some(s) = q.sys.pop_front() {
+            Some(Item::Sys(s))
+        } else if !running {
             None
-        }
-    }
-
-    fn has_work(&self, running: bool) -> bool {
-        let Some(q) = self.q.get() else {
-            return false;
+        } else if let Some(e) = q.front.pop_front() {
+            Some(Item::User(e))
+        } else {
+            q.user.pop_front().map(|e| {
+                let more = want.clamp(1, BATCH + 1).saturating_sub(1).min(q.user.len());
+                batch.extend(q.user.drain(..more).rev());
+                Item::User(e)
+            })
         };
-        if self.state.load(Ordering::Acquire) & SIDE != 0 {
-            let side = q.side.lock();
-            if !side.sys.is_empty() || (running && !side.front.is_empty()) {
-                return true;
-            }
+        if q.sys.is_empty() && q.front.is_empty() && self.state.load(Ordering::Relaxed) & SIDE != 0
+        {
+            self.state.fetch_and(!SIDE, Ordering::AcqRel);
         }
-        running && !q.user.is_empty()
+        item
     }
 
-    /// Called by the consumer that found nothing: `true` when the actor is now idle (or a new
-    /// turn was scheduled by a sender), `false` when work arrived and this turn goes on.
+    /// Puts what is left of the consumer's batch back at the head of the queue (end of a
+    /// turn); when the mailbox is closed the messages are returned for dead letters instead.
+    pub(crate) fn give_back(&self, batch: &mut Batch<M>) -> Vec<Envelope<M>> {
+        if batch.is_empty() {
+            return Vec::new();
+        }
+        let mut q = self.queues().lock();
+        if q.closed {
+            return batch.drain(..).rev().collect();
+        }
+        q.give_back(batch);
+        Vec::new()
+    }
+
+    /// Called by the consumer that found nothing: `true` when the actor is now idle, `false`
+    /// when work arrived and this turn goes on.
     pub(crate) fn go_idle(&self, running: bool) -> bool {
-        self.state.fetch_and(!SCHEDULED, Ordering::AcqRel);
-        if !self.has_work(running) {
-            return true;
+        let mut q = self.queues().lock();
+        let work = !q.sys.is_empty() || (running && !(q.front.is_empty() && q.user.is_empty()));
+        if work {
+            return false;
         }
-        let prev = self.state.fetch_or(SCHEDULED, Ordering::AcqRel);
-        prev & SCHEDULED != 0
+        q.scheduled = false;
+        true
     }
 
-    /// Closes the mailbox and takes what is left in it.
-    pub(crate) fn close(&self) -> Leftovers<M> {
+    /// Closes the mailbox and takes what is left in it (the consumer's batch included).
+    pub(crate) fn close(&self, batch: &mut Batch<M>) -> Leftovers<M> {
+        let mut q = self.queues().lock();
+        q.closed = true;
         self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        q.give_back(batch);
         let mut left = Leftovers {
-            sys: Vec::new(),
-            user: Vec::new(),
+            sys: q.sys.drain(..).collect(),
+            user: Vec::with_capacity(q.front.len() + q.user.len()),
         };
-        if let Some(q) = self.q.get() {
-            {
-                let mut side = q.side.lock();
-                left.sys.extend(side.sys.drain(..));
-                left.user.extend(side.front.drain(..));
-            }
-            while let Some(e) = q.user.pop() {
-                left.user.push(e);
-            }
-        }
+        let Queues { front, user, .. } = &mut *q;
+        left.user.extend(front.drain(..));
+        left.user.extend(user.drain(..));
         left
+    }
+
+    /// How many ordinary messages wait in the queue (not counting a consumer's batch).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.q.get().map(|q| q.lock().user.len()).unwrap_or(0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
 
     fn msg(e: Item<u64>) -> u64 {
@@ -244,36 +268,79 @@ mod tests {
     #[test]
     fn first_push_schedules_and_later_ones_do_not() {
         let mb = Mailbox::<u64>::new(0, 3);
+        let mut b = Batch::new();
         assert_eq!(mb.dispatcher(), 3);
         assert!(matches!(mb.push(Envelope::Msg(1)), Push::Queued(true)));
         assert!(matches!(mb.push(Envelope::Msg(2)), Push::Queued(false)));
-        assert_eq!(mb.next(true).map(msg), Some(1));
-        assert_eq!(mb.next(true).map(msg), Some(2));
-        assert!(mb.next(true).is_none());
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(1));
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(2));
+        assert!(mb.next(true, &mut b, 5).is_none());
         assert!(mb.go_idle(true));
         assert!(matches!(mb.push(Envelope::Msg(3)), Push::Queued(true)));
     }
 
     #[test]
+    fn a_batch_takes_at_most_what_is_wanted() {
+        let mb = Mailbox::<u64>::new(0, 0);
+        let mut b = Batch::new();
+        for i in 0..10 {
+            let _ = mb.push(Envelope::Msg(i));
+        }
+        assert_eq!(mb.next(true, &mut b, 3).map(msg), Some(0));
+        assert_eq!(b.len(), 2);
+        assert_eq!(mb.queued(), 7);
+        // What is left of a batch goes back to the head of the queue.
+        assert!(mb.give_back(&mut b).is_empty());
+        assert!(b.is_empty());
+        let all: Vec<u64> = std::iter::from_fn(|| mb.next(true, &mut b, 100).map(msg)).collect();
+        assert_eq!(all, (1..10).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn system_messages_come_first_and_unstashed_before_queued() {
         let mb = Mailbox::<u64>::new(0, 0);
+        let mut b = Batch::new();
         assert!(matches!(mb.push(Envelope::Msg(10)), Push::Queued(true)));
         assert!(matches!(mb.push_sys(SysMsg::Stop), Ok(false)));
         assert!(mb.prepend(VecDeque::from(vec![1, 2])).is_ok());
-        assert!(matches!(mb.next(true), Some(Item::Sys(SysMsg::Stop))));
-        assert_eq!(mb.next(true).map(msg), Some(1));
-        assert_eq!(mb.next(true).map(msg), Some(2));
-        assert_eq!(mb.next(true).map(msg), Some(10));
-        assert!(mb.next(true).is_none());
+        assert!(matches!(
+            mb.next(true, &mut b, 5),
+            Some(Item::Sys(SysMsg::Stop))
+        ));
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(1));
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(2));
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(10));
+        assert!(mb.next(true, &mut b, 5).is_none());
+    }
+
+    /// A system message or an unstash that arrives while the consumer holds a batch is seen
+    /// before the rest of the batch, and the batch keeps its place before newer messages.
+    #[test]
+    fn side_queues_overtake_a_batch_without_reordering_it() {
+        let mb = Mailbox::<u64>::new(0, 0);
+        let mut b = Batch::new();
+        for i in 10..15 {
+            let _ = mb.push(Envelope::Msg(i));
+        }
+        assert_eq!(mb.next(true, &mut b, 3).map(msg), Some(10));
+        assert!(mb.push_sys(SysMsg::Stop).is_ok());
+        assert!(mb.prepend(VecDeque::from(vec![1, 2])).is_ok());
+        assert!(matches!(
+            mb.next(true, &mut b, 3),
+            Some(Item::Sys(SysMsg::Stop))
+        ));
+        let rest: Vec<u64> = std::iter::from_fn(|| mb.next(true, &mut b, 3).map(msg)).collect();
+        assert_eq!(rest, vec![1, 2, 11, 12, 13, 14]);
     }
 
     #[test]
     fn not_running_takes_only_system_messages() {
         let mb = Mailbox::<u64>::new(0, 0);
+        let mut b = Batch::new();
         let _ = mb.push(Envelope::Msg(1));
-        assert!(mb.next(false).is_none());
+        assert!(mb.next(false, &mut b, 5).is_none());
         assert!(mb.go_idle(false));
-        assert_eq!(mb.next(true).map(msg), Some(1));
+        assert_eq!(mb.next(true, &mut b, 5).map(msg), Some(1));
     }
 
     #[test]
@@ -296,17 +363,56 @@ mod tests {
     #[test]
     fn closed_rejects_and_returns_leftovers_in_order() {
         let mb = Mailbox::<u64>::new(0, 0);
-        let _ = mb.push(Envelope::Msg(3));
+        let mut b = Batch::new();
+        for i in 3..6 {
+            let _ = mb.push(Envelope::Msg(i));
+        }
+        // The consumer holds 4 and 5 in its batch when the mailbox closes.
+        assert_eq!(mb.next(true, &mut b, 3).map(msg), Some(3));
+        let _ = mb.push(Envelope::Msg(6));
         let _ = mb.prepend(VecDeque::from(vec![1, 2]));
         let _ = mb.push_sys(SysMsg::Stop);
-        let left = mb.close();
+        let left = mb.close(&mut b);
+        assert!(b.is_empty());
         assert_eq!(left.sys.len(), 1);
         let user: Vec<u64> = left.user.into_iter().map(|e| msg(Item::User(e))).collect();
-        assert_eq!(user, vec![1, 2, 3]);
+        assert_eq!(user, vec![1, 2, 4, 5, 6]);
         assert!(mb.is_closed());
-        assert!(matches!(mb.push(Envelope::Msg(4)), Push::Rejected(_)));
+        assert!(matches!(mb.push(Envelope::Msg(7)), Push::Rejected(_)));
         assert!(mb.push_sys(SysMsg::Stop).is_err());
-        assert!(mb.prepend(VecDeque::from(vec![5])).is_err());
+        assert!(mb.prepend(VecDeque::from(vec![8])).is_err());
+        assert!(!mb.try_schedule());
+        let mut late = Batch::new();
+        late.push(Envelope::Msg(9));
+        assert_eq!(mb.give_back(&mut late).len(), 1);
+    }
+
+    /// Drains one turn after another like a dispatcher until `stop` says so; calls `seen` for
+    /// every message.
+    fn consume(mb: &Mailbox<u64>, turns: &AtomicU32, mut seen: impl FnMut(u64) -> bool) {
+        let mut consumed_turns = 0;
+        let mut b = Batch::new();
+        loop {
+            if turns.load(Ordering::Acquire) == consumed_turns {
+                std::thread::yield_now();
+                continue;
+            }
+            consumed_turns += 1;
+            loop {
+                match mb.next(true, &mut b, 5) {
+                    Some(e) => {
+                        if !seen(msg(e)) {
+                            return;
+                        }
+                    }
+                    None => {
+                        if mb.go_idle(true) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Several senders and one consumer that goes idle whenever it finds nothing: every message
@@ -333,35 +439,90 @@ mod tests {
             .collect();
         let mut next = [0u64; SENDERS as usize];
         let mut got = 0;
-        let mut consumed_turns = 0;
-        while got < SENDERS * PER {
-            if turns.load(Ordering::Acquire) == consumed_turns {
-                std::thread::yield_now();
-                continue;
-            }
-            consumed_turns += 1;
-            // One turn: drain until idle.
-            loop {
-                match mb.next(true) {
-                    Some(e) => {
-                        let m = msg(e);
-                        let s = (m / PER) as usize;
-                        assert_eq!(m % PER, next[s], "sender {s} out of order");
-                        next[s] += 1;
-                        got += 1;
-                    }
-                    None => {
-                        if mb.go_idle(true) {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+        consume(&mb, &turns, |m| {
+            let s = (m / PER) as usize;
+            assert_eq!(m % PER, next[s], "sender {s} out of order");
+            next[s] += 1;
+            got += 1;
+            got < SENDERS * PER
+        });
         for h in handles {
             let _ = h.join();
         }
-        assert!(mb.next(true).is_none());
+        let mut b = Batch::new();
+        assert!(mb.next(true, &mut b, 5).is_none());
         assert_eq!(next, [PER; SENDERS as usize]);
+    }
+
+    /// Many senders race on a bounded mailbox while a consumer drains it: the queue never
+    /// holds more than its capacity, and every message is either delivered or rejected.
+    #[test]
+    fn bounded_never_exceeds_capacity_with_concurrent_senders() {
+        const SENDERS: u64 = 8;
+        const PER: u64 = 5_000;
+        const CAP: usize = 16;
+        let mb = Arc::new(Mailbox::<u64>::new(CAP as u32, 0));
+        let turns = Arc::new(AtomicU32::new(0));
+        let rejected = Arc::new(AtomicU64::new(0));
+        let over = Arc::new(AtomicU64::new(0));
+        let handles: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let (mb, turns) = (mb.clone(), turns.clone());
+                let (rejected, over) = (rejected.clone(), over.clone());
+                std::thread::spawn(move || {
+                    for i in 0..PER {
+                        match mb.push(Envelope::Msg(s * PER + i)) {
+                            Push::Queued(true) => {
+                                turns.fetch_add(1, Ordering::AcqRel);
+                            }
+                            Push::Queued(false) => {}
+                            Push::Rejected(_) => {
+                                rejected.fetch_add(1, Ordering::AcqRel);
+                            }
+                        }
+                        if mb.queued() > CAP {
+                            over.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumer = {
+            let (mb, turns) = (mb.clone(), turns.clone());
+            std::thread::spawn(move || {
+                let mut delivered = 0u64;
+                consume(&mb, &turns, |m| {
+                    if m != u64::MAX {
+                        delivered += 1;
+                    }
+                    m != u64::MAX
+                });
+                delivered
+            })
+        };
+        for h in handles {
+            let _ = h.join();
+        }
+        // Every sender is done: a final marker (sent by this thread, which waits for room)
+        // ends the consumer after everything queued before it.
+        loop {
+            match mb.push(Envelope::Msg(u64::MAX)) {
+                Push::Queued(idle) => {
+                    if idle {
+                        turns.fetch_add(1, Ordering::AcqRel);
+                    }
+                    break;
+                }
+                Push::Rejected(_) => std::thread::yield_now(),
+            }
+        }
+        let delivered = consumer.join().unwrap_or(0);
+        assert_eq!(
+            over.load(Ordering::Acquire),
+            0,
+            "queue held more than {CAP}"
+        );
+        assert_eq!(delivered + rejected.load(Ordering::Acquire), SENDERS * PER);
+        assert!(mb.queued() <= CAP);
     }
 }
