@@ -1,8 +1,10 @@
 //! The actor cell: mailbox, scheduling on the dispatcher, message processing, lifecycle.
 //!
 //! An idle actor owns no task: it is a small heap object. A message sent to an idle actor
-//! marks it scheduled and spawns one short tokio task that processes up to `throughput`
-//! messages per turn and ends when the mailbox is empty.
+//! marks it scheduled. Sent from outside the system's actors, it spawns a short tokio task; sent
+//! by a running actor, the actor joins that actor's task. A task runs the actors of its run
+//! queue in round robin, up to `throughput` messages (and `throughput-deadline-time`) per turn,
+//! yields to other tasks after each round, and ends when all its actors are idle.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -88,8 +90,9 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     fn erased_path(&self) -> ActorPath;
     fn is_terminated(&self) -> bool;
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef>;
-    /// Processes one turn; `true` when the actor went idle or terminated.
-    fn run_batch(self: Arc<Self>, budget: usize) -> bool;
+    /// Processes one turn; gives the actor back when messages are left for another turn
+    /// (`None`: it went idle or terminated).
+    fn run_batch(self: Arc<Self>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>>;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -117,62 +120,82 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn ErasedCell>>> = const { RefCell::new(None) };
 }
 
-/// How many actors one task runs one after the other before handing the rest to new tasks.
+/// How many turns one task runs before it yields to other tokio tasks, however many of them
+/// ended with the actor idle.
 const MAX_INLINE_TURNS: u32 = 64;
+
+/// How many busy actors one task keeps across a yield; the others are handed to new tasks so
+/// that idle worker threads can take them.
+const MAX_GROUP: usize = 4;
+
+/// How much one turn of an actor may do (`throughput`, `throughput-deadline-time`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TurnLimits {
+    /// Messages per turn (at least 1).
+    pub(crate) throughput: usize,
+    /// Time per turn, when set (Pekko applies it when it is at least 1ms).
+    pub(crate) deadline: Option<std::time::Duration>,
+}
+
+impl TurnLimits {
+    /// No limit (the blocking dispatcher: a turn runs until the mailbox is empty).
+    const UNLIMITED: TurnLimits = TurnLimits {
+        throughput: usize::MAX,
+        deadline: None,
+    };
+}
+
+type Runnable = (Arc<dyn ErasedCell>, TurnLimits);
 
 thread_local! {
     /// The system whose run loop is active on this thread (0: none).
     static RUNNING_SYSTEM: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Actors scheduled by the running actor, to be run by the same task.
-    static READY: RefCell<Vec<(Arc<dyn ErasedCell>, usize)>> = const { RefCell::new(Vec::new()) };
+    static READY: RefCell<Vec<Runnable>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Spawns a task that runs `first` and then, one after another, the actors it (and they)
-/// scheduled, yielding between turns like a dispatcher thread.
-fn spawn_run(
-    runtime: &tokio::runtime::Handle,
-    first: Arc<dyn ErasedCell>,
-    throughput: usize,
-    sys_id: usize,
-) {
+/// Spawns a task that runs actors like a dispatcher thread: one turn per actor in round robin
+/// over its run queue, which starts with `first` and takes the actors that its actors schedule.
+/// An actor whose turn ends with messages left goes to the back of the queue. Once every actor
+/// that was busy at the start of the round had a turn (or after `MAX_INLINE_TURNS` turns) the
+/// task yields to other tasks; then it keeps at most `MAX_GROUP` actors and hands the others to
+/// new tasks. The task ends when its queue is empty.
+fn spawn_run(runtime: &tokio::runtime::Handle, first: Runnable, sys_id: usize) {
     let rt = runtime.clone();
     runtime.spawn(async move {
-        let mut cur = first;
-        let mut tp = throughput;
-        let mut turns = 0u32;
+        let mut queue: VecDeque<Runnable> = VecDeque::with_capacity(MAX_GROUP);
+        queue.push_back(first);
         loop {
-            let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
-            let idle = cur.clone().run_batch(tp);
-            RUNNING_SYSTEM.with(|r| r.set(prev));
-            turns += 1;
-            if !idle {
-                flush_ready(&rt, sys_id);
-                YieldNow(false).await;
-                turns = 0;
-                continue;
-            }
-            let next = READY.with(|r| r.borrow_mut().pop());
-            match next {
-                Some((c, t)) if turns < MAX_INLINE_TURNS => {
-                    cur = c;
-                    tp = t;
-                }
-                Some((c, t)) => {
-                    spawn_run(&rt, c, t, sys_id);
-                    flush_ready(&rt, sys_id);
+            // One round: every actor now in the queue gets a turn; actors that go idle and
+            // the actors they schedule run on without counting.
+            let round = queue.len();
+            let mut busy = 0;
+            let mut turns = 0;
+            while busy < round && turns < MAX_INLINE_TURNS {
+                let Some((cell, limits)) = queue.pop_front() else {
                     return;
+                };
+                let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
+                let again = cell.run_batch(limits);
+                RUNNING_SYSTEM.with(|r| r.set(prev));
+                READY.with(|r| queue.extend(r.borrow_mut().drain(..)));
+                turns += 1;
+                if let Some(cell) = again {
+                    queue.push_back((cell, limits));
+                    busy += 1;
                 }
-                None => return,
             }
+            if queue.is_empty() {
+                return;
+            }
+            while queue.len() > MAX_GROUP {
+                if let Some(r) = queue.pop_back() {
+                    spawn_run(&rt, r, sys_id);
+                }
+            }
+            YieldNow(false).await;
         }
     });
-}
-
-fn flush_ready(rt: &tokio::runtime::Handle, sys_id: usize) {
-    let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
-    for (c, t) in ready {
-        spawn_run(rt, c, t, sys_id);
-    }
 }
 
 /// The actor currently processing on this thread (the implicit sender for dead-letter logs).
@@ -330,23 +353,23 @@ impl<M: Send + 'static> Cell<M> {
     fn schedule(self: &Arc<Self>, dispatcher: u8) {
         let system = &self.header.system;
         match system.dispatcher(dispatcher) {
-            DispatcherKind::Default { throughput } => {
-                let throughput = *throughput;
+            DispatcherKind::Default(limits) => {
+                let limits = *limits;
                 let sys_id = system.id();
+                let me: Arc<dyn ErasedCell> = self.clone();
                 if RUNNING_SYSTEM.with(|r| r.get()) == sys_id {
-                    // Sent from an actor of the same system on this thread: run it after the
-                    // sender's turn in the same task instead of spawning one.
-                    let me: Arc<dyn ErasedCell> = self.clone();
-                    READY.with(|r| r.borrow_mut().push((me, throughput)));
+                    // Sent from an actor of the same system on this thread: run it in the
+                    // sender's task instead of spawning one.
+                    READY.with(|r| r.borrow_mut().push((me, limits)));
                 } else {
-                    spawn_run(system.runtime(), self.clone(), throughput, sys_id);
+                    spawn_run(system.runtime(), (me, limits), sys_id);
                 }
             }
             DispatcherKind::Blocking => {
                 let cell = self.clone();
                 system
                     .runtime()
-                    .spawn_blocking(move || while !cell.process_batch(usize::MAX) {});
+                    .spawn_blocking(move || while !cell.process_batch(TurnLimits::UNLIMITED) {});
             }
         }
     }
@@ -363,8 +386,11 @@ impl<M: Send + 'static> Cell<M> {
         r
     }
 
-    /// Processes up to `budget` items. Returns `true` when the actor went idle or terminated.
-    pub(crate) fn process_batch(self: &Arc<Self>, budget: usize) -> bool {
+    /// Processes up to `limits.throughput` items, and stops early when the turn's deadline has
+    /// passed. Returns `true` when the actor went idle or terminated.
+    pub(crate) fn process_batch(self: &Arc<Self>, limits: TurnLimits) -> bool {
+        let budget = limits.throughput;
+        let deadline = limits.deadline.map(|d| std::time::Instant::now() + d);
         let mut guard = self.state.lock();
         let st = &mut *guard;
         if self.mailbox.is_closed() {
@@ -396,6 +422,9 @@ impl<M: Send + 'static> Cell<M> {
                 }
             }
             n += 1;
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break ctx.life == Life::Terminated;
+            }
         };
         for e in self.mailbox.give_back(&mut ctx.batch) {
             self.dead_letter_env(e);
@@ -654,8 +683,12 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
     fn is_terminated(&self) -> bool {
         self.mailbox.is_closed()
     }
-    fn run_batch(self: Arc<Self>, budget: usize) -> bool {
-        self.process_batch(budget)
+    fn run_batch(self: Arc<Self>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>> {
+        if self.process_batch(limits) {
+            None
+        } else {
+            Some(self)
+        }
     }
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
         let st = match self.state.try_lock() {

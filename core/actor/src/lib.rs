@@ -72,9 +72,10 @@
 //!
 //! # Runtime model
 //!
-//! An idle actor is a small heap object without a task. Sending to it schedules one tokio task
-//! that handles up to `throughput` messages (`pekko.actor.default-dispatcher.throughput`) per
-//! turn and ends when the mailbox is empty. System messages (watch, stop, termination notices)
+//! An idle actor is a small heap object without a task. Sending to it schedules it on a tokio
+//! task: a new one when sent from outside, else the sending actor's task, which runs its actors
+//! in round robin, up to `throughput` messages (`pekko.actor.default-dispatcher.throughput`)
+//! and at most `throughput-deadline-time` per turn, and yields to other tasks after each round. System messages (watch, stop, termination notices)
 //! go before ordinary ones. Handlers are synchronous; use `pipe_to_self` for futures.
 //! A sender holds the mailbox lock only to append one message; the running actor takes a
 //! batch of messages per lock. The queues are allocated on an actor's first message.

@@ -12,7 +12,7 @@ use tokio::runtime::{Handle, Runtime};
 
 use crate::actor_ref::{ActorRef, AnyActorRef, RefInner};
 use crate::behavior::{Behavior, Behaviors};
-use crate::cell::{Cell, Header, Name};
+use crate::cell::{Cell, Header, Name, TurnLimits};
 use crate::context::{DispatcherSelector, MailboxSelector, Props};
 use crate::coordinated_shutdown::{CoordinatedShutdown, Reason};
 use crate::error::ActorError;
@@ -20,11 +20,22 @@ use crate::event_stream::{DeadLetter, DeadLetterLog, EventStream};
 use crate::path::{validate_name, ActorPath, Address};
 use crate::receptionist::{self, ReceptionistCommand};
 use crate::scheduler::Scheduler;
-use crate::settings::ActorSystemSettings;
+use crate::settings::{ActorSystemSettings, DispatcherSettings};
 
 pub(crate) enum DispatcherKind {
-    Default { throughput: usize },
+    Default(TurnLimits),
     Blocking,
+}
+
+impl DispatcherKind {
+    fn from_settings(d: &DispatcherSettings) -> Self {
+        DispatcherKind::Default(TurnLimits {
+            throughput: d.throughput.max(1),
+            // Pekko applies the deadline only when it is at least one millisecond.
+            deadline: (d.throughput_deadline_time.as_millis() > 0)
+                .then_some(d.throughput_deadline_time),
+        })
+    }
 }
 
 /// Never instantiated: the message type of the root guardian.
@@ -355,9 +366,7 @@ impl<M: Send + 'static> ActorSystem<M> {
             }
         };
         let mut dispatchers = vec![
-            DispatcherKind::Default {
-                throughput: settings.actor.default_dispatcher.throughput.max(1),
-            },
+            DispatcherKind::from_settings(&settings.actor.default_dispatcher),
             DispatcherKind::Blocking,
         ];
         let mut dispatcher_names = HashMap::new();
@@ -369,9 +378,7 @@ impl<M: Send + 'static> ActorSystem<M> {
             dispatchers.push(if d.is_blocking() {
                 DispatcherKind::Blocking
             } else {
-                DispatcherKind::Default {
-                    throughput: d.throughput.max(1),
-                }
+                DispatcherKind::from_settings(d)
             });
         }
         let dead_letters = DeadLetterLog::new(

@@ -1140,3 +1140,65 @@ async fn a_failing_message_adapter_fails_the_adapting_actor_not_the_sender() {
     sys.terminate();
     sys.when_terminated().await;
 }
+
+/// Two actors get three messages each, sent together from outside, on the test's single thread;
+/// each message takes `work` to handle. Returns the order in which the actors handled them.
+async fn turn_order(dispatcher: &str, work: Duration) -> String {
+    let app = hocon_config::Config::parse_string(&format!(
+        "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n\
+         pekko.actor.default-dispatcher {{ {dispatcher} }}"
+    ))
+    .expect("valid HOCON");
+    let sys = ActorSystem::from_config(spawner(), "Turns", &app).expect("system");
+    let log = Arc::new(parking_lot::Mutex::new(String::new()));
+    let done = TestProbe::<()>::new("done");
+    let actor = |name: char| {
+        let (log, done) = (log.clone(), done.ref_());
+        Behaviors::receive_message(move |last: bool| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < work {
+                std::hint::spin_loop();
+            }
+            log.lock().push(name);
+            if last {
+                done.tell(());
+            }
+            Behaviors::same()
+        })
+    };
+    let a = spawn(&sys, actor('a'), Some("a")).await;
+    let b = spawn(&sys, actor('b'), Some("b")).await;
+    for r in [&a, &b] {
+        for i in 0..3 {
+            r.tell(i == 2);
+        }
+    }
+    done.expect_message(T).await;
+    done.expect_message(T).await;
+    sys.terminate();
+    sys.when_terminated().await;
+    let order = log.lock().clone();
+    order
+}
+
+#[tokio::test]
+async fn throughput_bounds_the_messages_per_turn() {
+    // Everything runs on this test's thread: an actor gives the thread up after `throughput`
+    // messages while the other one waits.
+    assert_eq!(turn_order("throughput = 2", Duration::ZERO).await, "aabbab");
+    assert_eq!(
+        turn_order("throughput = 100", Duration::ZERO).await,
+        "aaabbb"
+    );
+}
+
+#[tokio::test]
+async fn throughput_deadline_time_ends_a_turn_early() {
+    // Each message takes 2ms, longer than the 1ms deadline: every turn ends after one message
+    // although throughput would allow 100.
+    let d = "throughput = 100\nthroughput-deadline-time = 1ms";
+    assert_eq!(turn_order(d, Duration::from_millis(2)).await, "ababab");
+    // Pekko ignores deadlines below one millisecond.
+    let d = "throughput = 100\nthroughput-deadline-time = 1us";
+    assert_eq!(turn_order(d, Duration::from_millis(2)).await, "aaabbb");
+}
