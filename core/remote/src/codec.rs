@@ -24,8 +24,10 @@
 
 use std::io::Read;
 
+use artery_wire::misc::MiscMessage;
 use artery_wire::primitives;
 use artery_wire::serializers;
+pub use artery_wire::throwable::{JvmThrowable, StackFrame, ThrowableKind};
 #[doc(hidden)]
 pub use bytes::Bytes;
 use thiserror::Error;
@@ -313,10 +315,88 @@ impl RemoteMessage for bool {
     }
 }
 
+/// `org.apache.pekko.actor.Status.Failure` (serializer 16, manifest `E`)
+/// with its cause as Pekko writes it: a throwable bound to the misc
+/// serializer (`F`), an `ActorInitializationException` (`AIEX`), or the
+/// `ThrowableNotSerializableException` stand-in (`TNSEX`) the JVM sends for
+/// other exceptions. A JVM node decodes an `F` cause into the named class
+/// only if that class is bound to `pekko-misc` there; otherwise it gets a
+/// `ThrowableNotSerializableException` naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusFailure(pub JvmThrowable);
+
+impl RemoteMessage for StatusFailure {
+    const SERIALIZER_ID: i32 = serializers::MISC;
+    const MANIFEST: &'static str = serializers::misc::STATUS_FAILURE;
+    fn encode(&self) -> Result<Bytes, String> {
+        Ok(MiscMessage::StatusFailure(self.0.to_payload()).encode())
+    }
+    fn decode(payload: &[u8]) -> Result<Self, String> {
+        match MiscMessage::decode(Self::MANIFEST, Bytes::copy_from_slice(payload)) {
+            Ok(MiscMessage::StatusFailure(p)) => JvmThrowable::from_payload(&p)
+                .map(StatusFailure)
+                .map_err(|e| e.to_string()),
+            Ok(other) => Err(format!("not a Status.Failure: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// `org.apache.pekko.actor.PoisonPill` (serializer 16, manifest `P`): the
+/// receiving JVM actor stops after the messages before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoisonPill;
+
+impl RemoteMessage for PoisonPill {
+    const SERIALIZER_ID: i32 = serializers::MISC;
+    const MANIFEST: &'static str = serializers::misc::POISON_PILL;
+    fn encode(&self) -> Result<Bytes, String> {
+        Ok(Bytes::new())
+    }
+    fn decode(_payload: &[u8]) -> Result<Self, String> {
+        Ok(PoisonPill)
+    }
+}
+
+/// `org.apache.pekko.actor.Kill` (serializer 16, manifest `K`): the
+/// receiving JVM actor fails with `ActorKilledException`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kill;
+
+impl RemoteMessage for Kill {
+    const SERIALIZER_ID: i32 = serializers::MISC;
+    const MANIFEST: &'static str = serializers::misc::KILL;
+    fn encode(&self) -> Result<Bytes, String> {
+        Ok(Bytes::new())
+    }
+    fn decode(_payload: &[u8]) -> Result<Self, String> {
+        Ok(Kill)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn status_failure_poison_pill_and_kill_wire_form() {
+        let f = StatusFailure(
+            JvmThrowable::new("java.lang.IllegalStateException", "x")
+                .with_cause(JvmThrowable::new("java.lang.RuntimeException", "inner")),
+        );
+        let wire = f.to_message().unwrap();
+        assert_eq!((wire.serializer_id, wire.manifest.as_str()), (16, "E"));
+        assert_eq!(StatusFailure::from_message(&wire).unwrap(), f);
+        let p = PoisonPill.to_message().unwrap();
+        assert_eq!(
+            (p.serializer_id, p.manifest.as_str(), p.payload.len()),
+            (16, "P", 0)
+        );
+        let k = Kill.to_message().unwrap();
+        assert_eq!((k.serializer_id, k.manifest.as_str()), (16, "K"));
+        assert!(PoisonPill::from_message(&k).is_err());
+    }
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Greeting {

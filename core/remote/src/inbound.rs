@@ -103,6 +103,7 @@ async fn run_reader<S: AsyncRead + Unpin>(inner: Arc<Inner>, mut sock: S, peer: 
                 }
                 Ok(Some(Inbound::Frame(f))) => {
                     let stream = dec.stream().unwrap_or(StreamId::Ordinary);
+                    inner.traffic.received(stream, f.len());
                     if let Err(e) = on_frame(&inner, stream, f) {
                         close(&inner, peer, dec.stream(), &e);
                         return;
@@ -154,6 +155,17 @@ fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), Wi
         && (manifest == am::HANDSHAKE_REQ || manifest == am::HANDSHAKE_RSP)
     {
         match ArteryMessage::decode(&manifest, env.payload.clone()) {
+            Ok(ArteryMessage::HandshakeReq { from, .. })
+                if !inner.settings.accepts_protocol(&from.address.protocol) =>
+            {
+                let reason = format!(
+                    "protocol [{}] is not in pekko.remote.accept-protocol-names [{}]",
+                    from.address.protocol,
+                    inner.settings.accept_protocol_names.join(", ")
+                );
+                warn!(from = %from, "Refusing handshake from [{from}] with UID [{}]: {reason}", from.uid as i64);
+                inner.emit(RemoteEvent::HandshakeRefused { from, reason });
+            }
             Ok(ArteryMessage::HandshakeReq { from, to }) => match respond(&inner.local, &to) {
                 Ok(rsp) => {
                     complete_handshake(inner, &from);
@@ -374,6 +386,7 @@ fn on_artery(
                 .system_sender
                 .lock()
                 .on_ack(seq_no, &from, &origin.address, now);
+            inner.emit(RemoteEvent::SystemMessageAcked { from, seq_no });
         }
         ArteryMessage::Nack { seq_no, from } => {
             if !assoc

@@ -40,8 +40,12 @@ mod tls;
 
 pub use api::{identify, send_string};
 /// Addresses and paths as used on the wire.
-pub use artery_wire::{ActorPath, Address, UniqueAddress};
-pub use codec::{ByteArray, ByteString, CodecError, RemoteMessage};
+pub use artery_wire::{ActorPath, Address, StreamId, UniqueAddress};
+pub use association::StreamStats;
+pub use codec::{
+    ByteArray, ByteString, CodecError, JvmThrowable, Kill, PoisonPill, RemoteMessage, StackFrame,
+    StatusFailure, ThrowableKind,
+};
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode, ShutdownReport};

@@ -23,7 +23,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::association::{stream_channels, Association, StreamQueues};
+use crate::association::{
+    lane_of, stream_channels, Association, StreamKey, StreamQueues, StreamStats, TrafficCounters,
+};
 use crate::codec::RemoteMessage;
 use crate::error::{RemoteError, Result};
 use crate::message::{Delivery, SerializedMessage};
@@ -111,6 +113,48 @@ pub enum RemoteEvent {
     /// The failure detector declared a watched node lost; its last uid is
     /// quarantined.
     AddressTerminated(Address),
+    /// A peer acknowledged the system messages this node sent it up to
+    /// `seq_no` (e.g. a `Watch` arrived).
+    SystemMessageAcked {
+        /// The acknowledging peer.
+        from: UniqueAddress,
+        /// The highest acknowledged sequence number.
+        seq_no: u64,
+    },
+    /// An inbound handshake was refused (e.g. its protocol is not in
+    /// `accept-protocol-names`).
+    HandshakeRefused {
+        /// The system that asked.
+        from: UniqueAddress,
+        /// Why.
+        reason: String,
+    },
+    /// An outbound connection was opened (before its handshake).
+    OutboundConnected {
+        /// The peer.
+        remote: Address,
+        /// The stream.
+        stream: StreamId,
+        /// The lane (0 unless `outbound-lanes` > 1 on the ordinary stream).
+        lane: usize,
+    },
+    /// An outbound stream was stopped because the association was idle
+    /// longer than `stop-idle-outbound-after`; the next message starts it.
+    OutboundStreamIdleStopped {
+        /// The peer.
+        remote: Address,
+        /// The stream.
+        stream: StreamId,
+        /// The lane.
+        lane: usize,
+    },
+    /// This node quarantined a peer incarnation.
+    Quarantined {
+        /// The peer incarnation.
+        remote: UniqueAddress,
+        /// Why.
+        reason: String,
+    },
 }
 
 pub(crate) struct Inner {
@@ -123,6 +167,7 @@ pub(crate) struct Inner {
     pub watchers: Mutex<HashMap<String, Vec<String>>>,
     temp_counter: AtomicU64,
     pub compressed_sends: AtomicU64,
+    pub traffic: TrafficCounters,
     pub acker: Mutex<SystemMessageAcker>,
     pub remote_watch: Mutex<RemoteWatch>,
     pub tls: Option<Arc<crate::tls::Tls>>,
@@ -183,10 +228,26 @@ impl Inner {
         frame: Bytes,
         urgent: bool,
     ) -> bool {
-        let queues = self.queues(remote, stream);
+        self.try_enqueue_lane(remote, (stream, 0), frame, urgent)
+    }
+
+    /// Like [`Inner::try_enqueue`] on one lane of a stream. A non-urgent
+    /// frame marks the association as used (see `stop-idle-outbound-after`).
+    pub fn try_enqueue_lane(
+        self: &Arc<Self>,
+        remote: &Address,
+        key: StreamKey,
+        frame: Bytes,
+        urgent: bool,
+    ) -> bool {
+        let stream = key.0;
+        let queues = self.lane_queues(remote, key);
         let ok = if urgent {
             queues.urgent.send(frame).is_ok()
         } else {
+            if let Some(a) = self.associations.lock().get(remote) {
+                a.touch();
+            }
             match queues.gated.try_send(frame) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -205,10 +266,17 @@ impl Inner {
     /// The queues of `stream` toward `remote`, starting its writer (which
     /// connects and sends a `HandshakeReq` first) if needed.
     pub fn queues(self: &Arc<Self>, remote: &Address, stream: StreamId) -> StreamQueues {
+        self.lane_queues(remote, (stream, 0))
+    }
+
+    /// The queues of one lane of a stream toward `remote`, starting its
+    /// writer if needed.
+    pub fn lane_queues(self: &Arc<Self>, remote: &Address, key: StreamKey) -> StreamQueues {
+        let stream = key.0;
         let assoc = self.association(remote);
         let mut streams = assoc.streams.lock();
         streams
-            .entry(stream)
+            .entry(key)
             .or_insert_with(|| {
                 let size = match stream {
                     StreamId::Control => self.settings.outbound_control_queue_size,
@@ -218,7 +286,7 @@ impl Inner {
                 let (q, rx) = stream_channels(size);
                 let me = self.clone();
                 let a = assoc.clone();
-                self.spawn(crate::outbound::run_writer(me, a, stream, rx));
+                self.spawn(crate::outbound::run_writer(me, a, key, rx));
                 q
             })
             .clone()
@@ -311,6 +379,12 @@ impl Inner {
         sender: Option<&str>,
         msg: &SerializedMessage,
     ) -> Result<()> {
+        if !self.settings.accepts_protocol(&recipient.address.protocol) {
+            return Err(RemoteError::Wire(artery_wire::WireError::WrongProtocol {
+                path: recipient.to_string(),
+                accepted: self.settings.accept_protocol_names.join(", "),
+            }));
+        }
         let local_part = recipient.path_string();
         let (stream, max) = if PRIORITY_PATHS.contains(&local_part.as_str()) {
             (StreamId::Control, self.settings.maximum_frame_size)
@@ -337,6 +411,11 @@ impl Inner {
             )?
         };
         let size = frame.len() - 4;
+        let lane = if stream == StreamId::Ordinary {
+            lane_of(recipient.uid, &recipient_text, self.settings.outbound_lanes)
+        } else {
+            0
+        };
         if size > max {
             warn!(recipient = %recipient, size, max, stream = stream.name(), "dropping message larger than the maximum frame size");
             return Err(RemoteError::MessageTooLarge {
@@ -346,7 +425,7 @@ impl Inner {
                 stream: stream.name(),
             });
         }
-        if self.try_enqueue(&recipient.address, stream, frame, false) {
+        if self.try_enqueue_lane(&recipient.address, (stream, lane), frame, false) {
             Ok(())
         } else {
             Err(RemoteError::QueueFull {
@@ -533,6 +612,7 @@ impl RemoteNode {
             watchers: Mutex::new(HashMap::new()),
             temp_counter: AtomicU64::new(0),
             compressed_sends: AtomicU64::new(0),
+            traffic: TrafficCounters::default(),
             events: broadcast::channel(1024).0,
             tasks: Mutex::new(Vec::new()),
         });
@@ -804,6 +884,11 @@ impl RemoteNode {
         Ok(())
     }
 
+    /// Envelopes and bytes written and read per Artery stream since start.
+    pub fn stream_stats(&self) -> StreamStats {
+        self.inner.traffic.snapshot()
+    }
+
     /// How many received envelopes carried at least one compressed tag
     /// (decoded with tables this node advertised).
     pub fn decompressed_receives(&self) -> u64 {
@@ -844,8 +929,8 @@ impl RemoteNode {
             if a.quarantine.lock().is_quarantined(uid) {
                 continue;
             }
-            let streams: Vec<StreamId> = a.streams.lock().keys().copied().collect();
-            for stream in streams {
+            let streams: Vec<StreamKey> = a.streams.lock().keys().copied().collect();
+            for key in streams {
                 if let Ok(f) = inner.frame(
                     Some(&me),
                     None,
@@ -853,7 +938,7 @@ impl RemoteNode {
                     msg.manifest(),
                     msg.encode(),
                 ) {
-                    inner.enqueue(&a.remote, stream, f, false);
+                    inner.try_enqueue_lane(&a.remote, key, f, false);
                     sent += 1;
                 }
             }

@@ -14,9 +14,9 @@ use artery_wire::{StreamId, UniqueAddress};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::association::{Association, StreamReceivers};
+use crate::association::{Association, StreamKey, StreamReceivers};
 use crate::tls::Tls;
 use artery_wire::misc::Payload;
 use artery_wire::quarantine::QuarantineOutcome;
@@ -30,6 +30,25 @@ use crate::node::{Inner, RemoteEvent, REMOTE_WATCHER, WATCHER};
 
 /// Most bytes gathered into one write.
 const MAX_BATCH: usize = 256 * 1024;
+
+/// Bytes gathered for one write, with the number of envelopes in them.
+struct Batch {
+    buf: BytesMut,
+    frames: u64,
+    bytes: usize,
+}
+
+impl Batch {
+    fn push(&mut self, frame: &Bytes) {
+        self.buf.extend_from_slice(frame);
+        self.frames += 1;
+        self.bytes += frame.len().saturating_sub(4);
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len()
+    }
+}
 
 fn control_frame(inner: &Inner, msg: &ArteryMessage) -> Option<Bytes> {
     inner
@@ -54,12 +73,17 @@ enum Exit {
 pub(crate) async fn run_writer(
     inner: Arc<Inner>,
     assoc: Arc<Association>,
-    stream: StreamId,
+    key: StreamKey,
     mut rx: StreamReceivers,
 ) {
+    let (stream, lane) = key;
     let remote = assoc.remote.clone();
     let mut failing_since: Option<Instant> = None;
     loop {
+        if rx.urgent.is_closed() && rx.gated.is_closed() {
+            // The stream was stopped (idle) or the node shut down.
+            return;
+        }
         let host = remote.host.trim_start_matches('[').trim_end_matches(']');
         let connect = TcpStream::connect((host, remote.port));
         let sock = match tokio::time::timeout(inner.settings.connection_timeout, connect).await {
@@ -79,7 +103,12 @@ pub(crate) async fn run_writer(
             }
         };
         let _ = sock.set_nodelay(true);
-        debug!(remote = %remote, stream = stream.name(), "outbound connection established");
+        debug!(remote = %remote, stream = stream.name(), lane, "outbound connection established");
+        inner.emit(RemoteEvent::OutboundConnected {
+            remote: remote.clone(),
+            stream,
+            lane,
+        });
         let exit = match inner.tls.clone() {
             None => write_loop(&inner, &assoc, stream, sock, &mut rx).await,
             Some(tls) => {
@@ -164,8 +193,12 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
     // notices a dead peer before the next frame is lost in a dead socket.
     let (mut rd, mut sock) = tokio::io::split(sock);
     let mut junk = [0u8; 64];
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    buf.extend_from_slice(
+    let mut buf = Batch {
+        buf: BytesMut::with_capacity(64 * 1024),
+        frames: 0,
+        bytes: 0,
+    };
+    buf.buf.extend_from_slice(
         &Preamble {
             magic: inner.settings.send_magic(),
             stream,
@@ -174,17 +207,20 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
     );
     let req = hs.start(assoc.peer_uid(), Instant::now());
     if let Some(f) = control_frame(inner, &req) {
-        buf.extend_from_slice(&f);
+        buf.push(&f);
     }
     loop {
-        if !buf.is_empty() {
-            if let Err(e) = sock.write_all(&buf).await {
+        if !buf.buf.is_empty() {
+            if let Err(e) = sock.write_all(&buf.buf).await {
                 let msg = format!("write to {remote} failed: {e}");
                 warn!(remote = %remote, stream = stream.name(), "{msg}; reconnecting");
                 assoc.set_error(msg);
                 return Exit::Reconnect;
             }
-            buf.clear();
+            inner.traffic.sent(stream, buf.frames, buf.bytes);
+            buf.buf.clear();
+            buf.frames = 0;
+            buf.bytes = 0;
         }
         if !hs.is_complete() {
             if let Some(uid) = *uid_rx.borrow_and_update() {
@@ -211,10 +247,10 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
             }
             f = rx.urgent.recv() => match f {
                 Some(f) => {
-                    buf.extend_from_slice(&f);
+                    buf.push(&f);
                     while buf.len() < MAX_BATCH {
                         match rx.urgent.try_recv() {
-                            Ok(f) => buf.extend_from_slice(&f),
+                            Ok(f) => buf.push(&f),
                             Err(_) => break,
                         }
                     }
@@ -225,13 +261,13 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(f) => {
                     if let Some(req) = hs.inject_before_send(Instant::now()) {
                         if let Some(r) = control_frame(inner, &req) {
-                            buf.extend_from_slice(&r);
+                            buf.push(&r);
                         }
                     }
-                    buf.extend_from_slice(&f);
+                    buf.push(&f);
                     while buf.len() < MAX_BATCH {
                         match rx.gated.try_recv() {
-                            Ok(f) => buf.extend_from_slice(&f),
+                            Ok(f) => buf.push(&f),
                             Err(_) => break,
                         }
                     }
@@ -248,7 +284,7 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
                     Some(HandshakeAction::SendRequest(req)) => {
                         debug!(remote = %remote, stream = stream.name(), "resending HandshakeReq");
                         if let Some(f) = control_frame(inner, &req) {
-                            buf.extend_from_slice(&f);
+                            buf.push(&f);
                         }
                     }
                     Some(HandshakeAction::TimedOut) => {
@@ -263,7 +299,7 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
                         // Try again: a later message may find the peer up.
                         let req = hs.start(assoc.peer_uid(), Instant::now());
                         if let Some(f) = control_frame(inner, &req) {
-                            buf.extend_from_slice(&f);
+                            buf.push(&f);
                         }
                     }
                     None => {}
@@ -369,6 +405,7 @@ pub(crate) async fn run_ticker(inner: Arc<Inner>) {
         }
         let assocs: Vec<Arc<Association>> = inner.associations.lock().values().cloned().collect();
         for a in assocs {
+            idle_check(&inner, &a, Instant::now());
             let out = a.system_sender.lock().poll(Instant::now());
             match out {
                 Ok(resend) => {
@@ -404,5 +441,57 @@ pub(crate) async fn run_ticker(inner: Arc<Inner>) {
                 }
             }
         }
+    }
+}
+
+/// `stop-idle-outbound-after` and `quarantine-idle-outbound-after`: stops
+/// the outbound streams of an association that queued nothing for that long
+/// (the next message starts them again), and quarantines the peer
+/// incarnation of one idle even longer.
+pub(crate) fn idle_check(inner: &Arc<Inner>, assoc: &Arc<Association>, now: Instant) {
+    let settings = &inner.settings;
+    if assoc.idle_for(now) >= settings.quarantine_idle_outbound_after {
+        if let Some(peer) = assoc.peer() {
+            let outcome =
+                assoc
+                    .quarantine
+                    .lock()
+                    .quarantine(&inner.local, &peer, Some(peer.uid), false, now);
+            if let QuarantineOutcome::Quarantined(notice) = outcome {
+                let reason = format!(
+                    "Idle longer than quarantine-idle-outbound-after [{:?}]",
+                    settings.quarantine_idle_outbound_after
+                );
+                warn!(remote = %peer, "Association to [{}] with UID [{}] is quarantined: {reason}", peer.address, peer.uid as i64);
+                assoc.system_sender.lock().clear();
+                if let Some(m) = notice {
+                    inner.send_control(&assoc.remote, &m);
+                }
+                inner.emit(RemoteEvent::Quarantined {
+                    remote: peer,
+                    reason,
+                });
+                return;
+            }
+        }
+    }
+    let stopped: Vec<StreamKey> = {
+        let mut streams = assoc.streams.lock();
+        // Checked again under the lock: a sender marks the association used
+        // before it takes a stream's queues.
+        if streams.is_empty() || assoc.idle_for(now) < settings.stop_idle_outbound_after {
+            return;
+        }
+        // Dropping the queues ends each writer (its receivers report that
+        // every sender is gone); the next message starts a new one.
+        streams.drain().map(|(k, _)| k).collect()
+    };
+    for (stream, lane) in stopped {
+        info!(remote = %assoc.remote, stream = stream.name(), lane, "Stopping idle outbound stream [{}] to [{}]", stream.name(), assoc.remote);
+        inner.emit(RemoteEvent::OutboundStreamIdleStopped {
+            remote: assoc.remote.clone(),
+            stream,
+            lane,
+        });
     }
 }

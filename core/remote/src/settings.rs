@@ -21,6 +21,22 @@ pub struct RemoteSettings {
     pub system_name: String,
     /// `pekko.remote.protocol-name` (`pekko`).
     pub protocol: String,
+    /// `pekko.remote.accept-protocol-names`: protocols of peers this node
+    /// talks to; a handshake from, or a send to, another protocol is refused.
+    pub accept_protocol_names: Vec<String>,
+    /// `advanced.outbound-lanes`: outbound connections of the ordinary
+    /// stream per association (at least 1).
+    pub outbound_lanes: usize,
+    /// `advanced.inbound-lanes`: read for compatibility; each accepted
+    /// connection is decoded and dispatched in order by its own task.
+    pub inbound_lanes: usize,
+    /// `advanced.stop-idle-outbound-after`: outbound streams of an
+    /// association that sent nothing this long are stopped (started again
+    /// by the next message).
+    pub stop_idle_outbound_after: Duration,
+    /// `advanced.quarantine-idle-outbound-after`: an association that sent
+    /// nothing this long is quarantined.
+    pub quarantine_idle_outbound_after: Duration,
     /// `canonical.hostname`: the host string in this node's address.
     pub canonical_hostname: String,
     /// `canonical.port`; 0 = the bound port.
@@ -79,6 +95,11 @@ impl RemoteSettings {
         RemoteSettings {
             system_name: system_name.into(),
             protocol: "pekko".into(),
+            accept_protocol_names: vec!["pekko".into()],
+            outbound_lanes: 1,
+            inbound_lanes: 4,
+            stop_idle_outbound_after: Duration::from_secs(5 * 60),
+            quarantine_idle_outbound_after: Duration::from_secs(6 * 3600),
             canonical_hostname: hostname.into(),
             canonical_port: port,
             bind_hostname: None,
@@ -140,6 +161,13 @@ impl RemoteSettings {
         Ok(RemoteSettings {
             system_name: system_name.to_string(),
             protocol: c.get_string("pekko.remote.protocol-name")?,
+            accept_protocol_names: c.get_string_list("pekko.remote.accept-protocol-names")?,
+            outbound_lanes: c.get_int(&format!("{a}.advanced.outbound-lanes"))?.max(1) as usize,
+            inbound_lanes: c.get_int(&format!("{a}.advanced.inbound-lanes"))?.max(1) as usize,
+            stop_idle_outbound_after: c
+                .get_duration(&format!("{a}.advanced.stop-idle-outbound-after"))?,
+            quarantine_idle_outbound_after: c
+                .get_duration(&format!("{a}.advanced.quarantine-idle-outbound-after"))?,
             canonical_hostname: host,
             canonical_port: c.get_int(&format!("{a}.canonical.port"))? as u16,
             bind_hostname: opt_str(&format!("{a}.bind.hostname"))?,
@@ -230,6 +258,11 @@ impl RemoteSettings {
     /// The magic written on outbound connections.
     pub fn send_magic(&self) -> [u8; 4] {
         self.tcp_magic.first().copied().unwrap_or(MAGIC_AKKA)
+    }
+
+    /// True if peers speaking `protocol` (`pekko`, `akka`) are accepted.
+    pub fn accepts_protocol(&self, protocol: &str) -> bool {
+        self.accept_protocol_names.iter().any(|p| p == protocol)
     }
 }
 
@@ -324,6 +357,26 @@ mod tests {
             0
         );
         assert_eq!(s.watch_failure_detector, RemoteWatchSettings::default());
+        assert_eq!(s.accept_protocol_names, vec!["pekko".to_string()]);
+        assert_eq!(s.outbound_lanes, 1);
+        assert_eq!(s.inbound_lanes, 4);
+        assert_eq!(s.stop_idle_outbound_after, Duration::from_secs(300));
+        assert_eq!(
+            s.quarantine_idle_outbound_after,
+            Duration::from_secs(6 * 3600)
+        );
+        let tuned = Config::parse_string(
+            r#"pekko.remote {
+                 accept-protocol-names = ["pekko", "akka"]
+                 artery.advanced { outbound-lanes = 3, stop-idle-outbound-after = 2s }
+               }"#,
+        )
+        .unwrap();
+        let t = RemoteSettings::from_config("S", &tuned).unwrap();
+        assert!(t.accepts_protocol("akka") && t.accepts_protocol("pekko"));
+        assert!(!s.accepts_protocol("akka"));
+        assert_eq!(t.outbound_lanes, 3);
+        assert_eq!(t.stop_idle_outbound_after, Duration::from_secs(2));
     }
 
     #[test]
