@@ -55,15 +55,23 @@ impl ErrorKind {
 ///
 /// `Display` renders `<origin>: <message>` like Lightbend's exception messages,
 /// e.g. `application.conf: 12: No configuration setting found for key 'a'`.
+///
+/// One pointer wide, so that results stay small on the parser's hot paths.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{inner}")]
 pub struct ConfigError {
+    inner: Box<ErrorInner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorInner {
     kind: ErrorKind,
     origin: Option<String>,
     line: Option<u32>,
     message: String,
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for ErrorInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
             Some(o) => write!(f, "{}: {}", o, self.message),
@@ -73,44 +81,50 @@ impl fmt::Display for ConfigError {
 }
 
 impl ConfigError {
+    #[cold]
     pub(crate) fn new(
         kind: ErrorKind,
         origin: Option<&crate::origin::Origin>,
         message: impl Into<String>,
     ) -> Self {
         ConfigError {
-            kind,
-            origin: origin.map(|o| o.description()),
-            line: origin.and_then(|o| o.line()),
-            message: message.into(),
+            inner: Box::new(ErrorInner {
+                kind,
+                origin: origin.map(|o| o.description()),
+                line: origin.and_then(|o| o.line()),
+                message: message.into(),
+            }),
         }
     }
+    #[cold]
     pub(crate) fn plain(kind: ErrorKind, message: impl Into<String>) -> Self {
         ConfigError {
-            kind,
-            origin: None,
-            line: None,
-            message: message.into(),
+            inner: Box::new(ErrorInner {
+                kind,
+                origin: None,
+                line: None,
+                message: message.into(),
+            }),
         }
     }
     /// The error kind.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
     /// The origin description (`file: line`), when known.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
+        self.inner.origin.as_deref()
     }
     /// The 1-based line number where the error was detected, when known.
     pub fn line(&self) -> Option<u32> {
-        self.line
+        self.inner.line
     }
     /// The message without the origin prefix.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
     pub(crate) fn with_message(mut self, message: String) -> Self {
-        self.message = message;
+        self.inner.message = message;
         self
     }
 }

@@ -15,7 +15,11 @@ pub(crate) struct NumTok<'a> {
 }
 
 /// A token; text borrows from the input where it can (quoted strings with escapes own theirs).
+///
+/// `repr(C, u8)` keeps every payload 8-byte aligned after the tag, so that moving tokens
+/// between the lexer and the parser copies whole words.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C, u8)]
 pub(crate) enum Tok<'a> {
     End,
     Comma,
@@ -26,7 +30,9 @@ pub(crate) enum Tok<'a> {
     OpenSquare,
     CloseSquare,
     PlusEquals,
-    Newline,
+    /// One or more newlines (the parser's stream joins a run of blank and comment-only lines
+    /// into one token with their count).
+    Newline(u32),
     Unquoted(&'a str),
     Str(Cow<'a, str>),
     Num(NumTok<'a>),
@@ -53,7 +59,7 @@ impl Tok<'_> {
             Tok::OpenSquare => "'['".into(),
             Tok::CloseSquare => "']'".into(),
             Tok::PlusEquals => "'+='".into(),
-            Tok::Newline => "newline".into(),
+            Tok::Newline(_) => "newline".into(),
             Tok::Unquoted(s) => format!("'{}'", s),
             Tok::Str(s) => format!("quoted string {}", crate::render::json_string(s)),
             Tok::Num(n) => format!("'{}'", n.text),
@@ -154,6 +160,8 @@ struct Lexer<'a> {
     pos: usize,
     line: u32,
     allow_comments: bool,
+    /// Join runs of newlines, blank and comment-only lines into one token (parser stream).
+    coalesce: bool,
 }
 
 /// Tracks whitespace between simple values: such whitespace is kept as an unquoted-text token
@@ -196,21 +204,30 @@ pub(crate) struct Tokens<'a> {
     saver: WsSaver,
     pending: Option<Token<'a>>,
     done: bool,
+    keep_comments: bool,
 }
 
 impl<'a> Tokens<'a> {
-    /// Tokens of `s` (JSON disallows comments).
+    /// Tokens of `s` (JSON disallows comments), without comment tokens: a comment always runs
+    /// to the end of its line, so the parser sees the same newline or end token next, with the
+    /// same whitespace handling, as it would after the comment.
     pub(crate) fn new(s: &'a str, json: bool) -> Tokens<'a> {
+        Tokens::with_comments(s, json, false)
+    }
+
+    fn with_comments(s: &'a str, json: bool, keep_comments: bool) -> Tokens<'a> {
         Tokens {
             lx: Lexer {
                 s,
                 pos: 0,
                 line: 1,
                 allow_comments: !json,
+                coalesce: !keep_comments,
             },
             saver: WsSaver::new(),
             pending: None,
             done: false,
+            keep_comments,
         }
     }
     /// The next token, `None` after `End`.
@@ -222,7 +239,12 @@ impl<'a> Tokens<'a> {
         if self.done {
             return None;
         }
-        match self.lx.pull_next(&mut self.saver) {
+        let mut next = self.lx.pull_next(&mut self.saver);
+        while !self.keep_comments && matches!(&next, Ok(t) if t.tok == Tok::Comment) {
+            self.saver.check(&Tok::Comment, self.lx.line, self.lx.s);
+            next = self.lx.pull_next(&mut self.saver);
+        }
+        match next {
             Ok(t) => {
                 if t.tok == Tok::End {
                     self.done = true;
@@ -242,7 +264,7 @@ impl<'a> Tokens<'a> {
 
 /// Tokenize the whole input. The last token is always `End`.
 pub(crate) fn tokenize<'a>(s: &'a str, _origin: &Origin, json: bool) -> Vec<Token<'a>> {
-    let mut toks = Tokens::new(s, json);
+    let mut toks = Tokens::with_comments(s, json, true);
     let mut out = Vec::new();
     while let Some(t) = toks.next_token() {
         out.push(t);
@@ -278,6 +300,32 @@ impl<'a> Lexer<'a> {
             line: self.line,
         }
     }
+    /// After a newline: skip whitespace, comments and further newlines; returns how many
+    /// newlines were skipped. The next token starts a line, so none of it is significant.
+    fn skip_blank_lines(&mut self) -> u32 {
+        let b = self.s.as_bytes();
+        let mut n = 0;
+        while let Some(&c) = b.get(self.pos) {
+            match c {
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    n += 1;
+                }
+                b'#' | b'/' if self.start_of_comment(c as char) => {
+                    let rest = &self.s[self.pos..];
+                    self.pos += rest.find('\n').unwrap_or(rest.len());
+                }
+                0x80.. => match self.peek() {
+                    Some(ch) if is_whitespace(ch) => self.pos += ch.len_utf8(),
+                    _ => break,
+                },
+                _ => break,
+            }
+        }
+        n
+    }
     fn start_of_comment(&self, c: char) -> bool {
         self.allow_comments && (c == '#' || (c == '/' && self.peek2() == Some('/')))
     }
@@ -309,8 +357,13 @@ impl<'a> Lexer<'a> {
         if c == '\n' {
             self.pos += 1;
             self.line += 1;
+            let n = if self.coalesce {
+                1 + self.skip_blank_lines()
+            } else {
+                1
+            };
             return Ok(Token {
-                tok: Tok::Newline,
+                tok: Tok::Newline(n),
                 line,
             });
         }
@@ -640,8 +693,24 @@ impl<'a> Lexer<'a> {
         }
         let mut saver = WsSaver::new();
         let mut expr = Vec::new();
+        let coalesce = std::mem::replace(&mut self.coalesce, false);
+        let r = self.pull_subst_expr(line, &mut saver, &mut expr);
+        self.coalesce = coalesce;
+        r?;
+        Ok(Token {
+            tok: Tok::Subst { optional, expr },
+            line,
+        })
+    }
+
+    fn pull_subst_expr(
+        &mut self,
+        line: u32,
+        saver: &mut WsSaver,
+        expr: &mut Vec<Token<'a>>,
+    ) -> Result<(), Token<'a>> {
         loop {
-            let t = self.pull_next(&mut saver)?;
+            let t = self.pull_next(saver)?;
             match t.tok {
                 Tok::CloseCurly => break,
                 Tok::End => {
@@ -658,10 +727,7 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        Ok(Token {
-            tok: Tok::Subst { optional, expr },
-            line,
-        })
+        Ok(())
     }
 }
 

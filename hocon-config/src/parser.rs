@@ -174,7 +174,7 @@ impl<'a, 't> Parser<'a, 't> {
             let t = self.next_token()?;
             match &t.tok {
                 Tok::Comment => {}
-                Tok::Newline => self.line = t.line + 1,
+                Tok::Newline(n) => self.line = t.line + n,
                 tk if is_unquoted_ws(tk) => {}
                 _ => {
                     self.line = t.line;
@@ -199,9 +199,9 @@ impl<'a, 't> Parser<'a, 't> {
             match &t.tok {
                 Tok::Comment => {}
                 tk if is_unquoted_ws(tk) => {}
-                Tok::Newline => {
+                Tok::Newline(n) => {
                     saw = true;
-                    self.line += 1;
+                    self.line += n;
                 }
                 Tok::Comma => return Ok(true),
                 _ => {

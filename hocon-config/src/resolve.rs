@@ -450,21 +450,22 @@ impl<'e> Ctx<'e> {
         if changes.is_empty() {
             return Ok(Some(v.clone()));
         }
-        let mut slots: Vec<Option<Option<V>>> = vec![None; map.len()];
+        // a copy of the map (no rehashing) with the changed values replaced in place
+        let mut m: Map = map.clone();
+        let mut removed: Vec<usize> = Vec::new();
         for (i, c) in changes {
-            slots[i] = Some(c);
-        }
-        let mut m = Map::with_capacity_and_hasher(map.len(), Default::default());
-        for ((k, old), slot) in map.iter().zip(slots) {
-            match slot {
-                None => {
-                    m.insert(k.clone(), old.clone());
+            match c {
+                Some(n) => {
+                    if let Some((_, slot)) = m.get_index_mut(i) {
+                        *slot = n;
+                    }
                 }
-                Some(Some(n)) => {
-                    m.insert(k.clone(), n);
-                }
-                Some(None) => {}
+                None => removed.push(i),
             }
+        }
+        removed.sort_unstable();
+        for i in removed.into_iter().rev() {
+            m.shift_remove_index(i);
         }
         Ok(Some(value::new_object_flags(
             v.origin.clone(),

@@ -497,33 +497,40 @@ fn merge_objects(this: &V, fallback: &V) -> V {
         } => (map, *ignores_fallbacks),
         _ => unreachable!("merge_objects called on non-object"),
     };
-    let mut changed = false;
-    let mut all_resolved = true;
-    let mut merged = Map::with_capacity_and_hasher(m1.len() + m2.len(), Default::default());
-    for (k, first) in m1 {
-        let kept = match m2.get(k) {
-            None => first.clone(),
-            Some(second) => with_fallback(first, second),
-        };
-        if !Arc::ptr_eq(&kept, first) {
-            changed = true;
-        }
-        if !kept.is_resolved() {
-            all_resolved = false;
-        }
-        merged.insert(k.clone(), kept);
-    }
+    // a copy of `m1` (no rehashing) with merged values replaced in place and the fallback's
+    // other keys appended in its order: the same entries and order as inserting one by one
+    let mut merged: Option<Map> = None;
     for (k, second) in m2 {
-        if !m1.contains_key(k) {
-            changed = true;
-            if !second.is_resolved() {
-                all_resolved = false;
+        match m1.get_full(k.as_str()) {
+            Some((i, _, first)) => {
+                let kept = with_fallback(first, second);
+                if !Arc::ptr_eq(&kept, first) {
+                    let m = merged.get_or_insert_with(|| {
+                        let mut m = m1.clone();
+                        m.reserve(m2.len());
+                        m
+                    });
+                    if let Some((_, slot)) = m.get_index_mut(i) {
+                        *slot = kept;
+                    }
+                }
             }
-            merged.insert(k.clone(), second.clone());
+            None => {
+                let m = merged.get_or_insert_with(|| {
+                    let mut m = m1.clone();
+                    m.reserve(m2.len());
+                    m
+                });
+                m.insert(k.clone(), second.clone());
+            }
         }
     }
+    let all_resolved = match &merged {
+        Some(m) => m.values().all(|v| v.is_resolved()),
+        None => m1.values().all(|v| v.is_resolved()),
+    };
     let new_ig = ig2;
-    if changed {
+    if let Some(merged) = merged {
         let origin = merge_origins(&[this.clone(), fallback.clone()]);
         mk(
             origin,
