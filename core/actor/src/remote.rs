@@ -8,13 +8,13 @@
 //!   at a remote path (they are `ActorRef::from_target` over an [`ActorRefTarget`]).
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
 
-use crate::actor_ref::{ActorRef, ActorRefTarget};
+use crate::actor_ref::{ActorRef, ActorRefTarget, RefInner};
 use crate::path::ActorPath;
 use crate::system::SystemHandle;
 
@@ -122,6 +122,26 @@ impl SerializerRegistry {
             .contains_key(&(serializer_id, manifest.to_string()))
     }
 
+    /// Decodes a message bound to `(serializer_id, manifest)` without delivering it (for
+    /// recipients that are not actors in the tree, such as ask promises and adapters).
+    pub fn decode(
+        &self,
+        serializer_id: i32,
+        manifest: &str,
+        bytes: &[u8],
+    ) -> Result<Box<dyn Any + Send>, WireError> {
+        let decode = self
+            .bindings
+            .read()
+            .get(&(serializer_id, manifest.to_string()))
+            .map(|b| b.decode.clone())
+            .ok_or_else(|| WireError::UnknownManifest {
+                serializer_id,
+                manifest: manifest.to_string(),
+            })?;
+        decode(manifest, bytes)
+    }
+
     /// The type bound to `(id, manifest)`.
     pub fn bound_type(&self, serializer_id: i32, manifest: &str) -> Option<TypeId> {
         self.bindings
@@ -171,7 +191,76 @@ pub trait RemoteRefProvider: Send + Sync + 'static {
     fn remote_ref<M: WireMessage>(&self, path: &ActorPath) -> ActorRef<M>;
 }
 
-/// Helper for remote crates: wraps a target as an `ActorRef`.
+/// Helper for remote crates: wraps a target as an `ActorRef` that [`is_remote_ref`] recognises.
 pub fn remote_actor_ref<M: Send + 'static>(target: Arc<dyn ActorRefTarget<M>>) -> ActorRef<M> {
-    ActorRef::from_target(target)
+    let marked = Arc::new(RemoteMarked { target });
+    remote_targets()
+        .lock()
+        .insert(Arc::as_ptr(&marked) as *const () as usize);
+    ActorRef::from_target(marked)
+}
+
+/// Whether `r` points at an actor on another system (made by [`remote_actor_ref`]), as opposed
+/// to a local actor, an adapter or an ask promise.
+pub fn is_remote_ref<M: Send + 'static>(r: &ActorRef<M>) -> bool {
+    match &r.0 {
+        RefInner::Target(t) => remote_targets()
+            .lock()
+            .contains(&(Arc::as_ptr(t) as *const () as usize)),
+        RefInner::Local(_) => false,
+    }
+}
+
+/// Whether `r` is a ref to a local actor of the tree (found again by path and uid with
+/// [`SystemHandle::resolve_local`]); false for adapters, promises and remote refs.
+pub fn is_local_actor<M: Send + 'static>(r: &ActorRef<M>) -> bool {
+    matches!(r.0, RefInner::Local(_))
+}
+
+/// Addresses of live targets made by [`remote_actor_ref`].
+fn remote_targets() -> &'static parking_lot::Mutex<HashSet<usize>> {
+    static SET: OnceLock<parking_lot::Mutex<HashSet<usize>>> = OnceLock::new();
+    SET.get_or_init(Default::default)
+}
+
+struct RemoteMarked<M> {
+    target: Arc<dyn ActorRefTarget<M>>,
+}
+
+impl<M: Send + 'static> ActorRefTarget<M> for RemoteMarked<M> {
+    fn tell(&self, msg: M) {
+        self.target.tell(msg);
+    }
+    fn path(&self) -> ActorPath {
+        self.target.path()
+    }
+    fn local_cell(&self) -> Option<crate::actor_ref::AnyActorRef> {
+        self.target.local_cell()
+    }
+}
+
+impl<M> Drop for RemoteMarked<M> {
+    fn drop(&mut self) {
+        remote_targets()
+            .lock()
+            .remove(&(self as *const Self as *const () as usize));
+    }
+}
+
+/// `java.lang.String` with Pekko's `StringSerializer` (id 20, no manifest, UTF-8 bytes).
+impl WireMessage for String {
+    const SERIALIZER_ID: i32 = 20;
+    fn manifest(&self) -> String {
+        String::new()
+    }
+    fn to_bytes(&self) -> Result<Bytes, WireError> {
+        Ok(Bytes::copy_from_slice(self.as_bytes()))
+    }
+    fn from_bytes(manifest: &str, bytes: &[u8]) -> Result<Self, WireError> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| WireError::Decode {
+            serializer_id: Self::SERIALIZER_ID,
+            manifest: manifest.to_string(),
+            reason: e.to_string(),
+        })
+    }
 }

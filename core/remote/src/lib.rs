@@ -30,6 +30,7 @@ mod api;
 mod association;
 pub mod codec;
 mod compression;
+mod endpoints;
 mod error;
 mod inbound;
 mod message;
@@ -37,6 +38,7 @@ mod node;
 mod outbound;
 mod settings;
 mod tls;
+pub mod typed;
 
 pub use api::{identify, send_string};
 /// Addresses and paths as used on the wire.

@@ -1,0 +1,179 @@
+//! Actor selection with wildcards and `Identify` in both directions between
+//! a Rekko node with an actor system and a real JVM Pekko node
+//! (`SelectionNode`).
+
+use std::time::Duration;
+
+use rekko_actor::remote::SerializerRegistry;
+use rekko_actor::testkit::TestProbe;
+use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors};
+use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
+use rekko_remote::typed::RemoteActorRefProvider;
+use rekko_remote::{RemoteNode, RemoteSettings};
+
+const ANSWER: Duration = Duration::from_secs(30);
+
+/// Spawns an actor that forwards `<name>:<text>` to the probe for every String.
+struct SpawnTagger {
+    name: String,
+    probe: ActorRef<String>,
+    reply_to: ActorRef<ActorRef<String>>,
+}
+
+fn guardian() -> Behavior<SpawnTagger> {
+    Behaviors::receive(|ctx, m: SpawnTagger| {
+        let tag = m.name.clone();
+        let probe = m.probe;
+        let r = ctx.spawn(
+            Behaviors::receive_message(move |s: String| {
+                probe.tell(format!("{tag}:{s}"));
+                Behaviors::same()
+            }),
+            &m.name,
+        );
+        m.reply_to.tell(r);
+        Behaviors::same()
+    })
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
+    tokio::task::block_in_place(|| node.request(line, ANSWER))
+}
+
+async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> {
+    init_logs();
+    let mut jvm = tokio::task::block_in_place(|| {
+        JvmNode::start(
+            FixtureSpec::new("org.rekko.fixtures.SelectionNode")
+                .name(&format!("artery-selection-{}", version.as_str()))
+                .version(version)
+                .args(["--system", "SelJvm"]),
+        )
+    })?;
+    let mut settings = ActorSystemSettings::default();
+    settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
+    let system = ActorSystem::new(guardian(), "Rekko", settings).expect("actor system");
+    let node = RemoteNode::start(RemoteSettings::new("Rekko", "127.0.0.1", 0))
+        .await
+        .expect("node");
+    let provider = RemoteActorRefProvider::new(&node, system.handle(), SerializerRegistry::new())
+        .expect("provider");
+    let probe = TestProbe::new("probe");
+    let mut spawned = Vec::new();
+    for name in ["worker-a", "worker-b", "other", "inbox"] {
+        let p = probe.ref_();
+        let r: ActorRef<String> = system
+            .guardian()
+            .ask(
+                |reply_to| SpawnTagger {
+                    name: name.into(),
+                    probe: p,
+                    reply_to,
+                },
+                ANSWER,
+            )
+            .await
+            .expect("spawned");
+        provider.expose(&r);
+        spawned.push(r);
+    }
+    let inbox = spawned[3].clone();
+    let rekko = node.address().to_string();
+    let jvm_address = jvm.address().to_string();
+
+    // JVM -> Rekko: Identify through a wildcard selection; the matching Rekko actors answer.
+    let answer = jvm_request(&mut jvm, &format!("identify-all {rekko}/user/worker-* 2"))?;
+    assert_eq!(
+        answer,
+        format!("IDENTITIES {rekko}/user/worker-a,{rekko}/user/worker-b")
+    );
+    // JVM -> Rekko: a message through the wildcard reaches exactly the matches.
+    assert_eq!(
+        jvm_request(&mut jvm, &format!("tell {rekko}/user/worker-* fan out"))?,
+        "SENT"
+    );
+    let mut got = vec![
+        probe.expect_message(ANSWER).await,
+        probe.expect_message(ANSWER).await,
+    ];
+    got.sort();
+    assert_eq!(got, vec!["worker-a:fan out", "worker-b:fan out"]);
+    assert_eq!(
+        jvm_request(&mut jvm, &format!("tell {rekko}/user/other last"))?,
+        "SENT"
+    );
+    // `other` did not match the wildcard: its first message is the one sent to it.
+    assert_eq!(probe.expect_message(ANSWER).await, "other:last");
+    let answer = jvm_request(&mut jvm, &format!("identify-all {rekko}/user/oth* 1"))?;
+    assert_eq!(answer, format!("IDENTITIES {rekko}/user/other"));
+
+    // Rekko -> JVM: Identify through a wildcard selection.
+    let sel = provider
+        .actor_selection(&format!("{jvm_address}/user/worker-*"))
+        .expect("selection");
+    let mut ids = sel.identify().expect("identify");
+    let mut found = Vec::new();
+    for _ in 0..2 {
+        let id = tokio::time::timeout(ANSWER, ids.recv())
+            .await
+            .expect("an answer in time")
+            .expect("answers open");
+        let path = id.actor_ref.expect("an actor");
+        found.push(path.split('#').next().unwrap_or_default().to_string());
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            format!("{jvm_address}/user/worker-1"),
+            format!("{jvm_address}/user/worker-2"),
+        ]
+    );
+    // Rekko -> JVM: a message through the wildcard; both JVM workers answer
+    // the Rekko sender.
+    sel.tell_from(&"hi".to_string(), &inbox).expect("sent");
+    let mut got = vec![
+        probe.expect_message(ANSWER).await,
+        probe.expect_message(ANSWER).await,
+    ];
+    got.sort();
+    assert_eq!(got, vec!["inbox:worker-1:hi", "inbox:worker-2:hi"]);
+    // Nothing matches: one ActorIdentity without actor.
+    let mut none = provider
+        .actor_selection(&format!("{jvm_address}/user/nobody-*"))
+        .expect("selection")
+        .identify()
+        .expect("identify");
+    let id = tokio::time::timeout(ANSWER, none.recv())
+        .await
+        .expect("an answer in time")
+        .expect("answers open");
+    assert_eq!(id.actor_ref, None);
+
+    node.shutdown().await;
+    system.terminate();
+    system.when_terminated().await;
+    tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_selection_with_pekko_1_7() -> Result<(), HarnessError> {
+    require_jvm!();
+    selection_both_ways(PekkoVersion::V1_7_0).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_selection_with_pekko_1_0() -> Result<(), HarnessError> {
+    require_jvm!();
+    selection_both_ways(PekkoVersion::V1_0_3).await
+}
