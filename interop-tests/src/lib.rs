@@ -25,6 +25,7 @@ pub mod artery_proxy;
 mod error;
 mod jar;
 mod paths;
+pub mod persistence_fixture;
 mod pki;
 mod process;
 mod requirements;

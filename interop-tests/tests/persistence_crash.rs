@@ -11,78 +11,18 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::backend::inmem::InMemorySnapshotStore;
-use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
 use rekko_persistence::journal::Journal;
 use rekko_persistence::recovery::{recover, EntityWriter};
 use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
 use rekko_persistence::SnapshotSelectionCriteria;
-use serde::{Deserialize, Serialize};
 
 const ANSWER: Duration = Duration::from_secs(60);
-const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
-const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
 const PID: &str = "Counter|crash";
 const SCHEMA_ENV: &str = "REKKO_CRASH_TEST_SCHEMA";
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct Added {
-    item: String,
-    amount: i32,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-struct CounterState {
-    total: i64,
-    items: Vec<String>,
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if rekko_interop_tests::running_in_ci() {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!(
-                "SKIPPED persistence_crash: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
-            );
-            None
-        }
-    }
-}
-
-fn db_settings(url: &str) -> DbSettings {
-    DbSettings {
-        url: url.to_string(),
-        max_connections: 2,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    }
-}
-
-fn journal(url: &str, schema: &str) -> PostgresJournal {
-    let mut tables = JournalTables::default();
-    tables.event_journal.schema_name = schema.to_string();
-    tables.event_tag.schema_name = schema.to_string();
-    PostgresJournal::new(
-        postgres_pool(&db_settings(url), "REKKO_TEST_PG_URL").expect("pool"),
-        &tables,
-        400,
-    )
-}
-
-fn added(amount: i32) -> Added {
-    Added {
-        item: format!("item-{amount}"),
-        amount,
-    }
-}
 
 /// The writer process: persists one event per transaction and acknowledges each on stdout.
 #[test]
@@ -96,13 +36,13 @@ fn writer_process() {
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let j: Arc<dyn Journal> = Arc::new(journal(&url, &schema));
+        let j: Arc<dyn Journal> = Arc::new(TestDb::with_schema(&url, &schema, 2).journal());
         let codec = JacksonCodec::<Added>::single(JacksonFormat::Json, ADDED);
         let mut w = EntityWriter::new(j, PID, 0);
         for amount in 1..=1_000_000 {
             let seq = w
                 .persist(vec![(
-                    codec.encode(&added(amount)).expect("encode"),
+                    codec.encode(&Added::new(amount)).expect("encode"),
                     vec!["counters".into()],
                 )])
                 .await
@@ -115,20 +55,15 @@ fn writer_process() {
 #[test]
 fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
     require_jvm!();
-    let Some(url) = pg_url() else {
+    let Some(url) = pg_url("persistence_crash") else {
         return Ok(());
     };
-    let schema = format!("rekko_crash_{}", uuid::Uuid::new_v4().simple());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let _guard = rt.enter();
-    let j = Arc::new(journal(&url, &schema));
-    rt.block_on(j.create_tables())
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} unreachable: {e}"));
+    let db = TestDb::open(&url, "rekko_crash", 2);
+    let schema = db.schema.clone();
     // The JVM also needs the snapshot table (it loads a snapshot first).
-    let mut snapshot_table = SnapshotTables::default().snapshot;
-    snapshot_table.schema_name = schema.clone();
-    rt.block_on(PostgresSnapshotStore::new(j.pool().clone(), &snapshot_table).create_tables())
-        .expect("snapshot table");
+    let (j, _snapshots) = rt.block_on(db.default_schema());
 
     // 1. Start the writer, wait for 300 acknowledgements, SIGKILL it while it keeps writing.
     let mut child = Command::new(std::env::current_exe().expect("test binary path"))
@@ -192,11 +127,7 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
             CounterState::default(),
             &states,
             &events,
-            |mut s, e: Added| {
-                s.total += i64::from(e.amount);
-                s.items.push(e.item);
-                s
-            },
+            |s: CounterState, e: Added| s.apply(&e),
             400,
         )
         .await
@@ -205,7 +136,7 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
         let mut w = EntityWriter::new(journal_dyn.clone(), PID, r.sequence_nr);
         let next = w
             .persist(vec![(
-                events.encode(&added(-1)).unwrap(),
+                events.encode(&Added::new(-1)).unwrap(),
                 vec!["counters".into()],
             )])
             .await
@@ -215,11 +146,7 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
     });
 
     // 4. The JVM reads every event and recovers the same total.
-    let mut jvm = JvmNode::start(
-        FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
-            .name("persistence-crash")
-            .args(jvm_args(&url, &schema)),
-    )?;
+    let mut jvm = JvmNode::start(db.persistence_node("persistence-crash"))?;
     let total: i64 = (1..=highest).sum::<i64>() - 1;
     let state = jvm.request("state crash", ANSWER)?;
     let expected_prefix = format!("STATE {} {} item-1,item-2,", highest + 1, total);
@@ -235,12 +162,7 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
     let count = listed.trim_start_matches("EVENTS ").split(',').count() as i64;
     assert_eq!(count, highest + 1);
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
-    rt.block_on(async {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(j.pool())
-            .await
-            .expect("drop test schema");
-    });
+    rt.block_on(db.drop_schema());
     Ok(())
 }
 
@@ -249,29 +171,4 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
 fn ack(line: &str) -> Option<i64> {
     let at = line.find("ACK ")?;
     line[at + 4..].trim().parse().ok()
-}
-
-fn jvm_args(url: &str, schema: &str) -> Vec<String> {
-    let DbTarget::Postgres {
-        host,
-        port,
-        database,
-        url_user,
-        url_password,
-    } = db_settings(url)
-        .target("REKKO_TEST_PG_URL")
-        .expect("a PostgreSQL URL")
-    else {
-        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
-    };
-    vec![
-        "--jdbc-url".into(),
-        format!("jdbc:postgresql://{host}:{port}/{database}"),
-        "--db-user".into(),
-        url_user.unwrap_or_default(),
-        "--db-password".into(),
-        url_password.unwrap_or_default(),
-        "--schema".into(),
-        schema.into(),
-    ]
 }

@@ -15,34 +15,16 @@ use std::time::Duration;
 
 use rekko_actor::testkit::TestProbe;
 use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings};
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
+use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::journal::{Journal, SnapshotStore};
 use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
-use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
 use rekko_persistence::typed::{
     command_ref, Effect, EventSourcedBehavior, EventSourcedSignal, Persistence, PersistenceId,
 };
 use rekko_persistence::SnapshotSelectionCriteria;
-use serde::{Deserialize, Serialize};
 
 const ANSWER: Duration = Duration::from_secs(60);
-const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
-const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
-
-/// The JVM's `Added` record.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct Added {
-    item: String,
-    amount: i32,
-}
-
-/// The JVM's `CounterState` record (also the snapshot).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-struct CounterState {
-    total: i64,
-    items: Vec<String>,
-}
 
 enum Command {
     Add(i32, ActorRef<i64>),
@@ -62,31 +44,18 @@ fn counter(
         CounterState::default(),
         Arc::new(JacksonCodec::<Added>::single(format, ADDED)),
         |_s: &CounterState, c: &Command| match c {
-            Command::Add(amount, reply_to) => Effect::persist(Added {
-                item: format!("item-{amount}"),
-                amount: *amount,
-            })
-            .then_reply(reply_to.clone(), |s: &CounterState| s.total),
+            Command::Add(amount, reply_to) => Effect::persist(Added::new(*amount))
+                .then_reply(reply_to.clone(), |s: &CounterState| s.total),
             Command::Get(reply_to) => {
                 Effect::none().then_reply(reply_to.clone(), |s: &CounterState| s.clone())
             }
         },
-        |mut s: CounterState, e: &Added| {
-            s.total += i64::from(e.amount);
-            s.items.push(e.item.clone());
-            s
-        },
+        |s: CounterState, e: &Added| s.apply(e),
     )
     .with_snapshot_codec(Arc::new(JacksonCodec::<CounterState>::single(
         format, STATE,
     )))
-    .with_tagger(|e: &Added| {
-        let mut tags = vec!["counters".to_string()];
-        if e.amount >= 10 {
-            tags.push("big".to_string());
-        }
-        tags
-    })
+    .with_tagger(Added::tags)
     .snapshot_when(|_s: &CounterState, _e: &Added, seq| seq % 4 == 0)
     .receive_signal(move |s: &CounterState, sig: &EventSourcedSignal| {
         let text = match sig {
@@ -99,83 +68,9 @@ fn counter(
     .into_behavior()
 }
 
-fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if rekko_interop_tests::running_in_ci() {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!(
-                "SKIPPED persistence_entity: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
-            );
-            None
-        }
-    }
-}
-
-struct Db {
-    journal: Arc<PostgresJournal>,
-    snapshots: Arc<PostgresSnapshotStore>,
-    pool: sqlx::PgPool,
-    schema: String,
-    jdbc_url: String,
-    user: String,
-    password: String,
-}
-
-async fn open_db(url: &str) -> Db {
-    let schema = format!("rekko_it_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url: url.to_string(),
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let DbTarget::Postgres {
-        host,
-        port,
-        database,
-        url_user,
-        url_password,
-    } = db.target("REKKO_TEST_PG_URL").expect("a PostgreSQL URL")
-    else {
-        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
-    };
-    let mut tables = JournalTables::default();
-    tables.event_journal.schema_name = schema.clone();
-    tables.event_tag.schema_name = schema.clone();
-    let mut snap = SnapshotTables::default().snapshot;
-    snap.schema_name = schema.clone();
-    let pool = postgres_pool(&db, "REKKO_TEST_PG_URL").expect("pool");
-    let journal = PostgresJournal::new(pool.clone(), &tables, 400);
-    journal
-        .create_tables()
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} unreachable: {e}"));
-    let snapshots = PostgresSnapshotStore::new(pool.clone(), &snap);
-    snapshots.create_tables().await.expect("snapshot table");
-    Db {
-        journal: Arc::new(journal),
-        snapshots: Arc::new(snapshots),
-        pool,
-        schema,
-        jdbc_url: format!("jdbc:postgresql://{host}:{port}/{database}"),
-        user: url_user.unwrap_or_default(),
-        password: url_password.unwrap_or_default(),
-    }
-}
-
-fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
+fn start_jvm(db: &TestDb, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
     JvmNode::start(
-        FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
-            .name(name)
-            .args(["--jdbc-url", &db.jdbc_url])
-            .args(["--db-user", &db.user])
-            .args(["--db-password", &db.password])
-            .args(["--schema", &db.schema])
+        db.persistence_node(name)
             .args(["--format", format])
             .args(["--snapshot-every", "4"]),
     )
@@ -183,7 +78,7 @@ fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError>
 
 fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
     require_jvm!();
-    let Some(url) = pg_url() else {
+    let Some(url) = pg_url("persistence_entity") else {
         return Ok(());
     };
     let fmt = match format {
@@ -191,7 +86,8 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
         JacksonFormat::Cbor => "cbor",
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let db = rt.block_on(open_db(&url));
+    let db = rt.block_on(async { TestDb::open(&url, "rekko_it", 4) });
+    let (journal, snapshots) = rt.block_on(db.default_schema());
     let pid = "Counter|e1";
 
     // 1. The JVM writes N = 6 events, with a snapshot at 4.
@@ -207,14 +103,13 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
     // 2. A Rekko entity recovers the same state (from the JVM's snapshot at 4 plus events 5
     //    and 6) and appends M = 3 events, snapshotting at 8 like the JVM would.
     rt.block_on(async {
-        let jvm_snapshot = db
-            .snapshots
+        let jvm_snapshot = snapshots
             .load(pid, SnapshotSelectionCriteria::LATEST)
             .await
             .unwrap()
             .expect("the JVM saved a snapshot");
         assert_eq!(jvm_snapshot.metadata.sequence_nr, 4);
-        let p = Persistence::new(db.journal.clone(), db.snapshots.clone());
+        let p = Persistence::new(journal.clone(), snapshots.clone());
         let signals = TestProbe::<String>::new("signals");
         let system = ActorSystem::new(
             counter(&p, "e1", format, signals.ref_()),
@@ -237,7 +132,7 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
         system.terminate();
         system.when_terminated().await;
 
-        let rows = db.journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
+        let rows = journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
         assert_eq!(rows.len(), 9);
         let jvm_writer = &rows[0].repr.writer_uuid;
         let rekko_writer = &rows[6].repr.writer_uuid;
@@ -254,8 +149,7 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
             tags.sort();
             assert_eq!(tags, vec!["big".to_string(), "counters".to_string()]);
         }
-        let snap = db
-            .snapshots
+        let snap = snapshots
             .load(pid, SnapshotSelectionCriteria::LATEST)
             .await
             .unwrap()
@@ -283,12 +177,7 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
         "the JVM replay filter complained:\n{log}"
     );
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
-    rt.block_on(async {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
-            .execute(&db.pool)
-            .await
-            .expect("drop test schema");
-    });
+    rt.block_on(db.drop_schema());
     Ok(())
 }
 

@@ -13,129 +13,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
+use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
+use rekko_persistence::backend::sql::{PostgresJournal, PostgresSnapshotStore};
 use rekko_persistence::journal::{Journal, SnapshotStore};
 use rekko_persistence::model::{new_writer_uuid, now_millis};
 use rekko_persistence::query::{QuerySettings, ReadJournal};
 use rekko_persistence::serialization::jackson::{self, JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
 use rekko_persistence::{
     AtomicWrite, PersistentRepr, SnapshotMetadata, SnapshotRecord, SnapshotSelectionCriteria,
 };
-use serde::{Deserialize, Serialize};
 
 const ANSWER: Duration = Duration::from_secs(60);
-const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
-const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct Added {
-    item: String,
-    amount: i32,
+/// The JVM entity's tags of an event, sorted as the test compares them.
+fn tags_for(e: &Added) -> Vec<String> {
+    let mut tags = e.tags();
+    tags.sort();
+    tags
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-struct CounterState {
-    total: i64,
-    items: Vec<String>,
+/// Journal and snapshot store in a new schema, and the database the JVM fixture is given.
+async fn open_db(url: &str) -> (TestDb, Arc<PostgresJournal>, Arc<PostgresSnapshotStore>) {
+    let db = TestDb::open(url, "rekko_it", 4);
+    let (journal, snapshots) = db.default_schema().await;
+    (db, journal, snapshots)
 }
 
-impl CounterState {
-    fn apply(mut self, e: &Added) -> Self {
-        self.total += i64::from(e.amount);
-        self.items.push(e.item.clone());
-        self
-    }
-}
-
-/// The JVM entity's tagger, restated.
-fn tags_for(e: &Added) -> Vec<&'static str> {
-    if e.amount >= 10 {
-        vec!["big", "counters"]
-    } else {
-        vec!["counters"]
-    }
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if rekko_interop_tests::running_in_ci() {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!(
-                "SKIPPED persistence_jdbc: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
-            );
-            None
-        }
-    }
-}
-
-struct Db {
-    journal: Arc<PostgresJournal>,
-    snapshots: Arc<PostgresSnapshotStore>,
-    pool: sqlx::PgPool,
-    schema: String,
-    jdbc_url: String,
-    user: String,
-    password: String,
-}
-
-async fn open_db(url: &str) -> Db {
-    let schema = format!("rekko_it_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url: url.to_string(),
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let DbTarget::Postgres {
-        host,
-        port,
-        database,
-        url_user,
-        url_password,
-    } = db.target("REKKO_TEST_PG_URL").expect("a PostgreSQL URL")
-    else {
-        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
-    };
-    let mut tables = JournalTables::default();
-    tables.event_journal.schema_name = schema.clone();
-    tables.event_tag.schema_name = schema.clone();
-    let mut snap = SnapshotTables::default().snapshot;
-    snap.schema_name = schema.clone();
-    let pool = postgres_pool(&db, "REKKO_TEST_PG_URL").expect("pool");
-    let journal = PostgresJournal::new(pool.clone(), &tables, 400);
-    journal
-        .create_tables()
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} unreachable: {e}"));
-    let snapshots = PostgresSnapshotStore::new(pool.clone(), &snap);
-    snapshots.create_tables().await.expect("snapshot table");
-    Db {
-        journal: Arc::new(journal),
-        snapshots: Arc::new(snapshots),
-        pool,
-        schema,
-        jdbc_url: format!("jdbc:postgresql://{host}:{port}/{database}"),
-        user: url_user.unwrap_or_default(),
-        password: url_password.unwrap_or_default(),
-    }
-}
-
-fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
+fn start_jvm(db: &TestDb, format: &str, name: &str) -> Result<JvmNode, HarnessError> {
     JvmNode::start(
-        FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
-            .name(name)
-            .args(["--jdbc-url", &db.jdbc_url])
-            .args(["--db-user", &db.user])
-            .args(["--db-password", &db.password])
-            .args(["--schema", &db.schema])
+        db.persistence_node(name)
             .args(["--format", format])
             .args(["--snapshot-every", "4"]),
     )
@@ -143,7 +51,7 @@ fn start_jvm(db: &Db, format: &str, name: &str) -> Result<JvmNode, HarnessError>
 
 fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
     require_jvm!();
-    let Some(url) = pg_url() else {
+    let Some(url) = pg_url("persistence_jdbc") else {
         return Ok(());
     };
     let fmt = match format {
@@ -151,7 +59,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
         JacksonFormat::Cbor => "cbor",
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let db = rt.block_on(open_db(&url));
+    let (db, journal, snapshots) = rt.block_on(open_db(&url));
     let pid = "Counter|e1";
 
     // 1. The JVM writes 7 events (snapshot at 4; events 6 and 7 tagged "big").
@@ -170,7 +78,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
 
     rt.block_on(async {
         // 2. Rust reads what the JVM wrote.
-        let rows = db.journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
+        let rows = journal.read_events(pid, 1, i64::MAX, 100).await.unwrap();
         assert_eq!(rows.len(), 7);
         let jvm_writer = rows[0].repr.writer_uuid.clone();
         assert_eq!(jvm_writer.len(), 36, "writer uuid {jvm_writer}");
@@ -192,8 +100,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
             tags.sort();
             assert_eq!(tags, tags_for(&events.decode(&r.payload).unwrap()));
         }
-        let snapshot = db
-            .snapshots
+        let snapshot = snapshots
             .load(pid, SnapshotSelectionCriteria::LATEST)
             .await
             .unwrap()
@@ -205,8 +112,8 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
         // Recovery: snapshot, then the events after it.
         let mut state = states.decode(&snapshot.state).unwrap();
         assert_eq!(state.total, 10);
-        let highest = db.journal.highest_sequence_nr(pid).await.unwrap();
-        let journal: Arc<dyn Journal> = db.journal.clone();
+        let highest = journal.highest_sequence_nr(pid).await.unwrap();
+        let journal: Arc<dyn Journal> = journal.clone();
         let mut replay = ReadJournal::replay(
             journal.clone(),
             pid,
@@ -230,24 +137,18 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
         // 3. Rust appends 3 events (two atomic writes) and a snapshot at 9, as a new writer.
         let writer = new_writer_uuid();
         let mk = |s: i64, amount: i32| {
-            let e = Added {
-                item: format!("item-{amount}"),
-                amount,
-            };
+            let e = Added::new(amount);
             PersistentRepr::new(pid, s, events.encode(&e).unwrap(), writer.clone())
-                .with_tags(tags_for(&e))
+                .with_tags(e.tags())
         };
-        db.journal
+        journal
             .write(&[AtomicWrite::new(vec![mk(8, 20), mk(9, 21)]).unwrap()])
             .await
             .unwrap();
         for a in [20, 21] {
-            state = state.apply(&Added {
-                item: format!("item-{a}"),
-                amount: a,
-            });
+            state = state.apply(&Added::new(a));
         }
-        db.snapshots
+        snapshots
             .save(&SnapshotRecord {
                 metadata: SnapshotMetadata {
                     persistence_id: pid.into(),
@@ -259,7 +160,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
             })
             .await
             .unwrap();
-        db.journal
+        journal
             .write(&[AtomicWrite::new(vec![mk(10, 22)]).unwrap()])
             .await
             .unwrap();
@@ -277,7 +178,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
          7:item-11:11,8:item-20:20,9:item-21:21,10:item-22:22"
     );
     // eventsByTag: the JVM read journal and Rust give the same order.
-    let rj = ReadJournal::new(db.journal.clone(), QuerySettings::default());
+    let rj = ReadJournal::new(journal.clone(), QuerySettings::default());
     for (tag, count) in [("counters", 10), ("big", 5)] {
         let jvm_tagged = jvm.request(&format!("tagged {tag} {count}"), ANSWER)?;
         let rust_tagged: Vec<String> = rt.block_on(
@@ -306,13 +207,13 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
     // to 9 (the JDBC rule keeps row 9 flagged deleted), so the next JVM can only recover
     // through the snapshot Rust wrote at 9, plus events 10 and 11.
     rt.block_on(async {
-        let last = db.journal.read_events(pid, 11, 11, 1).await.unwrap();
+        let last = journal.read_events(pid, 11, 11, 1).await.unwrap();
         assert_eq!(
             jackson::decode_to_json(&last[0].repr.payload).unwrap(),
             serde_json::json!({"item": "item-30", "amount": 30})
         );
-        db.journal.delete_to(pid, 9).await.unwrap();
-        assert_eq!(db.journal.highest_sequence_nr(pid).await.unwrap(), 11);
+        journal.delete_to(pid, 9).await.unwrap();
+        assert_eq!(journal.highest_sequence_nr(pid).await.unwrap(), 11);
     });
     let mut jvm = start_jvm(&db, fmt, &format!("persistence-{fmt}-3"))?;
     assert_eq!(
@@ -324,12 +225,7 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
         "EVENTS 10:item-22:22,11:item-30:30"
     );
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
-    rt.block_on(async {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
-            .execute(&db.pool)
-            .await
-            .expect("drop test schema");
-    });
+    rt.block_on(db.drop_schema());
     Ok(())
 }
 
@@ -348,11 +244,11 @@ fn jvm_to_rekko_and_back_with_jackson_cbor() -> Result<(), HarnessError> {
 #[test]
 fn large_json_events_are_gzip_compressed_both_ways() -> Result<(), HarnessError> {
     require_jvm!();
-    let Some(url) = pg_url() else {
+    let Some(url) = pg_url("persistence_jdbc") else {
         return Ok(());
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let db = rt.block_on(open_db(&url));
+    let (db, journal, _snapshots) = rt.block_on(open_db(&url));
     let pid = "Counter|big";
     let mut jvm = start_jvm(&db, "json", "persistence-big-1")?;
     assert_eq!(
@@ -363,7 +259,7 @@ fn large_json_events_are_gzip_compressed_both_ways() -> Result<(), HarnessError>
 
     let events: JacksonCodec<Added> = JacksonCodec::single(JacksonFormat::Json, ADDED);
     rt.block_on(async {
-        let rows = db.journal.read_events(pid, 1, 1, 1).await.unwrap();
+        let rows = journal.read_events(pid, 1, 1, 1).await.unwrap();
         let payload = &rows[0].repr.payload;
         assert_eq!(
             &payload.bytes[..2],
@@ -382,7 +278,7 @@ fn large_json_events_are_gzip_compressed_both_ways() -> Result<(), HarnessError>
             &[0x1f, 0x8b],
             "Rust gzips JSON above 32 KiB"
         );
-        let mut w = rekko_persistence::recovery::EntityWriter::new(db.journal.clone(), pid, 1);
+        let mut w = rekko_persistence::recovery::EntityWriter::new(journal.clone(), pid, 1);
         w.persist(vec![(encoded, vec!["counters".into()])])
             .await
             .unwrap();
@@ -394,11 +290,6 @@ fn large_json_events_are_gzip_compressed_both_ways() -> Result<(), HarnessError>
         "STATE 2 3 long:40000,long:50000"
     );
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
-    rt.block_on(async {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", db.schema))
-            .execute(&db.pool)
-            .await
-            .expect("drop test schema");
-    });
+    rt.block_on(db.drop_schema());
     Ok(())
 }

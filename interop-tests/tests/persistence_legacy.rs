@@ -8,87 +8,36 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::backend::legacy::{LegacyJournal, LegacySnapshotStore};
-use rekko_persistence::backend::sql::postgres_pool;
 use rekko_persistence::journal::{Journal, SnapshotStore};
 use rekko_persistence::query::{QuerySettings, ReadJournal};
 use rekko_persistence::recovery::{recover, EntityWriter};
 use rekko_persistence::serialization::jackson::{self, JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
 use rekko_persistence::SnapshotSelectionCriteria;
-use serde::{Deserialize, Serialize};
 
 const ANSWER: Duration = Duration::from_secs(60);
-const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
-const STATE: &str = "org.rekko.fixtures.PersistenceNode$CounterState";
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-struct Added {
-    item: String,
-    amount: i32,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-struct CounterState {
-    total: i64,
-    items: Vec<String>,
-}
-
-fn pg_url() -> Option<String> {
-    match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if rekko_interop_tests::running_in_ci() {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!(
-                "SKIPPED persistence_legacy: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)"
-            );
-            None
-        }
-    }
-}
 
 #[test]
 fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
     require_jvm!();
-    let Some(url) = pg_url() else {
+    let Some(url) = pg_url("persistence_legacy") else {
         return Ok(());
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let _guard = rt.enter();
-    let schema = format!("rekko_legacy_{}", uuid::Uuid::new_v4().simple());
-    let db = DbSettings {
-        url: url.clone(),
-        max_connections: 4,
-        connection_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let DbTarget::Postgres {
-        host,
-        port,
-        database,
-        url_user,
-        url_password,
-    } = db.target("REKKO_TEST_PG_URL").expect("a PostgreSQL URL")
-    else {
-        panic!("REKKO_TEST_PG_URL is not a PostgreSQL URL: {url}");
-    };
-    let pool = postgres_pool(&db, "REKKO_TEST_PG_URL").expect("pool");
-    let mut tables = JournalTables::default();
-    tables.legacy_journal.schema_name = schema.clone();
-    let mut snap_table = SnapshotTables::default().legacy_snapshot;
-    snap_table.schema_name = schema.clone();
+    let db = TestDb::open(&url, "rekko_legacy", 4);
     let journal = Arc::new(LegacyJournal::<sqlx::Postgres>::new(
-        pool.clone(),
-        &tables.legacy_journal,
+        db.pool.clone(),
+        &db.journal_tables().legacy_journal,
         ",",
     ));
-    let snapshots = LegacySnapshotStore::<sqlx::Postgres>::new(pool.clone(), &snap_table);
+    let snapshots = LegacySnapshotStore::<sqlx::Postgres>::new(
+        db.pool.clone(),
+        &db.snapshot_tables().legacy_snapshot,
+    );
     rt.block_on(async {
         journal
             .create_tables()
@@ -101,21 +50,8 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
     });
     let start = |name: &str| {
         JvmNode::start(
-            FixtureSpec::new("org.rekko.fixtures.PersistenceNode")
-                .name(name)
-                .args([
-                    "--jdbc-url".to_string(),
-                    format!("jdbc:postgresql://{host}:{port}/{database}"),
-                    "--db-user".into(),
-                    url_user.clone().unwrap_or_default(),
-                    "--db-password".into(),
-                    url_password.clone().unwrap_or_default(),
-                    "--schema".into(),
-                    schema.clone(),
-                    "--snapshot-every".into(),
-                    "4".into(),
-                    "--legacy".into(),
-                ]),
+            db.persistence_node(name)
+                .args(["--snapshot-every", "4", "--legacy"]),
         )
     };
     let pid = "Counter|old";
@@ -167,11 +103,7 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
             CounterState::default(),
             &states,
             &events,
-            |mut s, e: Added| {
-                s.total += i64::from(e.amount);
-                s.items.push(e.item);
-                s
-            },
+            |s: CounterState, e: Added| s.apply(&e),
             400,
         )
         .await
@@ -183,20 +115,11 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
         let mut state = r.state;
         let mut w = EntityWriter::new(journal_dyn.clone(), pid, r.sequence_nr);
         for amount in [20, 3] {
-            let e = Added {
-                item: format!("item-{amount}"),
-                amount,
-            };
-            let tags = if amount >= 10 {
-                vec!["counters".to_string(), "big".to_string()]
-            } else {
-                vec!["counters".to_string()]
-            };
-            w.persist(vec![(events.encode(&e).unwrap(), tags)])
+            let e = Added::new(amount);
+            w.persist(vec![(events.encode(&e).unwrap(), e.tags())])
                 .await
                 .unwrap();
-            state.total += i64::from(amount);
-            state.items.push(e.item);
+            state = state.apply(&e);
             if w.sequence_nr() == 6 {
                 w.save_snapshot(&snapshots, states.encode(&state).unwrap())
                     .await
@@ -232,11 +155,6 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
         assert_eq!(jvm_tagged, format!("TAGGED {}", rust.join(",")));
     }
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
-    rt.block_on(async {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&pool)
-            .await
-            .expect("drop test schema");
-    });
+    rt.block_on(db.drop_schema());
     Ok(())
 }
