@@ -2,15 +2,24 @@
 //! through its seed nodes), prints `READY <address>` once remoting is up, reports membership
 //! changes on stderr as Pekko logs them, and leaves the cluster gracefully on SIGTERM or
 //! Ctrl-C (exit status 0 once the exit is confirmed).
+//!
+//! Management HTTP: a Pekko application serves Pekko Management only when it starts it
+//! (`PekkoManagement(system).start()`), and an application that does so configures it under
+//! `pekko.management.http`. `rekko node` therefore starts the management endpoint (cluster
+//! routes and health checks, `rekko-management`) when the configuration sets any
+//! `pekko.management.http.*` key, with Pekko Management's defaults for the keys it leaves out.
+//! The embedded default configuration sets it on `127.0.0.1:7626`.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hocon_config::{Config, Loader};
 use rekko::bundled_references;
 use rekko_cluster::{ClusterEvent, ClusterNode};
+use rekko_management::{ManagementServer, ManagementSettings};
 use rekko_remote::{RemoteNode, RemoteSettings};
 
 use super::config_resolve::located;
@@ -86,6 +95,7 @@ async fn run_node(settings: RemoteSettings, config: Config) -> Result<(), String
     let cluster = ClusterNode::start(remote.clone(), &config)
         .map_err(|e| format!("starting the cluster extension: {e}"))?;
     let me = cluster.self_address().clone();
+    let management = start_management(&config, &cluster, &me).await?;
     let mut events = cluster.subscribe();
     cluster
         .join_configured_seed_nodes()
@@ -125,10 +135,44 @@ async fn run_node(settings: RemoteSettings, config: Config) -> Result<(), String
     // Let the reporter print what is already queued, then stop it.
     tokio::task::yield_now().await;
     reporter.abort();
+    if let Some(m) = management {
+        m.stop().await;
+    }
     cluster.stop();
     remote.shutdown().await;
     eprintln!("[INFO] Cluster Node [{me}] - Stopped");
     Ok(())
+}
+
+/// Starts the management HTTP endpoint when the configuration sets `pekko.management.http`.
+/// Invalid settings stop the node; a failed bind is logged and the node runs without it, as a
+/// Pekko application whose `PekkoManagement.start()` future failed.
+async fn start_management(
+    config: &Config,
+    cluster: &ClusterNode,
+    me: &rekko_cluster::Address,
+) -> Result<Option<ManagementServer>, String> {
+    if !rekko_management::is_configured(config) {
+        return Ok(None);
+    }
+    let settings =
+        ManagementSettings::from_config(config).map_err(|e| format!("management settings: {e}"))?;
+    let bind = format!("{}:{}", settings.bind_hostname, settings.bind_port);
+    match ManagementServer::start(settings, Arc::new(cluster.clone())).await {
+        Ok(server) => {
+            eprintln!(
+                "[INFO] Cluster Node [{me}] - Bound Pekko Management (HTTP) endpoint to: {}:{} ({})",
+                server.local_addr().ip(),
+                server.local_addr().port(),
+                server.base_uri()
+            );
+            Ok(Some(server))
+        }
+        Err(e) => {
+            eprintln!("[ERROR] Cluster Node [{me}] - Failed to start Pekko Management HTTP endpoint at {bind}: {e}");
+            Ok(None)
+        }
+    }
 }
 
 /// One stderr line per membership change, worded as Pekko logs them.
@@ -199,5 +243,21 @@ mod tests {
         let s = rekko_cluster::ClusterSettings::from_config(&c).expect("cluster settings");
         assert_eq!(s.seed_nodes, vec!["pekko://ClusterSystem@127.0.0.1:25520"]);
         assert!(s.sbr_enabled());
+    }
+
+    #[test]
+    fn embedded_default_serves_management_on_localhost_7626() {
+        let c = load(None).expect("embedded config loads");
+        assert!(rekko_management::is_configured(&c));
+        let m = rekko_management::ManagementSettings::from_config(&c).expect("management settings");
+        assert_eq!((m.bind_hostname.as_str(), m.bind_port), ("127.0.0.1", 7626));
+        assert!(m.read_only);
+    }
+
+    #[test]
+    fn management_is_off_when_the_config_does_not_set_it() {
+        let c =
+            hocon_config::Config::parse_string("pekko.actor.provider = cluster").expect("parses");
+        assert!(!rekko_management::is_configured(&c));
     }
 }

@@ -1,0 +1,179 @@
+//! `rekko node` serves Pekko Management's cluster HTTP routes and health checks when its
+//! configuration sets `pekko.management.http.*`: a one-node cluster reports itself `Up`,
+//! leader and oldest; `/ready` and `/alive` answer 200; an unknown member is 404; and
+//! `PUT operation=Leave` on the node itself makes it leave the cluster and exit.
+//! Conditions are polled until a deadline; nothing sleeps as synchronisation.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rekko_interop_tests::{free_port, HarnessError, LineProcess};
+use serde_json::Value;
+
+const ANSWER: Duration = Duration::from_secs(30);
+const CONVERGE: Duration = Duration::from_secs(60);
+
+struct Node {
+    process: LineProcess,
+    address: String,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn start_node(read_only: bool) -> Result<Node, HarnessError> {
+    let (port, http) = (free_port()?, free_port()?);
+    let address = format!("pekko://ClusterSystem@127.0.0.1:{port}");
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::Io {
+        context: "creating a temporary directory".to_string(),
+        source: e,
+    })?;
+    let conf = dir.path().join("application.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"
+pekko {{
+  actor.provider = cluster
+  remote.artery.canonical {{ hostname = "127.0.0.1", port = {port} }}
+  cluster.seed-nodes = ["{address}"]
+  management.http {{
+    hostname = "127.0.0.1"
+    port = {http}
+    route-providers-read-only = {read_only}
+  }}
+}}
+"#
+        ),
+    )
+    .map_err(|e| HarnessError::Io {
+        context: "writing application.conf".to_string(),
+        source: e,
+    })?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rekko"));
+    command.arg("node").arg("--config").arg(&conf);
+    let mut process = LineProcess::spawn("rekko-node-management", command)?;
+    process.wait_for_prefix("READY", ANSWER)?;
+    Ok(Node {
+        process,
+        address,
+        base: format!("http://127.0.0.1:{http}"),
+        _dir: dir,
+    })
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url)
+        .await
+        .expect("management endpoint answers");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+/// Polls `GET /cluster/members` until the node itself is Up; returns that document.
+async fn wait_self_up(node: &Node) -> Value {
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let (status, body) = get(&format!("{}/cluster/members", node.base)).await;
+        assert_eq!(status, 200, "{body}");
+        let doc: Value = serde_json::from_str(&body).expect("JSON document");
+        let up = doc["members"].as_array().is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m["node"] == node.address.as_str() && m["status"] == "Up")
+        });
+        if up {
+            return doc;
+        }
+        assert!(Instant::now() < deadline, "node never Up: {doc}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rekko_node_serves_cluster_members_and_health_checks() -> Result<(), HarnessError> {
+    let node = tokio::task::block_in_place(|| start_node(true))?;
+    let doc = wait_self_up(&node).await;
+    let a = node.address.as_str();
+    assert_eq!(doc["selfNode"], a);
+    assert_eq!(doc["leader"], a);
+    assert_eq!(doc["oldest"], a);
+    assert_eq!(doc["oldestPerRole"], serde_json::json!({ "dc-default": a }));
+    assert_eq!(doc["unreachable"], serde_json::json!([]));
+    let members = doc["members"].as_array().expect("members array");
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["roles"], serde_json::json!(["dc-default"]));
+    assert!(members[0]["nodeUid"]
+        .as_str()
+        .is_some_and(|u| u.parse::<i64>().is_ok()));
+
+    assert_eq!(
+        get(&format!("{}/ready", node.base)).await,
+        (200, "OK".to_string())
+    );
+    assert_eq!(
+        get(&format!("{}/alive", node.base)).await,
+        (200, "OK".to_string())
+    );
+
+    let encoded = a
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+        .replace('@', "%40");
+    let (status, body) = get(&format!("{}/cluster/members/{encoded}", node.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("member"),
+        members[0]
+    );
+
+    let (status, body) = get(&format!(
+        "{}/cluster/members/ClusterSystem@127.0.0.1:1",
+        node.base
+    ))
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        r#"{"message":"Member [ClusterSystem@127.0.0.1:1] not found"}"#
+    );
+
+    // Read-only (Pekko's default): mutations are refused and the node stays Up.
+    let r = reqwest::Client::new()
+        .delete(format!("{}/cluster/members/{encoded}", node.base))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 405);
+    wait_self_up(&node).await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn put_leave_through_management_makes_rekko_node_leave_and_exit() -> Result<(), HarnessError>
+{
+    let mut node = tokio::task::block_in_place(|| start_node(false))?;
+    wait_self_up(&node).await;
+    let encoded = node
+        .address
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+        .replace('@', "%40");
+    let r = reqwest::Client::new()
+        .put(format!("{}/cluster/members/{encoded}", node.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("operation=Leave")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.text().await.expect("body"),
+        format!(r#"{{"message":"Leaving {}"}}"#, node.address)
+    );
+    let exited = tokio::task::block_in_place(|| node.process.wait_exit(CONVERGE))?;
+    assert!(
+        exited,
+        "rekko node exits after leaving; log:\n{}",
+        node.process.log_tail()
+    );
+    Ok(())
+}
