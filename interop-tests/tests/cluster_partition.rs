@@ -17,7 +17,7 @@ use hocon_config::Config;
 use rekko_cluster::{Address, ClusterNode, MemberStatus};
 use rekko_interop_tests::artery_proxy::ArteryProxy;
 use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_remote::{RemoteNode, RemoteSettings, SerializedMessage};
 
 const SYSTEM: &str = "ClusterSystem";
 const ANSWER: Duration = Duration::from_secs(30);
@@ -276,5 +276,58 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
     proxy.shutdown();
     r1.remote().shutdown().await;
     r2.remote().shutdown().await;
+    Ok(())
+}
+
+/// The proxy on its own, between two Rekko remoting nodes (no JVM needed): messages pass,
+/// a partition silences the connections between the two, and after healing the nodes
+/// reconnect and messages pass again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artery_proxy_cuts_and_restores_traffic() -> Result<(), HarnessError> {
+    captured();
+    let proxy = ArteryProxy::new();
+    let mut nodes = Vec::new();
+    for name in ["a", "b"] {
+        let (canonical, bind) = (free_port()?, free_port()?);
+        proxy.add_node(name, canonical, bind).await?;
+        let mut settings = RemoteSettings::new("ProxySystem", "127.0.0.1", canonical);
+        settings.bind_port = Some(bind);
+        let node = RemoteNode::start(settings).await.expect("remoting starts");
+        proxy.register_uid(node.unique_address().uid, name);
+        nodes.push(node);
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    b.register_echo("/user/echo");
+    let echo = format!("{}/user/echo", b.address());
+    let hello = || SerializedMessage {
+        serializer_id: 4,
+        manifest: String::new(),
+        payload: bytes::Bytes::from_static(b"hello"),
+    };
+    let reply = a
+        .ask(&echo, hello(), ANSWER)
+        .await
+        .expect("echo through the proxy");
+    assert_eq!(&reply.message.payload[..], b"hello");
+
+    proxy.partition(&[&["a"], &["b"]]);
+    assert!(
+        proxy.silenced_connections() >= 2,
+        "both directions silenced: {proxy:?}"
+    );
+    assert!(a.ask(&echo, hello(), Duration::from_secs(2)).await.is_err());
+
+    proxy.heal();
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        if let Ok(reply) = a.ask(&echo, hello(), Duration::from_secs(2)).await {
+            assert_eq!(&reply.message.payload[..], b"hello");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no traffic after healing");
+    }
+    proxy.shutdown();
+    a.shutdown().await;
+    b.shutdown().await;
     Ok(())
 }
