@@ -315,7 +315,7 @@ impl<'a> Lexer<'a> {
                 }
                 b'#' | b'/' if self.start_of_comment(c as char) => {
                     let rest = &self.s[self.pos..];
-                    self.pos += rest.find('\n').unwrap_or(rest.len());
+                    self.pos += memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
                 }
                 0x80.. => match self.peek() {
                     Some(ch) if is_whitespace(ch) => self.pos += ch.len_utf8(),
@@ -333,11 +333,14 @@ impl<'a> Lexer<'a> {
     fn pull_next(&mut self, saver: &mut WsSaver) -> Result<Token<'a>, Token<'a>> {
         // skip whitespace except newline
         let ws_start = self.pos;
-        loop {
-            match self.peek() {
-                Some(c) if c != '\n' && is_whitespace(c) => {
-                    self.pos += c.len_utf8();
-                }
+        let b = self.s.as_bytes();
+        while let Some(&c) = b.get(self.pos) {
+            match c {
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f => self.pos += 1,
+                0x80.. => match self.peek() {
+                    Some(ch) if is_whitespace(ch) => self.pos += ch.len_utf8(),
+                    _ => break,
+                },
                 _ => break,
             }
         }
@@ -370,7 +373,7 @@ impl<'a> Lexer<'a> {
         if self.start_of_comment(c) {
             self.pos += if c == '/' { 2 } else { 1 };
             let rest = &self.s[self.pos..];
-            let end = rest.find('\n').unwrap_or(rest.len());
+            let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             self.pos += end;
             return Ok(Token {
                 tok: Tok::Comment,
