@@ -49,6 +49,10 @@ fn leaf_paths(v: &V, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     }
 }
 
+/// Sections of Pekko modules whose `reference.conf` is not part of the Pekko reference data
+/// (`pekko.management` comes from apache/pekko-management), so they cannot be compared here.
+const OUTSIDE_REFERENCE_DATA: &[&[&str]] = &[&["pekko", "management"]];
+
 /// Compare every setting in `bundled` (HOCON text of a bundled `reference.conf`) with Pekko's
 /// value for the same path. Settings under the top-level key `rekko` are Rekko's own, and
 /// top-level namespaces Pekko's reference files do not define belong to other projects; both are
@@ -78,6 +82,12 @@ pub fn check_against_pekko_reference(
         // Rekko's own settings, and namespaces of modules outside the Pekko reference data
         // (e.g. `jdbc-journal` of pekko-persistence-jdbc), cannot be compared here.
         let Some(first) = p.first() else { continue };
+        if OUTSIDE_REFERENCE_DATA
+            .iter()
+            .any(|ns| p.len() > ns.len() && p.iter().zip(ns.iter()).all(|(a, b)| a == b))
+        {
+            continue;
+        }
         if first == "rekko"
             || !pekko
                 .has_path_or_null(&crate::path::render_key(first))
