@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use rekko_interop_tests::persistence_fixture::{pg_url, TestDb};
 use rekko_persistence::cli::journal_from_config;
 use rekko_persistence::{AtomicWrite, PersistentRepr, SerializedPayload};
 
@@ -111,19 +112,12 @@ fn events_and_ids_from_the_embedded_sqlite_journal() {
 
 #[test]
 fn events_and_ids_from_postgresql() {
-    let url = match std::env::var("REKKO_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "REKKO_TEST_PG_URL is not set under CI=true: run .ci/postgres.sh and set it"
-                );
-            }
-            eprintln!("SKIPPED: REKKO_TEST_PG_URL is not set (run .ci/postgres.sh)");
-            return;
-        }
+    let Some(url) = pg_url("events_and_ids_from_postgresql") else {
+        return;
     };
-    let schema = format!("rekko_cli_{}", uuid_like());
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let db = rt.block_on(async { TestDb::open(&url, "rekko_cli", 1) });
+    let schema = &db.schema;
     let dir = tempfile::tempdir().expect("temp dir");
     let conf = dir.path().join("app.conf");
     std::fs::write(
@@ -138,14 +132,7 @@ fn events_and_ids_from_postgresql() {
     .expect("write config");
     seed(&conf);
     check_events_and_ids(&conf.display().to_string());
-}
-
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}_{nanos}", std::process::id())
+    rt.block_on(db.drop_schema());
 }
 
 #[test]
