@@ -83,7 +83,6 @@ pub(crate) fn parse_text(
         path_stack: Vec::new(),
         includer,
         depth: 0,
-        line_origin: None,
     };
     p.parse_document()
 }
@@ -113,7 +112,6 @@ struct Parser<'a, 't> {
     path_stack: Vec<Path>,
     includer: &'a mut dyn Includer,
     depth: u32,
-    line_origin: Option<(u32, Origin)>,
 }
 
 fn is_unquoted_ws(t: &Tok<'_>) -> bool {
@@ -253,16 +251,9 @@ impl<'a, 't> Parser<'a, 't> {
         Ok(result)
     }
 
-    /// The origin for `line`, shared by consecutive values on the same line.
+    /// The origin for `line`.
     fn origin_at(&mut self, line: u32) -> Origin {
-        match &self.line_origin {
-            Some((l, o)) if *l == line => o.clone(),
-            _ => {
-                let o = self.origin.with_line(line);
-                self.line_origin = Some((line, o.clone()));
-                o
-            }
-        }
+        self.origin.with_line(line)
     }
 
     fn simple_value(&mut self, t: Token<'t>) -> Result<V> {

@@ -286,12 +286,16 @@ impl<'e> Ctx<'e> {
                 ),
             )));
         }
-        self.trace.push(v.clone());
+        // the trace names the substitutions of a cycle; only references are kept
+        let is_ref = matches!(v.kind, Kind::Ref { .. });
+        if is_ref {
+            self.trace.push(v.clone());
+        }
         let r = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
             self.real_resolve(v, source, restrict)
         });
         self.depth -= 1;
-        if r.is_ok() {
+        if r.is_ok() && is_ref {
             self.trace.pop();
         }
         r
