@@ -264,3 +264,68 @@ impl WireMessage for String {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::Address;
+
+    struct Sink(ActorPath);
+    impl ActorRefTarget<String> for Sink {
+        fn tell(&self, _msg: String) {}
+        fn path(&self) -> ActorPath {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn remote_refs_are_recognised_and_forgotten_when_dropped() {
+        let path = ActorPath::root(Address::remote("Jvm", "127.0.0.1", 2552)).child("user");
+        let remote = remote_actor_ref::<String>(Arc::new(Sink(path.clone())));
+        let other =
+            ActorRef::from_target(Arc::new(Sink(path.clone())) as Arc<dyn ActorRefTarget<String>>);
+        assert!(is_remote_ref(&remote));
+        assert!(is_remote_ref(&remote.clone()));
+        assert!(!is_remote_ref(&other));
+        assert!(!is_local_actor(&remote));
+        assert_eq!(remote.path(), path);
+        let key = match &remote.0 {
+            RefInner::Target(t) => Arc::as_ptr(t) as *const () as usize,
+            RefInner::Local(_) => unreachable!("a remote ref has a target"),
+        };
+        assert!(remote_targets().lock().contains(&key));
+        drop(remote);
+        assert!(!remote_targets().lock().contains(&key));
+    }
+
+    #[test]
+    fn strings_use_pekkos_string_serializer() {
+        let s = "héllo".to_string();
+        assert_eq!(String::SERIALIZER_ID, 20);
+        assert_eq!(s.manifest(), "");
+        let bytes = s.to_bytes().expect("encodes");
+        assert_eq!(&bytes[..], "héllo".as_bytes());
+        assert_eq!(String::from_bytes("", &bytes).ok(), Some(s));
+        assert!(matches!(
+            String::from_bytes("", &[0xff]),
+            Err(WireError::Decode {
+                serializer_id: 20,
+                ..
+            })
+        ));
+        let registry = SerializerRegistry::new();
+        registry.bind::<String>("");
+        let any = registry.decode(20, "", b"x").expect("decodes");
+        assert_eq!(
+            any.downcast::<String>().ok().map(|b| *b),
+            Some("x".to_string())
+        );
+        assert!(matches!(
+            registry.decode(31, "com.example.X", b"{}"),
+            Err(WireError::UnknownManifest {
+                serializer_id: 31,
+                ..
+            })
+        ));
+    }
+}

@@ -80,3 +80,49 @@ impl DerefMut for LocalEndpoints {
         &mut self.map
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Delivery;
+    use crate::node::RemoteNode;
+
+    struct TwoActors(Handler);
+
+    impl LocalActors for TwoActors {
+        fn exists(&self, local_path: &str) -> bool {
+            local_path == "/user/a" || local_path == "/user/b"
+        }
+        fn selectable_paths(&self) -> Vec<String> {
+            vec!["/user/a".into(), "/user/b".into(), "/user/echo".into()]
+        }
+        fn handler(&self) -> &Handler {
+            &self.0
+        }
+    }
+
+    fn handler() -> Handler {
+        Arc::new(|_: &RemoteNode, _: Delivery| {})
+    }
+
+    #[test]
+    fn registered_endpoints_come_first_then_attached_actors() {
+        let mut e = LocalEndpoints::default();
+        let echo = handler();
+        e.insert("/user/echo".into(), echo.clone());
+        assert!(e.contains_key("/user/echo"));
+        assert!(!e.contains_key("/user/a"));
+        let actors = handler();
+        e.attach(Arc::new(TwoActors(actors.clone())));
+        assert!(e.get("/user/echo").is_some_and(|h| Arc::ptr_eq(h, &echo)));
+        assert!(e.get("/user/a").is_some_and(|h| Arc::ptr_eq(h, &actors)));
+        assert!(e.contains_key("/user/b"));
+        assert!(!e.contains_key("/user/c"));
+        let mut keys: Vec<String> = e.keys().cloned().collect();
+        keys.sort();
+        // A path both registered and attached is listed once.
+        assert_eq!(keys, vec!["/user/a", "/user/b", "/user/echo"]);
+        assert!(e.remove("/user/echo").is_some());
+        assert!(!e.contains_key("/user/echo"));
+    }
+}
