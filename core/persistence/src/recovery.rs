@@ -272,19 +272,20 @@ mod tests {
             .persist(vec![(ev.encode(&Added { n: 7 }).unwrap(), vec![])])
             .await
             .unwrap();
-        let err = recover(
-            journal.clone(),
-            &snaps,
-            "A|bad",
-            SnapshotSelectionCriteria::LATEST,
-            0i64,
-            &st,
-            &ev,
-            |s, e| s + e.n,
-            10,
-        )
-        .await
-        .unwrap_err();
+        let recover_sum = |pid| {
+            recover(
+                journal.clone(),
+                &snaps,
+                pid,
+                SnapshotSelectionCriteria::LATEST,
+                0i64,
+                &st,
+                &ev,
+                |s, e| s + e.n,
+                10,
+            )
+        };
+        let err = recover_sum("A|bad").await.unwrap_err();
         match &err {
             PersistenceError::Recovery {
                 persistence_id,
@@ -311,19 +312,7 @@ mod tests {
             "{msg}"
         );
         // Other entities keep working.
-        let good = recover(
-            journal,
-            &snaps,
-            "A|good",
-            SnapshotSelectionCriteria::LATEST,
-            0i64,
-            &st,
-            &ev,
-            |s, e| s + e.n,
-            10,
-        )
-        .await
-        .unwrap();
+        let good = recover_sum("A|good").await.unwrap();
         assert_eq!(good.state, 7);
     }
 }

@@ -500,6 +500,13 @@ async fn group_commit_fails_only_the_bad_entity(b: Backend) {
 }
 
 #[tokio::test]
+async fn inmem_group_commit_fails_only_the_bad_entity() {
+    if let Some(b) = inmem().await {
+        group_commit_fails_only_the_bad_entity(b).await;
+    }
+}
+
+#[tokio::test]
 async fn sqlite_group_commit_fails_only_the_bad_entity() {
     if let Some(b) = sqlite().await {
         group_commit_fails_only_the_bad_entity(b).await;

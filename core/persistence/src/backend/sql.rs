@@ -414,6 +414,20 @@ macro_rules! sql_backend {
                 })
             }
 
+            /// The events of a query's rows, with their tags.
+            async fn fetch_records<'q>(
+                &self,
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            ) -> std::result::Result<Vec<EventRecord>, sqlx::Error> {
+                let rows = query.fetch_all(&self.pool).await?;
+                let mut out = rows
+                    .iter()
+                    .map(Self::decode_row)
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                self.attach_tags(&mut out).await?;
+                Ok(out)
+            }
+
             async fn attach_tags(
                 &self,
                 records: &mut [EventRecord],
@@ -581,22 +595,13 @@ macro_rules! sql_backend {
                     c.sequence_number,
                     c.sequence_number
                 );
-                let rows = sqlx::query(&q)
+                let query = sqlx::query(&q)
                     .bind(persistence_id)
                     .bind(false)
                     .bind(from_sequence_nr)
                     .bind(to_sequence_nr)
-                    .bind(sql_limit(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(err)?;
-                let mut out = rows
-                    .iter()
-                    .map(Self::decode_row)
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(err)?;
-                self.attach_tags(&mut out).await.map_err(err)?;
-                Ok(out)
+                    .bind(sql_limit(limit));
+                self.fetch_records(query).await.map_err(err)
             }
 
             async fn read_tagged(
@@ -628,22 +633,13 @@ macro_rules! sql_backend {
                     c.ordering,
                     c.ordering
                 );
-                let rows = sqlx::query(&q)
+                let query = sqlx::query(&q)
                     .bind(false)
                     .bind(tag)
                     .bind(after_ordering)
                     .bind(up_to_ordering)
-                    .bind(sql_limit(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(err)?;
-                let mut out = rows
-                    .iter()
-                    .map(Self::decode_row)
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(err)?;
-                self.attach_tags(&mut out).await.map_err(err)?;
-                Ok(out)
+                    .bind(sql_limit(limit));
+                self.fetch_records(query).await.map_err(err)
             }
 
             async fn max_ordering(&self) -> Result<i64> {
