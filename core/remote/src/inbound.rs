@@ -507,8 +507,22 @@ fn on_system_message(
             ..
         }) => {
             info!(actor, existence_confirmed, recipient = ?recipient, "remote actor terminated");
+            // The JVM names the actor with its `#uid`; report it as it was
+            // watched (with or without uid).
+            let mut actor = actor;
             if let Ok(p) = actor.parse::<ActorPath>() {
-                inner.remote_watch.lock().unwatch(&p.address, &actor);
+                let mut rw = inner.remote_watch.lock();
+                let same = |w: &String| {
+                    w.parse::<ActorPath>().is_ok_and(|q| {
+                        q.address == p.address
+                            && q.elements == p.elements
+                            && (q.uid.is_none() || q.uid == p.uid)
+                    })
+                };
+                if let Some(w) = rw.watched(&p.address).into_iter().find(same) {
+                    actor = w;
+                }
+                rw.unwatch(&p.address, &actor);
             }
             inner.emit(RemoteEvent::Terminated {
                 actor,
