@@ -4,7 +4,9 @@
 //! differs) is set aside: members, uids, statuses, roles, unreachable, leader, oldest and
 //! oldest per role. Single-member lookups, the unknown-member 404, `/ready` and `/alive` answer
 //! the same; `PUT operation=Down` on the Rekko node's endpoint downs a JVM member, which the
-//! JVM nodes see. Conditions are polled until a deadline; nothing sleeps as synchronisation.
+//! JVM nodes see. Before joining, both answer the same not-ready 500, the same empty status
+//! document and, read-only, the same 405. Conditions are polled until a deadline; nothing
+//! sleeps as synchronisation.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -32,19 +34,25 @@ fn encoded(address: &str) -> String {
         .replace('@', "%40")
 }
 
-fn start_jvm(name: &str, port: u16, seed: &str, http: u16) -> Result<JvmNode, HarnessError> {
-    tokio::task::block_in_place(|| {
-        JvmNode::start(
-            FixtureSpec::new("org.rekko.fixtures.ClusterNode")
-                .name(name)
-                .args(["--system", SYSTEM, "--port", &port.to_string()])
-                .args(["--seeds", seed, "--management-port", &http.to_string()]),
-        )
-    })
+/// A JVM `ClusterNode` with pekko-management on `http`; joins `seed` unless it is `None`.
+fn start_jvm(
+    name: &str,
+    port: u16,
+    seed: Option<&str>,
+    http: u16,
+) -> Result<JvmNode, HarnessError> {
+    let mut spec = FixtureSpec::new("org.rekko.fixtures.ClusterNode")
+        .name(name)
+        .args(["--system", SYSTEM, "--port", &port.to_string()])
+        .args(["--management-port", &http.to_string()]);
+    if let Some(seed) = seed {
+        spec = spec.args(["--seeds", seed]);
+    }
+    tokio::task::block_in_place(|| JvmNode::start(spec))
 }
 
 /// A Rekko member (role `rekko`, the JVM fixture's cluster settings) with management HTTP.
-async fn start_rekko(port: u16, http: u16) -> (ClusterNode, ManagementServer) {
+async fn start_rekko(port: u16, http: u16, read_only: bool) -> (ClusterNode, ManagementServer) {
     let remote = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", port))
         .await
         .expect("Rekko remoting starts");
@@ -61,7 +69,7 @@ pekko.cluster {{
 pekko.management.http {{
   hostname = "127.0.0.1"
   port = {http}
-  route-providers-read-only = false
+  route-providers-read-only = {read_only}
 }}
 "#
     ))
@@ -155,9 +163,9 @@ async fn rekko_management_json_equals_pekko_management() -> Result<(), HarnessEr
     let (p1, p2, p3) = (free_port()?, free_port()?, free_port()?);
     let (h1, h2, h3) = (free_port()?, free_port()?, free_port()?);
     let seed = address(p1);
-    let mut j1 = start_jvm("mgmt-seed", p1, &seed, h1)?;
-    let mut j2 = start_jvm("mgmt-second", p2, &seed, h2)?;
-    let (rekko, server) = start_rekko(p3, h3).await;
+    let mut j1 = start_jvm("mgmt-seed", p1, Some(&seed), h1)?;
+    let mut j2 = start_jvm("mgmt-second", p2, Some(&seed), h2)?;
+    let (rekko, server) = start_rekko(p3, h3, false).await;
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
 
     let (b1, b2) = (
@@ -261,6 +269,61 @@ async fn rekko_management_json_equals_pekko_management() -> Result<(), HarnessEr
         !line.contains(&victim),
         "JVM seed still lists {victim}: {line}"
     );
+
+    server.stop().await;
+    rekko.remote().shutdown().await;
+    Ok(())
+}
+
+/// Nodes that have not joined: the same 500 from `/ready` (the cluster-membership check names
+/// itself), the same status document without leader and oldest, and in read-only mode (Pekko
+/// Management's default) the same 405 for a PUT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unjoined_nodes_answer_alike() -> Result<(), HarnessError> {
+    require_jvm!();
+    let (p1, p2, h1, h2) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let _jvm = start_jvm("mgmt-unjoined", p1, None, h1)?;
+    let (rekko, server) = start_rekko(p2, h2, true).await;
+    let (bj, br) = (
+        format!("http://127.0.0.1:{h1}"),
+        server.base_uri().to_string(),
+    );
+    // The JVM endpoint binds shortly after READY: wait for its first answer.
+    let deadline = Instant::now() + CONVERGE;
+    while get(&format!("{bj}/alive")).await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "JVM management endpoint never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let from_rekko = get(&format!("{br}/ready")).await;
+    assert_eq!(from_rekko.0, 500);
+    assert_eq!(from_rekko, get(&format!("{bj}/ready")).await);
+    assert_eq!(
+        get(&format!("{br}/alive")).await,
+        get(&format!("{bj}/alive")).await
+    );
+
+    let (s_r, body_r) = get(&format!("{br}/cluster/members")).await;
+    let (s_j, body_j) = get(&format!("{bj}/cluster/members")).await;
+    assert_eq!((s_r, s_j), (200, 200));
+    let (n_r, n_j) = (normalise(&body_r), normalise(&body_j));
+    assert!(n_r.is_some(), "{body_r}");
+    assert_eq!(n_r, n_j, "Rekko {body_r} vs JVM {body_j}");
+
+    let put = |base: &str| {
+        reqwest::Client::new()
+            .put(format!("{base}/cluster/members/{}", encoded(&address(p1))))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("operation=Down")
+            .send()
+    };
+    let (r, j) = (put(&br).await, put(&bj).await);
+    let (r, j) = (r.expect("Rekko answers"), j.expect("JVM answers"));
+    assert_eq!((r.status().as_u16(), j.status().as_u16()), (405, 405));
+    assert_eq!(r.text().await.ok(), j.text().await.ok());
 
     server.stop().await;
     rekko.remote().shutdown().await;
