@@ -3,6 +3,8 @@
 # (jvm-fixtures LocalBench) in one run and prints one table with Rekko/Pekko ratios.
 #
 # Usage: bench/actor/run.sh [scenario ...]   (tell1 tell8 latency spawn memory; default all)
+# Throughput is reported per second of wall time and per second of process CPU time (all
+# threads); on a machine shared with other jobs the CPU figure moves less with the load.
 # Env:   BENCH_SCALE=0.1 scales message and actor counts (default 1 = 1M actors).
 #        CARGO_TARGET_DIR as usual; JAVA_OPTS for the JVM (default -Xms2g -Xmx4g).
 set -euo pipefail

@@ -96,7 +96,23 @@ fn ponger(ping: ActorRef<PingMsg>) -> Behavior<PongMsg> {
     })
 }
 
-async fn tell_throughput(pairs: usize, round_trips_per_pair: u64, inflight: u64) -> f64 {
+/// CPU time used by this process so far (all threads), from `/proc/self/stat` (Linux; 0 when
+/// unavailable). Clock ticks are taken as 1/100 s, the Linux default.
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = &s[s.rfind(')')? + 1..];
+            let f: Vec<&str> = after.split_whitespace().collect();
+            let utime: f64 = f.get(11)?.parse().ok()?;
+            let stime: f64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Messages per second of wall time and per second of process CPU time.
+async fn tell_throughput(pairs: usize, round_trips_per_pair: u64, inflight: u64) -> (f64, f64) {
     let sys = ActorSystem::new(guardian(), "Bench", settings()).expect("system");
     let mut waits = Vec::new();
     let mut starts = Vec::new();
@@ -121,6 +137,7 @@ async fn tell_throughput(pairs: usize, round_trips_per_pair: u64, inflight: u64)
         starts.push(srx.await.expect("spawned"));
     }
     let t0 = Instant::now();
+    let cpu0 = cpu_secs();
     for (ping, pong) in &starts {
         ping.tell(PingMsg::Start(pong.clone()));
     }
@@ -128,10 +145,12 @@ async fn tell_throughput(pairs: usize, round_trips_per_pair: u64, inflight: u64)
         w.await.expect("done");
     }
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     sys.terminate();
     sys.when_terminated().await;
     // Each round trip is two messages.
-    (pairs as u64 * round_trips_per_pair * 2) as f64 / secs
+    let msgs = (pairs as u64 * round_trips_per_pair * 2) as f64;
+    (msgs / secs, if cpu > 0.0 { msgs / cpu } else { 0.0 })
 }
 
 // ---------------------------------------------------------------- latency
@@ -368,13 +387,15 @@ fn main() {
     rt.block_on(async {
         if want("tell1") {
             let _ = tell_throughput(1, n(200_000), 100).await;
-            let r = tell_throughput(1, n(2_000_000), 100).await;
+            let (r, c) = tell_throughput(1, n(2_000_000), 100).await;
             println!("RESULT tell_1_pair_msgs_per_s {r:.0}");
+            println!("RESULT tell_1_pair_msgs_per_cpu_s {c:.0}");
         }
         if want("tell8") {
             let _ = tell_throughput(8, n(50_000), 100).await;
-            let r = tell_throughput(8, n(500_000), 100).await;
+            let (r, c) = tell_throughput(8, n(500_000), 100).await;
             println!("RESULT tell_8_pairs_msgs_per_s {r:.0}");
+            println!("RESULT tell_8_pairs_msgs_per_cpu_s {c:.0}");
         }
         if want("latency") {
             let (p50, p99) = latency(n(200_000)).await;
