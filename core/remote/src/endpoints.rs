@@ -16,6 +16,9 @@ pub(crate) trait LocalActors: Send + Sync + 'static {
     fn selectable_paths(&self) -> Vec<String>;
     /// Delivers one message to a recipient for which `exists` was true.
     fn handler(&self) -> &Handler;
+    /// Another node looked up the recipient at `local_path` (`Watch`,
+    /// `Identify`).
+    fn on_lookup(&self, _local_path: &str) {}
 }
 
 /// Endpoints by local path, falling back to the attached [`LocalActors`].
@@ -48,9 +51,19 @@ impl LocalEndpoints {
         }
     }
 
-    /// Whether a recipient lives at `local_path`.
+    /// Whether a recipient lives at `local_path` (asked when another node
+    /// watches or identifies it).
     pub fn contains_key(&mut self, local_path: &str) -> bool {
-        self.get(local_path).is_some()
+        if self.map.contains_key(local_path) {
+            return true;
+        }
+        match &self.actors {
+            Some(a) if a.exists(local_path) => {
+                a.on_lookup(local_path);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Every selectable local path: registered endpoints and attached actors.

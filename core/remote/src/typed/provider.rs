@@ -2,18 +2,20 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+
+use artery_wire::sysmsg::SystemMessage;
 
 use parking_lot::Mutex;
 use rekko_actor::remote::{is_remote_ref, RemoteRefProvider, SerializerRegistry, WireMessage};
-use rekko_actor::{ActorPath, ActorRef, SystemHandle};
+use rekko_actor::{ActorPath, ActorRef, AnyActorRef, Behavior, Behaviors, SystemHandle};
 use tokio::sync::oneshot;
 use tracing::warn;
 
 use crate::endpoints::LocalActors;
 use crate::message::Delivery;
-use crate::node::{Handler, RemoteEvent, RemoteNode};
+use crate::node::{Handler, Inner, RemoteEvent, RemoteNode};
 
 use super::error::RefError;
 use super::refs::PromiseTarget;
@@ -42,6 +44,10 @@ pub(crate) struct Core {
     /// Local actor paths made selectable (rendered by the resolver or exposed).
     pub exposed: Mutex<HashSet<String>>,
     counter: AtomicU64,
+    /// Watches the actors other nodes looked up, to notify their remote watchers.
+    deathwatch: OnceLock<ActorRef<AnyActorRef>>,
+    /// Local paths the deathwatch actor watches.
+    watched: Mutex<HashSet<String>>,
 }
 
 impl Core {
@@ -84,6 +90,21 @@ struct Actors {
 impl LocalActors for Actors {
     fn exists(&self, local_path: &str) -> bool {
         self.core.exists(local_path)
+    }
+
+    fn on_lookup(&self, local_path: &str) {
+        let Some(deathwatch) = self.core.deathwatch.get() else {
+            return;
+        };
+        if !self.core.watched.lock().insert(local_path.to_string()) {
+            return;
+        }
+        match self.core.system.resolve_local(&elements(local_path), 0) {
+            Some(actor) => deathwatch.tell(actor),
+            None => {
+                self.core.watched.lock().remove(local_path);
+            }
+        }
     }
 
     fn selectable_paths(&self) -> Vec<String> {
@@ -145,7 +166,20 @@ impl RemoteActorRefProvider {
             exports: Mutex::new(HashMap::new()),
             exposed: Mutex::new(HashSet::new()),
             counter: AtomicU64::new(0),
+            deathwatch: OnceLock::new(),
+            watched: Mutex::new(HashSet::new()),
         });
+        match system.system_actor_of(
+            deathwatch(Arc::downgrade(&node.inner), Arc::downgrade(&core)),
+            "rekko-remote-deathwatch",
+        ) {
+            Ok(r) => {
+                let _ = core.deathwatch.set(r);
+            }
+            Err(e) => {
+                warn!(error = %e, "remote watchers of this system's actors will not be notified")
+            }
+        }
         let inbound_core = core.clone();
         let handler: Handler = Arc::new(move |node: &RemoteNode, d: Delivery| {
             ActorRefResolver::new(node.clone(), inbound_core.clone()).deliver_inbound(d);
@@ -317,6 +351,55 @@ impl ActorRefResolver {
                     "{reason} (recipient {recipient}, serializer id {serializer}, manifest {manifest:?})"
                 ),
             });
+        }
+    }
+}
+
+/// Watches local actors that other nodes looked up (`Watch`, `Identify`);
+/// when one stops, every remote watcher registered for it gets a
+/// `DeathWatchNotification` naming the watchee exactly as its `Watch` did.
+fn deathwatch(node: Weak<Inner>, core: Weak<Core>) -> Behavior<AnyActorRef> {
+    Behaviors::receive(|ctx, actor: AnyActorRef| {
+        ctx.watch_any(&actor);
+        Behaviors::same()
+    })
+    .receive_signal(move |_ctx, signal| {
+        if let Some(actor) = signal.terminated_ref() {
+            let local = local_path(&actor.path().elements);
+            if let Some(core) = core.upgrade() {
+                core.watched.lock().remove(&local);
+            }
+            if let Some(inner) = node.upgrade() {
+                notify_remote_watchers(&inner, &local);
+            }
+        }
+        Behaviors::same()
+    })
+}
+
+/// Sends `DeathWatchNotification(existenceConfirmed = true)` to every remote
+/// watcher of the local actor at `local`.
+fn notify_remote_watchers(inner: &Arc<Inner>, local: &str) {
+    let mut watched = Vec::new();
+    inner.watchers.lock().retain(|watchee, watchers| {
+        let here = watchee
+            .parse::<crate::ActorPath>()
+            .is_ok_and(|p| p.address == inner.local.address && p.path_string() == local);
+        if here {
+            watched.push((watchee.clone(), std::mem::take(watchers)));
+        }
+        !here
+    });
+    for (watchee, watchers) in watched {
+        for w in watchers {
+            inner.send_system(
+                &w,
+                SystemMessage::DeathWatchNotification {
+                    actor: watchee.clone(),
+                    existence_confirmed: true,
+                    address_terminated: false,
+                },
+            );
         }
     }
 }
