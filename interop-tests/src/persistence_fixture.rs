@@ -19,11 +19,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use rekko_persistence::backend::sql::{postgres_pool, PostgresJournal, PostgresSnapshotStore};
+use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::query::{QuerySettings, ReadJournal};
+use rekko_persistence::recovery::{recover, Recovered};
+use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
 use rekko_persistence::settings::{DbSettings, DbTarget, JournalTables, SnapshotTables};
+use rekko_persistence::{SnapshotRecord, SnapshotSelectionCriteria};
 use serde::{Deserialize, Serialize};
 
-use crate::{running_in_ci, FixtureSpec};
+use crate::{running_in_ci, FixtureSpec, HarnessError, JvmNode};
+
+/// How long a fixture command may take to answer.
+const ANSWER: Duration = Duration::from_secs(60);
 
 /// The JVM class name of the fixture's event, the Jackson manifest of its payloads.
 pub const ADDED: &str = "org.rekko.fixtures.PersistenceNode$Added";
@@ -76,6 +85,76 @@ impl CounterState {
         self.items.push(e.item.clone());
         self
     }
+}
+
+/// The event's tags, sorted.
+pub fn sorted_tags(tags: &[String]) -> Vec<String> {
+    let mut tags = tags.to_vec();
+    tags.sort();
+    tags
+}
+
+/// The latest snapshot of `persistence_id`; panics naming `who` saved it when there is none.
+pub async fn latest_snapshot(
+    snapshots: &dyn SnapshotStore,
+    persistence_id: &str,
+    who: &str,
+) -> SnapshotRecord {
+    snapshots
+        .load(persistence_id, SnapshotSelectionCriteria::LATEST)
+        .await
+        .expect("load the latest snapshot")
+        .unwrap_or_else(|| panic!("{who} saved no snapshot of {persistence_id}"))
+}
+
+/// Recovers the fixture's entity from Jackson JSON events and snapshots, as the JVM does.
+pub async fn recover_counter(
+    journal: Arc<dyn Journal>,
+    snapshots: &dyn SnapshotStore,
+    persistence_id: &str,
+) -> rekko_persistence::Result<Recovered<CounterState>> {
+    let events = JacksonCodec::<Added>::single(JacksonFormat::Json, ADDED);
+    let states = JacksonCodec::<CounterState>::single(JacksonFormat::Json, STATE);
+    recover(
+        journal,
+        snapshots,
+        persistence_id,
+        SnapshotSelectionCriteria::LATEST,
+        CounterState::default(),
+        &states,
+        &events,
+        |s, e: Added| s.apply(&e),
+        400,
+    )
+    .await
+}
+
+/// Checks that Rekko's `currentEventsByTag` and the JVM fixture's read journal (command
+/// `tagged`) return the same `count` events of `tag`, in the same order.
+pub fn assert_same_events_by_tag(
+    jvm: &mut JvmNode,
+    rt: &tokio::runtime::Runtime,
+    journal: Arc<dyn Journal>,
+    tag: &str,
+    count: usize,
+) -> Result<(), HarnessError> {
+    let jvm_tagged = jvm.request(&format!("tagged {tag} {count}"), ANSWER)?;
+    let queries = ReadJournal::new(journal, QuerySettings::default());
+    let rust_tagged: Vec<String> = rt.block_on(
+        queries
+            .current_events_by_tag(tag, 0)
+            .map(|r| {
+                let r = r.expect("Rekko's events by tag");
+                format!(
+                    "{}:{}:{}",
+                    r.ordering, r.repr.persistence_id, r.repr.sequence_nr
+                )
+            })
+            .collect(),
+    );
+    assert_eq!(rust_tagged.len(), count, "Rekko's events tagged {tag}");
+    assert_eq!(jvm_tagged, format!("TAGGED {}", rust_tagged.join(",")));
+    Ok(())
 }
 
 /// `REKKO_TEST_PG_URL`, or `None` after printing that `test` is skipped; under `CI=true` a

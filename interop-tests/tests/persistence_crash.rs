@@ -11,14 +11,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::persistence_fixture::{pg_url, recover_counter, Added, TestDb, ADDED};
 use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::backend::inmem::InMemorySnapshotStore;
 use rekko_persistence::journal::Journal;
-use rekko_persistence::recovery::{recover, EntityWriter};
+use rekko_persistence::recovery::EntityWriter;
 use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::SnapshotSelectionCriteria;
 
 const ANSWER: Duration = Duration::from_secs(60);
 const PID: &str = "Counter|crash";
@@ -107,7 +106,6 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
     // 2. Every acknowledged event is there; sequence numbers are contiguous.
     let journal_dyn: Arc<dyn Journal> = j.clone();
     let events = JacksonCodec::<Added>::single(JacksonFormat::Json, ADDED);
-    let states = JacksonCodec::<CounterState>::single(JacksonFormat::Json, STATE);
     let highest = rt.block_on(async {
         let highest = j.highest_sequence_nr(PID).await.unwrap();
         assert!(
@@ -119,19 +117,9 @@ fn kill_a_writer_mid_stream() -> Result<(), HarnessError> {
         let seqs: Vec<i64> = rows.iter().map(|r| r.repr.sequence_nr).collect();
         assert_eq!(seqs, (1..=highest).collect::<Vec<_>>());
         // 3. A new incarnation recovers and continues the stream.
-        let r = recover(
-            journal_dyn.clone(),
-            &InMemorySnapshotStore::new(),
-            PID,
-            SnapshotSelectionCriteria::LATEST,
-            CounterState::default(),
-            &states,
-            &events,
-            |s: CounterState, e: Added| s.apply(&e),
-            400,
-        )
-        .await
-        .unwrap();
+        let r = recover_counter(journal_dyn.clone(), &InMemorySnapshotStore::new(), PID)
+            .await
+            .unwrap();
         assert_eq!(r.sequence_nr, highest);
         let mut w = EntityWriter::new(journal_dyn.clone(), PID, r.sequence_nr);
         let next = w

@@ -15,14 +15,15 @@ use std::time::Duration;
 
 use rekko_actor::testkit::TestProbe;
 use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings};
-use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::persistence_fixture::{
+    latest_snapshot, pg_url, sorted_tags, Added, CounterState, TestDb, ADDED, STATE,
+};
 use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
-use rekko_persistence::journal::{Journal, SnapshotStore};
+use rekko_persistence::journal::Journal;
 use rekko_persistence::serialization::jackson::{JacksonCodec, JacksonFormat};
 use rekko_persistence::typed::{
     command_ref, Effect, EventSourcedBehavior, EventSourcedSignal, Persistence, PersistenceId,
 };
-use rekko_persistence::SnapshotSelectionCriteria;
 
 const ANSWER: Duration = Duration::from_secs(60);
 
@@ -103,11 +104,7 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
     // 2. A Rekko entity recovers the same state (from the JVM's snapshot at 4 plus events 5
     //    and 6) and appends M = 3 events, snapshotting at 8 like the JVM would.
     rt.block_on(async {
-        let jvm_snapshot = snapshots
-            .load(pid, SnapshotSelectionCriteria::LATEST)
-            .await
-            .unwrap()
-            .expect("the JVM saved a snapshot");
+        let jvm_snapshot = latest_snapshot(&*snapshots, pid, "the JVM").await;
         assert_eq!(jvm_snapshot.metadata.sequence_nr, 4);
         let p = Persistence::new(journal.clone(), snapshots.clone());
         let signals = TestProbe::<String>::new("signals");
@@ -145,15 +142,9 @@ fn entity_take_over(format: JacksonFormat) -> Result<(), HarnessError> {
             assert_eq!(r.repr.payload.serializer_id, format.serializer_id());
             assert_eq!(r.repr.payload.manifest, ADDED);
             assert_eq!(r.repr.adapter_manifest, "");
-            let mut tags = r.repr.tags.clone();
-            tags.sort();
-            assert_eq!(tags, vec!["big".to_string(), "counters".to_string()]);
+            assert_eq!(sorted_tags(&r.repr.tags), ["big", "counters"]);
         }
-        let snap = snapshots
-            .load(pid, SnapshotSelectionCriteria::LATEST)
-            .await
-            .unwrap()
-            .expect("Rekko saved a snapshot");
+        let snap = latest_snapshot(&*snapshots, pid, "Rekko").await;
         assert_eq!(snap.metadata.sequence_nr, 8);
         assert_eq!(snap.state.manifest, STATE);
     });

@@ -13,26 +13,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::persistence_fixture::{
+    assert_same_events_by_tag, latest_snapshot, pg_url, sorted_tags, Added, CounterState, TestDb,
+    ADDED, STATE,
+};
 use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::backend::sql::{PostgresJournal, PostgresSnapshotStore};
 use rekko_persistence::journal::{Journal, SnapshotStore};
 use rekko_persistence::model::{new_writer_uuid, now_millis};
-use rekko_persistence::query::{QuerySettings, ReadJournal};
+use rekko_persistence::query::ReadJournal;
 use rekko_persistence::serialization::jackson::{self, JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::{
-    AtomicWrite, PersistentRepr, SnapshotMetadata, SnapshotRecord, SnapshotSelectionCriteria,
-};
+use rekko_persistence::{AtomicWrite, PersistentRepr, SnapshotMetadata, SnapshotRecord};
 
 const ANSWER: Duration = Duration::from_secs(60);
-
-/// The JVM entity's tags of an event, sorted as the test compares them.
-fn tags_for(e: &Added) -> Vec<String> {
-    let mut tags = e.tags();
-    tags.sort();
-    tags
-}
 
 /// Journal and snapshot store in a new schema, and the database the JVM fixture is given.
 async fn open_db(url: &str) -> (TestDb, Arc<PostgresJournal>, Arc<PostgresSnapshotStore>) {
@@ -96,15 +90,10 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
                 jackson::decode_to_json(&r.payload).unwrap(),
                 serde_json::json!({"item": format!("item-{a}"), "amount": a})
             );
-            let mut tags = r.tags.clone();
-            tags.sort();
-            assert_eq!(tags, tags_for(&events.decode(&r.payload).unwrap()));
+            let tags = events.decode(&r.payload).unwrap().tags();
+            assert_eq!(sorted_tags(&r.tags), sorted_tags(&tags));
         }
-        let snapshot = snapshots
-            .load(pid, SnapshotSelectionCriteria::LATEST)
-            .await
-            .unwrap()
-            .expect("the JVM saved a snapshot");
+        let snapshot = latest_snapshot(&*snapshots, pid, "the JVM").await;
         assert_eq!(snapshot.metadata.sequence_nr, 4);
         assert_eq!(snapshot.state.serializer_id, format.serializer_id());
         assert_eq!(snapshot.state.manifest, STATE);
@@ -178,22 +167,8 @@ fn take_over_and_hand_back(format: JacksonFormat) -> Result<(), HarnessError> {
          7:item-11:11,8:item-20:20,9:item-21:21,10:item-22:22"
     );
     // eventsByTag: the JVM read journal and Rust give the same order.
-    let rj = ReadJournal::new(journal.clone(), QuerySettings::default());
     for (tag, count) in [("counters", 10), ("big", 5)] {
-        let jvm_tagged = jvm.request(&format!("tagged {tag} {count}"), ANSWER)?;
-        let rust_tagged: Vec<String> = rt.block_on(
-            rj.current_events_by_tag(tag, 0)
-                .map(|r| {
-                    let r = r.unwrap();
-                    format!(
-                        "{}:{}:{}",
-                        r.ordering, r.repr.persistence_id, r.repr.sequence_nr
-                    )
-                })
-                .collect(),
-        );
-        assert_eq!(rust_tagged.len(), count);
-        assert_eq!(jvm_tagged, format!("TAGGED {}", rust_tagged.join(",")));
+        assert_same_events_by_tag(&mut jvm, &rt, journal.clone(), tag, count)?;
     }
     assert_eq!(jvm.request("persist e1 1 30", ANSWER)?, "PERSISTED 11 129");
     let log = jvm.process().log_tail();

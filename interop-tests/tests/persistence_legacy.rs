@@ -7,16 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use rekko_interop_tests::persistence_fixture::{pg_url, Added, CounterState, TestDb, ADDED, STATE};
+use rekko_interop_tests::persistence_fixture::{
+    assert_same_events_by_tag, latest_snapshot, pg_url, recover_counter, sorted_tags, Added,
+    CounterState, TestDb, ADDED, STATE,
+};
 use rekko_interop_tests::{require_jvm, HarnessError, JvmNode};
 use rekko_persistence::backend::legacy::{LegacyJournal, LegacySnapshotStore};
-use rekko_persistence::journal::{Journal, SnapshotStore};
-use rekko_persistence::query::{QuerySettings, ReadJournal};
-use rekko_persistence::recovery::{recover, EntityWriter};
+use rekko_persistence::journal::Journal;
+use rekko_persistence::recovery::EntityWriter;
 use rekko_persistence::serialization::jackson::{self, JacksonCodec, JacksonFormat};
 use rekko_persistence::serialization::PayloadCodec;
-use rekko_persistence::SnapshotSelectionCriteria;
 
 const ANSWER: Duration = Duration::from_secs(60);
 
@@ -81,33 +81,17 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
             jackson::decode_to_json(&rows[4].repr.payload).unwrap(),
             serde_json::json!({"item": "item-10", "amount": 10})
         );
-        let mut tags = rows[4].repr.tags.clone();
-        tags.sort();
-        assert_eq!(tags, vec!["big".to_string(), "counters".to_string()]);
-        let snap = snapshots
-            .load(pid, SnapshotSelectionCriteria::LATEST)
-            .await
-            .unwrap()
-            .expect("the JVM saved a legacy snapshot");
+        assert_eq!(sorted_tags(&rows[4].repr.tags), ["big", "counters"]);
+        let snap = latest_snapshot(&snapshots, pid, "the JVM").await;
         assert_eq!(snap.metadata.sequence_nr, 4);
         assert_eq!(
             (snap.state.serializer_id, snap.state.manifest.as_str()),
             (31, STATE)
         );
 
-        let r = recover(
-            journal_dyn.clone(),
-            &snapshots,
-            pid,
-            SnapshotSelectionCriteria::LATEST,
-            CounterState::default(),
-            &states,
-            &events,
-            |s: CounterState, e: Added| s.apply(&e),
-            400,
-        )
-        .await
-        .unwrap();
+        let r = recover_counter(journal_dyn.clone(), &snapshots, pid)
+            .await
+            .unwrap();
         assert_eq!(
             (r.sequence_nr, r.snapshot_sequence_nr, r.state.total),
             (5, Some(4), 20)
@@ -137,22 +121,8 @@ fn legacy_schema_jvm_to_rekko_and_back() -> Result<(), HarnessError> {
         jvm.request("events Counter|old", ANSWER)?,
         "EVENTS 1:item-1:1,2:item-2:2,3:item-3:3,4:item-4:4,5:item-10:10,6:item-20:20,7:item-3:3"
     );
-    let rj = ReadJournal::new(journal_dyn, QuerySettings::default());
     for (tag, count) in [("counters", 7), ("big", 2)] {
-        let jvm_tagged = jvm.request(&format!("tagged {tag} {count}"), ANSWER)?;
-        let rust: Vec<String> = rt.block_on(
-            rj.current_events_by_tag(tag, 0)
-                .map(|r| {
-                    let r = r.unwrap();
-                    format!(
-                        "{}:{}:{}",
-                        r.ordering, r.repr.persistence_id, r.repr.sequence_nr
-                    )
-                })
-                .collect(),
-        );
-        assert_eq!(rust.len(), count);
-        assert_eq!(jvm_tagged, format!("TAGGED {}", rust.join(",")));
+        assert_same_events_by_tag(&mut jvm, &rt, journal_dyn.clone(), tag, count)?;
     }
     assert!(jvm.quit(ANSWER)?, "JVM did not exit");
     rt.block_on(db.drop_schema());
