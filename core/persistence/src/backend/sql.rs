@@ -67,51 +67,40 @@ impl JournalSql {
             &c.meta_ser_id,
             &c.meta_ser_manifest,
             &c.meta_payload,
-        ];
-        let select_cols = cols
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        ]
+        .map(String::as_str);
+        let select_cols = cols.join(", ");
         let select_cols_e = cols
             .iter()
             .map(|s| format!("e.{s}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let insert_head = format!(
-            "INSERT INTO {ej} ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) ",
-            c.persistence_id,
-            c.sequence_number,
-            c.deleted,
-            c.writer,
-            c.write_timestamp,
-            c.adapter_manifest,
-            c.event_ser_id,
-            c.event_ser_manifest,
-            c.event_payload,
-            c.meta_ser_id,
-            c.meta_ser_manifest,
-            c.meta_payload
-        );
+        // Every column but `ordering`, which the database assigns.
+        let insert_head = format!("INSERT INTO {ej} ({}) ", cols[1..].join(", "));
         let body = |ordering: &str, bytes: &str, pk: &str| {
+            let types = [
+                ordering.to_string(),
+                "VARCHAR(255) NOT NULL".into(),
+                "BIGINT NOT NULL".into(),
+                "BOOLEAN DEFAULT FALSE NOT NULL".into(),
+                "VARCHAR(255) NOT NULL".into(),
+                "BIGINT".into(),
+                "VARCHAR(255)".into(),
+                "INTEGER NOT NULL".into(),
+                "VARCHAR(255) NOT NULL".into(),
+                format!("{bytes} NOT NULL"),
+                "INTEGER".into(),
+                "VARCHAR(255)".into(),
+                bytes.to_string(),
+            ];
+            let columns: Vec<String> = cols
+                .iter()
+                .zip(types)
+                .map(|(c, t)| format!("{c} {t}"))
+                .collect();
             format!(
-                "CREATE TABLE IF NOT EXISTS {ej} ({} {ordering}, {} VARCHAR(255) NOT NULL, \
-                 {} BIGINT NOT NULL, {} BOOLEAN DEFAULT FALSE NOT NULL, {} VARCHAR(255) NOT NULL, \
-                 {} BIGINT, {} VARCHAR(255), {} INTEGER NOT NULL, {} VARCHAR(255) NOT NULL, \
-                 {} {bytes} NOT NULL, {} INTEGER, {} VARCHAR(255), {} {bytes}, {pk})",
-                c.ordering,
-                c.persistence_id,
-                c.sequence_number,
-                c.deleted,
-                c.writer,
-                c.write_timestamp,
-                c.adapter_manifest,
-                c.event_ser_id,
-                c.event_ser_manifest,
-                c.event_payload,
-                c.meta_ser_id,
-                c.meta_ser_manifest,
-                c.meta_payload,
+                "CREATE TABLE IF NOT EXISTS {ej} ({}, {pk})",
+                columns.join(", ")
             )
         };
         let tag_ddl = format!(
@@ -771,3 +760,37 @@ macro_rules! sql_backend {
 
 sql_backend!(Postgres, sqlx::postgres::PgRow, ddl_pg);
 sql_backend!(Sqlite, sqlx::sqlite::SqliteRow, ddl_sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_journal_statements_are_pekko_persistence_jdbc_s_schema() {
+        let sql = JournalSql::new(&JournalTables::default());
+        assert_eq!(
+            sql.ddl_pg[0],
+            "CREATE TABLE IF NOT EXISTS event_journal (ordering BIGSERIAL, \
+             persistence_id VARCHAR(255) NOT NULL, sequence_number BIGINT NOT NULL, \
+             deleted BOOLEAN DEFAULT FALSE NOT NULL, writer VARCHAR(255) NOT NULL, \
+             write_timestamp BIGINT, adapter_manifest VARCHAR(255), event_ser_id INTEGER NOT NULL, \
+             event_ser_manifest VARCHAR(255) NOT NULL, event_payload BYTEA NOT NULL, \
+             meta_ser_id INTEGER, meta_ser_manifest VARCHAR(255), meta_payload BYTEA, \
+             PRIMARY KEY(persistence_id, sequence_number))"
+        );
+        assert!(sql.ddl_sqlite[0].starts_with(
+            "CREATE TABLE IF NOT EXISTS event_journal (ordering INTEGER PRIMARY KEY AUTOINCREMENT, \
+             persistence_id VARCHAR(255) NOT NULL,"
+        ));
+        assert!(sql.ddl_sqlite[0].ends_with(
+            "event_payload BLOB NOT NULL, meta_ser_id INTEGER, meta_ser_manifest VARCHAR(255), \
+             meta_payload BLOB, UNIQUE(persistence_id, sequence_number))"
+        ));
+        assert_eq!(
+            sql.insert_head,
+            "INSERT INTO event_journal (persistence_id, sequence_number, deleted, writer, \
+             write_timestamp, adapter_manifest, event_ser_id, event_ser_manifest, event_payload, \
+             meta_ser_id, meta_ser_manifest, meta_payload) "
+        );
+    }
+}
