@@ -178,7 +178,12 @@ fn spawn_run(runtime: &tokio::runtime::Handle, first: Runnable, sys_id: usize) {
                 let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
                 let again = cell.run_batch(limits);
                 RUNNING_SYSTEM.with(|r| r.set(prev));
-                READY.with(|r| queue.extend(r.borrow_mut().drain(..)));
+                READY.with(|r| {
+                    let mut r = r.borrow_mut();
+                    if !r.is_empty() {
+                        queue.extend(r.drain(..));
+                    }
+                });
                 turns += 1;
                 if let Some(cell) = again {
                     queue.push_back((cell, limits));
