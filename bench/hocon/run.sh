@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HOCON parse+resolve benchmark: hocon-config vs Lightbend config (warm JVM) vs the `hocon` crate,
 # on Pekko's reference.conf files: (a) the actor module's reference.conf, (b) all 22 Pekko
-# reference.conf files merged and resolved. Prints one table with the ratios.
+# reference.conf files merged and resolved. Prints a table of wall time and one of process CPU
+# time per iteration (all threads, so the JVM's compiler and garbage collector count), with the
+# ratios; on a machine shared with other jobs the CPU table moves less with the load.
 #
 # Usage: bench/hocon/run.sh [WARMUP_SECONDS] [MEASURE_SECONDS]   (defaults 10 and 10)
 # Needs ../shared/conformance/pekko-reference, java + mvn, cargo.
@@ -36,23 +38,32 @@ echo "running hocon-config and the hocon crate..." >&2
 
 python3 - "$out" <<'PY'
 import sys
-rows = {}
+rows, cpu = {}, {}
 for line in open(sys.argv[1]):
     parts = line.split()
     if len(parts) >= 3:
         rows[(parts[0], parts[1])] = parts[2]
-def ms(v):
+    if len(parts) >= 5:
+        cpu[(parts[0], parts[1])] = parts[4]
+def ms(table, key):
     try:
-        return float(v) / 1000.0
+        v = float(table.get(key, "nan")) / 1000.0
+        return None if v != v else v
     except ValueError:
         return None
-print(f"{'load':32} {'hocon-config':>14} {'Lightbend warm':>15} {'ratio':>7} {'hocon crate':>13} {'ratio':>8}")
-for load in ("actor-reference", "all-pekko-references-merged"):
-    ours = ms(rows.get(("hocon-config", load), "nan"))
-    lb = ms(rows.get(("lightbend", load), "nan"))
-    hc = ms(rows.get(("hocon", load), "nan"))
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f} ms"
-    r1 = f"{lb/ours:.1f}x" if ours and lb else "n/a"
-    r2 = f"{hc/ours:.0f}x" if ours and hc else ("failed" if rows.get(("hocon", load)) == "FAILED" else "n/a")
-    print(f"{load:32} {fmt(ours):>14} {fmt(lb):>15} {r1:>7} {fmt(hc):>13} {r2:>8}")
+fmt = lambda v: "n/a" if v is None else f"{v:.3f} ms"
+loads = ("actor-reference", "all-pekko-references-merged")
+head = f"{'load':32} {'hocon-config':>14} {'Lightbend warm':>15} {'ratio':>7} {'hocon crate':>13} {'ratio':>8}"
+for title, table in (("wall time per iteration", rows),
+                     ("process CPU time per iteration (all threads; moves less with the load of a shared machine)", cpu)):
+    print(title)
+    print(head)
+    for load in loads:
+        ours = ms(table, ("hocon-config", load))
+        lb = ms(table, ("lightbend", load))
+        hc = ms(table, ("hocon", load))
+        r1 = f"{lb/ours:.1f}x" if ours and lb else "n/a"
+        r2 = f"{hc/ours:.0f}x" if ours and hc else ("failed" if rows.get(("hocon", load)) == "FAILED" else "n/a")
+        print(f"{load:32} {fmt(ours):>14} {fmt(lb):>15} {r1:>7} {fmt(hc):>13} {r2:>8}")
+    print()
 PY

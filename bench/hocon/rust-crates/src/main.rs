@@ -1,8 +1,20 @@
 //! `hocon-bench-rust-crates PEKKO_REFERENCE_DIR [WARMUP_S] [MEASURE_S]`: prints
-//! `<crate> <load> <mean microseconds> <iterations>` lines, or `<crate> <load> FAILED <error>`.
+//! `<crate> <load> <mean microseconds> <iterations> <mean CPU microseconds>` lines, or
+//! `<crate> <load> FAILED <error>`. CPU time is the process's user+system time (one thread
+//! here), read from `/proc/self/stat` on Linux in 10 ms ticks; elsewhere it is `nan`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// User+system CPU time of this process in nanoseconds (`utime` and `stime` of
+/// `/proc/self/stat`, in ticks of 1/100 s).
+fn cpu_nanos() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10_000_000)
+}
 
 fn measure<T, E: std::fmt::Display>(name: &str, load: &str, warm: f64, meas: f64, mut f: impl FnMut() -> Result<T, E>) {
     if let Err(e) = f() {
@@ -14,6 +26,7 @@ fn measure<T, E: std::fmt::Display>(name: &str, load: &str, warm: f64, meas: f64
         let _ = std::hint::black_box(f());
     }
     let start = Instant::now();
+    let cpu_start = cpu_nanos();
     let mut n = 0u64;
     loop {
         let _ = std::hint::black_box(f());
@@ -22,7 +35,12 @@ fn measure<T, E: std::fmt::Display>(name: &str, load: &str, warm: f64, meas: f64
             break;
         }
     }
-    println!("{} {} {:.1} {}", name, load, start.elapsed().as_secs_f64() * 1e6 / n as f64, n);
+    let wall = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let cpu = match (cpu_start, cpu_nanos()) {
+        (Some(a), Some(b)) => format!("{:.1}", (b - a) as f64 / 1e3 / n as f64),
+        _ => "nan".to_string(),
+    };
+    println!("{} {} {:.1} {} {}", name, load, wall, n, cpu);
 }
 
 fn main() {
