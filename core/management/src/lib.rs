@@ -10,6 +10,7 @@
 //! | `PUT /cluster/members/{address}` form `operation=Leave\|Down` | `{"message":"Leaving <a>"}` / `{"message":"Downing <a>"}`; other operations 400 |
 //! | `DELETE /cluster/members/{address}` | leave, `{"message":"Leaving <a>"}` |
 //! | `POST /cluster/members` form `address=<a>` | join, `{"message":"Joining <a>"}` |
+//! | `GET /cluster/domain-events[?type=T...]` | cluster events as server-sent events |
 //! | `GET /ready`, `/alive`, `/startup` | 200 `OK`, or 500 `Not Healthy: Check [<class>] not ok` |
 //!
 //! Mutating routes are served only with `pekko.management.http.route-providers-read-only =
@@ -33,6 +34,7 @@
 //! ```
 
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod routes;
 pub mod server;

@@ -23,6 +23,11 @@ pub trait ManagedCluster: Send + Sync + 'static {
     fn leave(&self, address: &Address);
     /// Marks the member at `address` Down.
     fn down(&self, address: &Address);
+    /// A subscription to this node's cluster events (for `/cluster/domain-events`); `None`
+    /// when the cluster publishes none.
+    fn events(&self) -> Option<tokio::sync::broadcast::Receiver<rekko_cluster::ClusterEvent>> {
+        None
+    }
 }
 
 impl ManagedCluster for rekko_cluster::ClusterNode {
@@ -37,6 +42,9 @@ impl ManagedCluster for rekko_cluster::ClusterNode {
     }
     fn down(&self, address: &Address) {
         rekko_cluster::ClusterNode::down(self, address)
+    }
+    fn events(&self) -> Option<tokio::sync::broadcast::Receiver<rekko_cluster::ClusterEvent>> {
+        Some(self.subscribe())
     }
 }
 
@@ -156,6 +164,7 @@ pub fn handle(
         }
     }
     if settings.cluster_routes {
+        rejections.extend(domain_events_other_method(req, rest));
         let outcome = if settings.read_only {
             cluster_routes_read_only(req, rest, cluster)
         } else {
@@ -167,6 +176,35 @@ pub fn handle(
         }
     }
     reject(rejections)
+}
+
+/// The event filter of a `GET /cluster/domain-events` request (served as a stream by the
+/// server), `None` for any other request.
+pub fn domain_events_request(
+    req: &Request<'_>,
+    query: Option<&str>,
+    settings: &ManagementSettings,
+) -> Option<crate::events::EventFilter> {
+    if !settings.cluster_routes || req.method != Method::GET {
+        return None;
+    }
+    let rest = strip_base_path(req.path, settings.base_path.as_deref())?;
+    prefix(rest, "cluster").and_then(|r| prefix(r, "domain-events"))?;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    Some(crate::events::EventFilter::from_query_types(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "type")
+            .map(|(_, v)| v.as_str()),
+    ))
+}
+
+/// `pathPrefix("cluster" / "domain-events") { get { ... } }` for methods other than GET.
+fn domain_events_other_method(req: &Request<'_>, rest: &str) -> Option<Rejection> {
+    let under = prefix(rest, "cluster").and_then(|r| prefix(r, "domain-events"));
+    (under.is_some() && req.method != Method::GET).then_some(Rejection::Method(Method::GET))
 }
 
 /// Pekko HTTP's default rejection handler for the rejections these routes produce.

@@ -387,3 +387,31 @@ fn form_with_another_content_type_is_not_read() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(c.calls().is_empty());
 }
+
+#[test]
+fn domain_events_take_only_get() {
+    let c = cluster(Some(MemberStatus::Up));
+    let r = call(
+        &settings(""),
+        &c,
+        Method::POST,
+        "/cluster/domain-events",
+        "",
+    );
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.body, "HTTP method not allowed, supported methods: GET");
+    let get = Request {
+        method: &Method::GET,
+        path: "/cluster/domain-events",
+        content_type: None,
+        body: b"",
+    };
+    let filter = domain_events_request(&get, Some("type=MemberUp&type=Nope"), &settings(""))
+        .expect("an event stream request");
+    assert!(filter.accepts("MemberUp") && !filter.accepts("MemberLeft"));
+    let members = Request {
+        path: "/cluster/members",
+        ..get
+    };
+    assert!(domain_events_request(&members, None, &settings("")).is_none());
+}

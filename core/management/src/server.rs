@@ -6,12 +6,16 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Response, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
 use axum::Router;
+use futures::StreamExt;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{ManagementError, Result};
-use crate::routes::{handle, ManagedCluster, Request};
+use crate::events::{encode, initial_events, EventFilter};
+use crate::routes::{domain_events_request, handle, ManagedCluster, Request};
 use crate::settings::ManagementSettings;
 
 struct App {
@@ -130,6 +134,9 @@ async fn serve(
         content_type,
         body: &body,
     };
+    if let Some(filter) = domain_events_request(&req, uri.query(), &app.settings) {
+        return domain_events(app.cluster.as_ref(), filter);
+    }
     let reply = handle(&req, &app.settings, app.cluster.as_ref());
     let mut builder = Response::builder()
         .status(reply.status)
@@ -140,4 +147,37 @@ async fn serve(
     builder
         .body(Body::from(reply.body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The event stream: the current state replayed as events, then live events, filtered; an SSE
+/// comment every 10 s while idle.
+fn domain_events(cluster: &dyn ManagedCluster, filter: EventFilter) -> Response<Body> {
+    let live = cluster.events();
+    let to_sse = move |e: &rekko_cluster::ClusterEvent| {
+        encode(e)
+            .filter(|(kind, _)| filter.accepts(kind))
+            .map(|(kind, data)| Event::default().event(kind).data(data))
+    };
+    let initial: Vec<Event> = initial_events(&cluster.membership())
+        .iter()
+        .filter_map(&to_sse)
+        .collect();
+    let live = futures::stream::unfold(live, |rx| async move {
+        let mut rx = rx?;
+        loop {
+            match rx.recv().await {
+                Ok(e) => return Some((e, Some(rx))),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+    .filter_map(move |e| std::future::ready(to_sse(&e)));
+    let stream = futures::stream::iter(initial)
+        .chain(live)
+        .chain(futures::stream::pending())
+        .map(Ok::<_, std::convert::Infallible>);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(10)))
+        .into_response()
 }

@@ -4,12 +4,16 @@
 use std::sync::{Arc, Mutex};
 
 use hocon_config::Config;
-use rekko_cluster::{Address, Gossip, Member, MemberStatus, MembershipState, UniqueAddress};
+use rekko_cluster::{
+    Address, ClusterEvent, Gossip, Member, MemberStatus, MembershipState, UniqueAddress,
+};
 use rekko_management::{ClusterMembers, ManagedCluster, ManagementServer, ManagementSettings};
+use tokio::sync::broadcast;
 
 struct OneNode {
     state: MembershipState,
     downed: Mutex<Vec<String>>,
+    events: broadcast::Sender<ClusterEvent>,
 }
 
 impl ManagedCluster for OneNode {
@@ -24,6 +28,9 @@ impl ManagedCluster for OneNode {
             .expect("not poisoned")
             .push(address.to_string());
     }
+    fn events(&self) -> Option<broadcast::Receiver<ClusterEvent>> {
+        Some(self.events.subscribe())
+    }
 }
 
 fn one_node(status: MemberStatus) -> Arc<OneNode> {
@@ -34,6 +41,7 @@ fn one_node(status: MemberStatus) -> Arc<OneNode> {
     Arc::new(OneNode {
         state: MembershipState::new(Gossip::with_members([m]), me, "default"),
         downed: Mutex::new(Vec::new()),
+        events: broadcast::channel(16).0,
     })
 }
 
@@ -159,4 +167,85 @@ async fn a_taken_port_is_a_bind_error_naming_it() {
         .await
         .expect_err("port taken");
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
+
+/// Reads the SSE stream until an event line names `kind`; returns that event's data line.
+async fn next_event(r: &mut reqwest::Response, buf: &mut String, kind: &str) -> String {
+    loop {
+        if let Some(i) = buf.find(&format!("event: {kind}\n")) {
+            let rest = &buf[i..];
+            if let Some(end) = rest.find("\n\n") {
+                let block = rest[..end].to_string();
+                buf.replace_range(..i + end + 2, "");
+                return block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or("")
+                    .to_string();
+            }
+        }
+        let chunk = r
+            .chunk()
+            .await
+            .expect("stream readable")
+            .expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn domain_events_replay_the_state_then_stream_live_events() {
+    let cluster = one_node(MemberStatus::Up);
+    let server = start("", cluster.clone()).await;
+    let mut r = reqwest::get(format!("{}/cluster/domain-events", server.base_uri()))
+        .await
+        .expect("answers");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut buf = String::new();
+    let up = next_event(&mut r, &mut buf, "MemberUp").await;
+    let v: serde_json::Value = serde_json::from_str(&up).expect("JSON data");
+    assert_eq!(v["type"], "MemberUp");
+    assert_eq!(
+        v["member"]["uniqueAddress"]["address"],
+        "pekko://Sys@127.0.0.1:2551"
+    );
+    assert_eq!(v["member"]["uniqueAddress"]["longUid"], -3);
+
+    let mut left = cluster.state.self_member().expect("member").clone();
+    left.status = MemberStatus::Leaving;
+    cluster
+        .events
+        .send(ClusterEvent::MemberLeft(left))
+        .expect("a subscriber");
+    let data = next_event(&mut r, &mut buf, "MemberLeft").await;
+    assert!(data.contains(r#""status":"Leaving""#), "{data}");
+}
+
+#[tokio::test]
+async fn domain_events_of_the_requested_types_only() {
+    let cluster = one_node(MemberStatus::Up);
+    let server = start("", cluster.clone()).await;
+    let mut r = reqwest::get(format!(
+        "{}/cluster/domain-events?type=LeaderChanged",
+        server.base_uri()
+    ))
+    .await
+    .expect("answers");
+    let mut buf = String::new();
+    let first = next_event(&mut r, &mut buf, "LeaderChanged").await;
+    assert!(first.contains("pekko://Sys@127.0.0.1:2551"), "{first}");
+    assert!(!buf.contains("MemberUp"), "{buf}");
+    let me = cluster.state.self_member().expect("member").clone();
+    cluster
+        .events
+        .send(ClusterEvent::MemberLeft(me))
+        .expect("a subscriber");
+    cluster
+        .events
+        .send(ClusterEvent::LeaderChanged(None))
+        .expect("a subscriber");
+    let second = next_event(&mut r, &mut buf, "LeaderChanged").await;
+    assert_eq!(second, r#"{"type":"LeaderChanged"}"#);
+    assert!(!buf.contains("MemberLeft"), "{buf}");
 }
