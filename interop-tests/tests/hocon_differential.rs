@@ -6,7 +6,11 @@
 //! * randomly generated HOCON documents (nesting, concatenation, substitutions including
 //!   self-references and optional ones, `+=`, includes of generated sibling files, unicode,
 //!   comments, quoted keys): 500 per run, more with `REKKO_HOCON_DIFF_CASES=N`; the seed is
-//!   printed and can be fixed with `REKKO_HOCON_DIFF_SEED=S`.
+//!   printed and can be fixed with `REKKO_HOCON_DIFF_SEED=S`;
+//! * `load` mode: random application.conf files over Pekko's settings, loaded over Rekko's
+//!   bundled references on the Rust side and over Pekko's reference.conf files on the JVM side;
+//!   every setting of the Rust result (outside `rekko.*`) must have the JVM's value. 60 per run,
+//!   more with `REKKO_HOCON_LOAD_DIFF_CASES=N`.
 //!
 //! Values are compared value for value (objects unordered, numbers by numeric value); an error on
 //! one side must be an error on the other.
@@ -59,10 +63,18 @@ impl Oracle {
     }
     /// `Ok(json)` or `Err(message)` from Lightbend config for `parseFile(file).resolve()`.
     fn parse(&mut self, file: &Path) -> Result<J, String> {
+        self.ask("parse", file)
+    }
+    /// `Ok(json)` or `Err(message)` from Lightbend config for `file` loaded as application.conf
+    /// over the reference.conf files of the fixture's class path.
+    fn load(&mut self, file: &Path) -> Result<J, String> {
+        self.ask("load", file)
+    }
+    fn ask(&mut self, command: &str, file: &Path) -> Result<J, String> {
         let line = self
             .node
             .request(
-                &format!("parse {}", file.display()),
+                &format!("{} {}", command, file.display()),
                 Duration::from_secs(60),
             )
             .expect("ConfigDump answers");
@@ -494,6 +506,218 @@ fn random_documents_match_lightbend() {
         both_ok,
         diffs.len()
     );
+    assert!(
+        diffs.is_empty(),
+        "seed {}:\n{}",
+        seed,
+        diffs
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+/// The `reference.conf` files Rekko bundles (as `rekko config resolve --with-defaults` loads them).
+fn rekko_references() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "rekko-actor/reference.conf",
+            rekko_actor::settings::REFERENCE_CONF,
+        ),
+        ("rekko-remote/reference.conf", rekko_remote::REFERENCE_CONF),
+        (
+            "rekko-cluster/reference.conf",
+            rekko_cluster::settings::REFERENCE_CONF,
+        ),
+        (
+            "rekko-persistence/reference.conf",
+            rekko_persistence::settings::REFERENCE_CONF,
+        ),
+    ]
+}
+
+/// Leaf values of a JSON object (empty objects and arrays are leaves) with their key paths.
+fn json_leaves(j: &J, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, J)>) {
+    match j {
+        J::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                prefix.push(k.clone());
+                json_leaves(v, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => out.push((prefix.clone(), j.clone())),
+    }
+}
+
+fn json_at<'a>(j: &'a J, path: &[String]) -> Option<&'a J> {
+    path.iter().try_fold(j, |cur, k| cur.get(k))
+}
+
+/// HOCON path expression with every key quoted.
+fn quoted_path(path: &[String]) -> String {
+    path.iter()
+        .map(|k| serde_json::to_string(k).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// `load` of `file` as application.conf: Rekko's bundled references on the Rust side, the
+/// reference.conf files of the fixture's class path (Pekko's) on the JVM side. Every setting of
+/// the Rust result outside `rekko.*` that the JVM also has must have the same value there; an
+/// error on one side must be an error on the other. Settings the JVM does not have (defaults
+/// that Rekko's references add) are returned in `rekko_only`.
+fn compare_load(
+    oracle: &mut Oracle,
+    file: &Path,
+    rekko_only: &mut std::collections::BTreeSet<String>,
+) -> (Option<String>, bool) {
+    let jvm = oracle.load(file);
+    let ok = jvm.is_ok();
+    (compare_load_results(file, jvm, rekko_only), ok)
+}
+
+fn compare_load_results(
+    file: &Path,
+    jvm: Result<J, String>,
+    rekko_only: &mut std::collections::BTreeSet<String>,
+) -> Option<String> {
+    let rust = hocon_config::Loader::new()
+        .references(&rekko_references())
+        .load_file(file)
+        .map(|c| rendering_to_json(&c.render_concise()))
+        .map_err(|e| format!("{:?}: {}", e.kind(), e));
+    match (&jvm, &rust) {
+        (Err(_), Err(_)) => None,
+        (Ok(j), Ok(r)) => {
+            let mut leaves = Vec::new();
+            json_leaves(r, &mut Vec::new(), &mut leaves);
+            let diffs: Vec<String> = leaves
+                .iter()
+                .filter(|(p, _)| p.first().is_some_and(|k| k != "rekko"))
+                .filter_map(|(p, v)| match json_at(j, p) {
+                    Some(w) if json_eq(v, w) => None,
+                    Some(w) => Some(format!("  {}: Rust {} JVM {}", quoted_path(p), v, w)),
+                    None => {
+                        rekko_only.insert(quoted_path(p));
+                        None
+                    }
+                })
+                .collect();
+            if diffs.is_empty() {
+                None
+            } else {
+                Some(format!("{}:\n{}", file.display(), diffs.join("\n")))
+            }
+        }
+        _ => Some(format!(
+            "{}:\n  JVM:  {}\n  Rust: {}",
+            file.display(),
+            match &jvm {
+                Ok(_) => "OK".to_string(),
+                Err(e) => e.clone(),
+            },
+            match &rust {
+                Ok(_) => "OK".to_string(),
+                Err(e) => e.clone(),
+            }
+        )),
+    }
+}
+
+/// Random application.conf files over Pekko's settings (`pekko.*`): overrides of reference settings with
+/// literals, substitutions of other reference settings (resolved across the layers), self
+/// references, concatenations and optional substitutions that are unset (which keep the
+/// reference value), compared under `load` with the JVM (see [`compare_load`]).
+#[test]
+fn load_mode_matches_lightbend() {
+    require_jvm!();
+    let cases: usize = std::env::var("REKKO_HOCON_LOAD_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let seed: u64 = std::env::var("REKKO_HOCON_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!(
+        "load-mode differential: {} documents, REKKO_HOCON_DIFF_SEED={}",
+        cases, seed
+    );
+    let reference = hocon_config::Loader::new()
+        .references(&rekko_references())
+        .default_reference()
+        .expect("Rekko's references resolve");
+    let mut settings = Vec::new();
+    json_leaves(
+        &rendering_to_json(&reference.render_concise()),
+        &mut Vec::new(),
+        &mut settings,
+    );
+    // Overrides go to Pekko's own settings (`pekko.*`). The `jdbc-*` sections of
+    // pekko-persistence-jdbc are laid out differently in Rekko's reference (e.g.
+    // `jdbc-read-journal.slick = ${jdbc-journal.slick}`, and `slick.db.url/user/password`
+    // defaults that Pekko does not define), so substitutions into them differ by construction;
+    // their defaults are still compared.
+    let settings: Vec<Vec<String>> = settings
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.first().is_some_and(|k| k == "pekko"))
+        .collect();
+    assert!(!settings.is_empty(), "Rekko's references have settings");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut oracle = Oracle::start();
+    let mut diffs = Vec::new();
+    let mut both_ok = 0;
+    let mut rekko_only = std::collections::BTreeSet::new();
+    for i in 0..cases {
+        let mut body = String::new();
+        for _ in 0..rng.gen_range(1..=6) {
+            let p = &settings[rng.gen_range(0..settings.len())];
+            let other = &settings[rng.gen_range(0..settings.len())];
+            let value = match rng.gen_range(0..9) {
+                0 => rng.gen_range(-5..5000).to_string(),
+                1 => ["on", "off", "true", "false"][rng.gen_range(0..4)].to_string(),
+                2 => ["3 s", "250ms", "64 KiB", "\"text\"", "[1, 2]", "{}"][rng.gen_range(0..6)]
+                    .to_string(),
+                3 | 4 => format!("${{{}}}", quoted_path(other)),
+                5 => format!("${{{}}}", quoted_path(p)),
+                6 => format!("${{{}}}\" suffix\"", quoted_path(other)),
+                7 => "${?NOT_SET_ANYWHERE}".to_string(),
+                _ => format!("${{?{}}}", quoted_path(other)),
+            };
+            body.push_str(&format!("{} = {}\n", quoted_path(p), value));
+        }
+        let f = tmp.path().join(format!("application{}.conf", i));
+        std::fs::write(&f, &body).expect("write application.conf");
+        let (diff, jvm_ok) = compare_load(&mut oracle, &f, &mut rekko_only);
+        if jvm_ok {
+            both_ok += 1;
+        }
+        if let Some(d) = diff {
+            diffs.push(format!("{}\n--- application.conf ---\n{}", d, body));
+        }
+    }
+    eprintln!(
+        "{} application.conf files compared under load ({} valid on the JVM), {} differences",
+        cases,
+        both_ok,
+        diffs.len()
+    );
+    if !rekko_only.is_empty() {
+        eprintln!(
+            "settings of Rekko's references that the JVM does not have (not compared): {}",
+            rekko_only.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
     assert!(
         diffs.is_empty(),
         "seed {}:\n{}",
