@@ -7,25 +7,37 @@
 # of 5 timed rounds; the two sides run alternately REPEAT times (default 3) and the best
 # rate of each side is kept, so that load from other processes disturbs both alike.
 #
-# Usage: bench/stream/run.sh [n1 n2 n3]   (defaults 10000000 2000000 2000000)
-# Env:   CARGO_TARGET_DIR (default target), SKIP_JAR_BUILD=1 to reuse an existing jar.
+# (4) a SourceRef across nodes: the rekko-stream-refs example `source_ref_bench` starts two
+# JVM StreamRefNodes and two Rekko nodes and measures, REPEAT rounds, a SourceRef of n4
+# Strings in all four pairings (JVM->JVM, JVM->Rekko, Rekko->JVM, Rekko->Rekko) and, as the
+# transport limit, the same Strings told to a counting actor between the same pair (windows of
+# 1000 closed by an ask). The table prints the best rate per case, the SourceRef's share of
+# its transport, and each SourceRef's ratio to JVM->JVM.
+#
+# Usage: bench/stream/run.sh [n1 n2 n3 n4]   (defaults 10000000 2000000 2000000 200000)
+# Env:   CARGO_TARGET_DIR (default target), SKIP_JAR_BUILD=1 to reuse an existing jar,
+#        BUFFER=<n> stream-ref buffer-capacity on all nodes (default Pekko's 32),
+#        ONLY_SOURCE_REF=1 to run only (4).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 n1="${1:-10000000}"
 n2="${2:-2000000}"
 n3="${3:-2000000}"
+n4="${4:-200000}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 jar="$root/jvm-fixtures/target/rekko-jvm-fixtures.jar"
 
 echo "building rekko-stream bench (release)..." >&2
 (cd "$root" && cargo build --release -q -p rekko-stream --example stream_bench)
+(cd "$root" && cargo build --release -q -p rekko-stream-refs --example source_ref_bench)
 
 if [[ "${SKIP_JAR_BUILD:-0}" != "1" || ! -f "$jar" ]]; then
   echo "building JVM fixtures jar..." >&2
   (cd "$root/jvm-fixtures" && mvn -B -q package -DskipTests -Djar.forceCreation=true)
 fi
 
+if [[ "${ONLY_SOURCE_REF:-0}" != "1" ]]; then
 rekko_all=""
 pekko_all=""
 for ((i = 1; i <= ${REPEAT:-3}; i++)); do
@@ -53,3 +65,22 @@ while read -r _ name n ms rate; do
   ratio="$(awk -v a="$rate" -v b="$prate" 'BEGIN { printf "%.2fx", a / b }')"
   printf '%-20s %12s %14s %14s %14s %14s %8s\n' "$name" "$n" "$ms" "$rate" "$pms" "$prate" "$ratio"
 done <<<"$rekko_out"
+fi
+
+echo "(4) SourceRef: $n4 elements x ${REPEAT:-3} rounds..." >&2
+refs_all="$("$target/release/examples/source_ref_bench" "$jar" "$n4" "${REPEAT:-3}" | grep '^RESULT')"
+# best rate per kind and pair
+refs_best="$(sort -k2,2 -k3,3 -k6,6nr <<<"$refs_all" | awk '!seen[$2" "$3]++')"
+rate() { awk -v k="$1" -v p="$2" '$2 == k && $3 == p { print $6 }' <<<"$refs_best"; }
+base="$(rate sourceref 'jvm->jvm')"
+echo
+echo "host: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg); SourceRef buffer-capacity ${BUFFER:-32}"
+printf '%-16s %10s %16s %14s %14s %12s\n' pair elements "sourceref el/s" "tell msg/s" "of transport" "x jvm->jvm"
+printf '%-16s %10s %16s %14s %14s %12s\n' ---------------- ---------- ---------------- -------------- -------------- ------------
+for pair in 'jvm->jvm' 'jvm->rekko' 'rekko->jvm' 'rekko->rekko'; do
+  s="$(rate sourceref "$pair")"
+  t="$(rate tell "$pair")"
+  awk -v p="$pair" -v n="$n4" -v s="$s" -v t="$t" -v b="$base" 'BEGIN {
+    printf "%-16s %10s %16s %14s %13.0f%% %11.2fx\n", p, n, s, t, 100 * s / t, s / b
+  }'
+done

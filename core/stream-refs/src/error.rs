@@ -33,8 +33,9 @@ pub enum StreamRefError {
         /// The sender's path.
         got: String,
     },
-    /// The partner sent more elements than demanded (or flooded the stage).
-    #[error("Attempted to overflow buffer of capacity {capacity}")]
+    /// The partner sent more elements than demanded (or flooded the stage);
+    /// Pekko fails its receiver with an `IllegalStateException` saying this.
+    #[error("IllegalStateException: Attempted to overflow buffer! Capacity: {capacity}")]
     BufferOverflow {
         /// The capacity that was exceeded: the receiver's buffer, or its
         /// stage endpoint's inbound queue.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use rekko_remote::{Delivery, RemoteEvent, RemoteNode, SerializedMessage};
 use rekko_stream::{Elems, Sink, Source, StreamError};
@@ -57,8 +57,49 @@ impl Future for StageDone {
 /// One inbound protocol message: envelope sender and decoded message.
 type Inbound = (Option<String>, Result<StreamRefMessage, StreamRefError>);
 
+/// The timer of a stage: one `Sleep`, moved only when the deadline changes
+/// (not re-registered on every wake-up).
+struct Timer {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    at: Option<Instant>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        Timer {
+            sleep: Box::pin(tokio::time::sleep(std::time::Duration::from_secs(3600))),
+            at: None,
+        }
+    }
+
+    fn arm(&mut self, deadline: Option<Instant>) {
+        if deadline != self.at {
+            self.at = deadline;
+            if let Some(d) = deadline {
+                self.sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+            }
+        }
+    }
+
+    async fn wait(&mut self) {
+        match self.at {
+            Some(_) => self.sleep.as_mut().await,
+            None => futures::future::pending().await,
+        }
+    }
+}
+
+/// Elements a receiving stage may hand to its downstream task ahead of its
+/// pulls: the input buffer of the async boundary between them (Pekko's
+/// `max-input-buffer-size` default).
+const OUT_BUFFER: usize = 16;
+
+/// Inbound messages a stage takes in one go before acting on them.
+const INBOX_BATCH: usize = 64;
+
 struct Endpoint {
     node: RemoteNode,
+    timer: Timer,
     local: String,
     full: String,
     inbox: mpsc::Receiver<Inbound>,
@@ -122,6 +163,7 @@ impl StreamRefs {
         );
         Endpoint {
             node: self.node.clone(),
+            timer: Timer::new(),
             local,
             full,
             inbox,
@@ -221,16 +263,21 @@ enum Wake {
 }
 
 async fn next_wake(ep: &mut Endpoint, deadline: Option<Instant>) -> Wake {
-    let sleep = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-            None => futures::future::pending().await,
-        }
-    };
+    ep.timer.arm(deadline);
     tokio::select! {
         m = ep.inbox.recv() => Wake::Inbound(m),
         e = ep.events.recv() => Wake::Event(e),
-        () = sleep => Wake::Timer,
+        () = ep.timer.wait() => Wake::Timer,
+    }
+}
+
+/// Hands one inbound message to a receiving stage.
+fn receiver_inbound(ep: &Endpoint, sm: &mut Receiver, inbound: Inbound, now: Instant) {
+    match inbound {
+        (sender, Ok(msg)) => sm.on_message(sender.as_deref(), msg, now),
+        (sender, Err(e)) => {
+            warn!(stage = %ep.full, ?sender, error = %e, "undecodable StreamRef message dropped");
+        }
     }
 }
 
@@ -250,7 +297,7 @@ fn lost_partner(event: &RemoteEvent, partner: Option<&str>) -> Option<String> {
 }
 
 fn spawn_receiver(ep: Endpoint, sm: Receiver) -> Elems<SerializedMessage> {
-    let (out, rx) = mpsc::channel(1);
+    let (out, rx) = mpsc::channel(OUT_BUFFER);
     tokio::spawn(run_receiver(ep, sm, out));
     Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|x| (x, rx))
@@ -328,11 +375,18 @@ async fn run_receiver(mut ep: Endpoint, mut sm: Receiver, out: Out) {
                 permit = None;
                 sm.on_downstream_cancel(false, now);
             }
-            Some(Wake::Inbound(Some((sender, Ok(msg))))) => {
-                sm.on_message(sender.as_deref(), msg, now)
-            }
-            Some(Wake::Inbound(Some((sender, Err(e))))) => {
-                warn!(stage = %ep.full, ?sender, error = %e, "undecodable StreamRef message dropped");
+            Some(Wake::Inbound(Some(inbound))) => {
+                receiver_inbound(&ep, &mut sm, inbound, now);
+                // Take what else has arrived before acting on it.
+                for _ in 0..INBOX_BATCH {
+                    if sm.is_finished() {
+                        break;
+                    }
+                    match ep.inbox.try_recv() {
+                        Ok(inbound) => receiver_inbound(&ep, &mut sm, inbound, now),
+                        Err(_) => break,
+                    }
+                }
             }
             Some(Wake::Inbound(None)) => return,
             Some(Wake::Event(Ok(RemoteEvent::Terminated { actor, .. }))) => {
@@ -350,6 +404,25 @@ async fn run_receiver(mut ep: Endpoint, mut sm: Receiver, out: Out) {
     }
 }
 
+/// Hands what upstream produced to a sending stage.
+fn sender_upstream(
+    sm: &mut Sender,
+    up: &mut Option<Elems<SerializedMessage>>,
+    x: Option<Result<SerializedMessage, StreamError>>,
+) {
+    match x {
+        Some(Ok(x)) => sm.on_element(x),
+        Some(Err(e)) => {
+            *up = None;
+            sm.on_upstream_finish(Err(e.to_string()));
+        }
+        None => {
+            *up = None;
+            sm.on_upstream_finish(Ok(()));
+        }
+    }
+}
+
 async fn run_sender(
     mut ep: Endpoint,
     mut sm: Sender,
@@ -358,6 +431,7 @@ async fn run_sender(
 ) {
     let mut up = Some(up);
     let mut pulling = false;
+    let mut ready_in_a_row = 0;
     let result = 'outer: loop {
         for effect in sm.take_effects() {
             match effect {
@@ -387,6 +461,18 @@ async fn run_sender(
                 capacity: ep.inbox_capacity,
             });
         }
+        // An element upstream has ready is taken without a trip through the
+        // select below (a bounded run of them, so inbound messages are
+        // still seen regularly).
+        if pulling && ready_in_a_row < INBOX_BATCH {
+            if let Some(x) = up.as_mut().and_then(|s| s.next().now_or_never()) {
+                ready_in_a_row += 1;
+                pulling = false;
+                sender_upstream(&mut sm, &mut up, x);
+                continue;
+            }
+        }
+        ready_in_a_row = 0;
         let deadline = sm.next_deadline();
         let next_element = async {
             match up.as_mut() {
@@ -397,17 +483,7 @@ async fn run_sender(
         let wake = tokio::select! {
             x = next_element => {
                 pulling = false;
-                match x {
-                    Some(Ok(x)) => sm.on_element(x),
-                    Some(Err(e)) => {
-                        up = None;
-                        sm.on_upstream_finish(Err(e.to_string()));
-                    }
-                    None => {
-                        up = None;
-                        sm.on_upstream_finish(Ok(()));
-                    }
-                }
+                sender_upstream(&mut sm, &mut up, x);
                 continue;
             }
             w = next_wake(&mut ep, deadline) => w,

@@ -137,7 +137,9 @@ impl<T: Send + 'static> Source<T, ActorRef<ActorSourceMsg<T>>> {
 }
 
 /// The acknowledgement ref handed to the target actor by
-/// [`Sink::actor_ref_with_backpressure`].
+/// [`Sink::actor_ref_with_backpressure`], one per message sent: its channel closes once
+/// every copy of that ref is gone, which is how the stage learns that no acknowledgement
+/// can come any more (the target stopped and dropped its mailbox and state).
 struct AckTarget<A> {
     tx: mpsc::UnboundedSender<A>,
     path: ActorPath,
@@ -153,7 +155,18 @@ impl<A: Send + 'static> ActorRefTarget<A> for AckTarget<A> {
     }
 }
 
-/// Waits for `ack` on the ack ref; false if the ref can no longer be told.
+/// A fresh ack ref (always named `path`) and the receiving end of its channel.
+fn ack_channel<A: Send + 'static>(path: &ActorPath) -> (ActorRef<A>, mpsc::UnboundedReceiver<A>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let target = AckTarget {
+        tx,
+        path: path.clone(),
+    };
+    (ActorRef::from_target(Arc::new(target)), rx)
+}
+
+/// Waits for `ack` on the ack ref; false once that ref can no longer be told (all its
+/// copies dropped without the acknowledgement).
 async fn await_ack<A: PartialEq>(acks: &mut mpsc::UnboundedReceiver<A>, ack: &A) -> bool {
     while let Some(a) = acks.recv().await {
         if a == *ack {
@@ -170,6 +183,14 @@ impl<T: Send + 'static> Sink<T, ()> {
     /// `on_failure(error)` (Pekko typed `ActorSink.actorRefWithBackpressure`). Messages on
     /// the ack ref other than `ack` are ignored. Upstream is pulled only after an ack, so at
     /// most one element is outstanding.
+    ///
+    /// If the target stops, the stage completes and cancels upstream, as Pekko's stage does
+    /// on the `Terminated` of its watched target: the stage notices it while it waits for an
+    /// acknowledgement (each message carries its own ack ref, and a stopped actor drops the
+    /// messages and state holding them). Unlike Pekko, an actor that drops the ack ref
+    /// without acknowledging (so that no acknowledgement can ever come) also ends the stage
+    /// instead of leaving it waiting forever; a target that stops while the stage waits for
+    /// upstream is noticed with the next element.
     pub fn actor_ref_with_backpressure<M, A, FM, FI, FF>(
         target: ActorRef<M>,
         message: FM,
@@ -189,11 +210,7 @@ impl<T: Send + 'static> Sink<T, ()> {
         let on_init = Arc::new(on_init);
         let on_failure = Arc::new(on_failure);
         Sink::from_materializer(move |mut up: Elems<T>, _| {
-            let (tx, mut acks) = mpsc::unbounded_channel::<A>();
-            let ack_ref: ActorRef<A> = ActorRef::from_target(Arc::new(AckTarget {
-                tx,
-                path: stage_path("actorRefSinkAck"),
-            }));
+            let ack_path = stage_path("actorRefSinkAck");
             let target = target.clone();
             let message = message.clone();
             let on_init = on_init.clone();
@@ -201,14 +218,17 @@ impl<T: Send + 'static> Sink<T, ()> {
             let on_complete = on_complete.clone();
             let ack = ack.clone();
             let run = async move {
-                target.tell(on_init(ack_ref.clone()));
+                // Returning early drops `up`: upstream is cancelled.
+                let (ack_ref, mut acks) = ack_channel(&ack_path);
+                target.tell(on_init(ack_ref));
                 if !await_ack(&mut acks, &ack).await {
                     return;
                 }
                 loop {
                     match up.next().await {
                         Some(Ok(x)) => {
-                            target.tell(message(ack_ref.clone(), x));
+                            let (ack_ref, mut acks) = ack_channel(&ack_path);
+                            target.tell(message(ack_ref, x));
                             if !await_ack(&mut acks, &ack).await {
                                 return;
                             }

@@ -199,8 +199,11 @@ async fn actor_sink_reports_upstream_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actor_sink_waits_for_the_ack() {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // A slow actor: it keeps the ack ref (it could acknowledge later) but does not yet.
+    let kept = Arc::new(Mutex::new(Vec::new()));
     let silent = Behaviors::receive_message(move |m: Consumer| {
-        if let Consumer::Init(_) = m {
+        if let Consumer::Init(ack) = m {
+            kept.lock().push(ack);
             let _ = tx.send(());
         }
         Behaviors::same()
@@ -226,4 +229,94 @@ async fn actor_sink_waits_for_the_ack() {
     }
     assert_eq!(stats.pulled(), 0, "no element pulled before the init ack");
     sys.terminate();
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Like Pekko's stage on the `Terminated` of its target: when the target stops, the sink
+/// completes and cancels upstream (no further element is pulled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_sink_cancels_upstream_when_the_target_stops() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stops_at_3 = Behaviors::receive_message(move |m: Consumer| match m {
+        Consumer::Init(ack) => {
+            ack.tell(Ack);
+            Behaviors::same()
+        }
+        Consumer::Elem(ack, x) => {
+            let _ = tx.send(x);
+            if x == 3 {
+                Behaviors::stopped()
+            } else {
+                ack.tell(Ack);
+                Behaviors::same()
+            }
+        }
+        _ => Behaviors::same(),
+    });
+    let sys = ActorSystem::new(stops_at_3, "actor-sink-target-stops", settings()).expect("system");
+    let (stats, terminated) = rekko_stream::testkit::ProbeSource::of((0..100u32).collect(), false)
+        .via_mat(Flow::watch_termination(), Keep::both)
+        .to_mat(
+            Sink::actor_ref_with_backpressure(
+                sys.guardian().clone(),
+                Consumer::Elem,
+                Consumer::Init,
+                Ack,
+                Consumer::Done,
+                |e| Consumer::Failed(e.to_string()),
+            ),
+            Keep::left,
+        )
+        .run();
+    tokio::time::timeout(WAIT, terminated)
+        .await
+        .expect("the stream ends once the target stopped")
+        .expect("upstream is cancelled, not failed");
+    assert_eq!(
+        stats.pulled(),
+        4,
+        "elements 0..=3 were pulled, nothing after the target stopped"
+    );
+    let mut seen = Vec::new();
+    while let Ok(x) = rx.try_recv() {
+        seen.push(x);
+    }
+    assert_eq!(seen, vec![0, 1, 2, 3]);
+    sys.terminate();
+}
+
+/// A target that is already stopped when the stream starts: the init message goes to dead
+/// letters and the sink cancels upstream without pulling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_sink_to_a_stopped_target_cancels_upstream() {
+    let stops = Behaviors::receive_message(|m: Consumer| match m {
+        Consumer::Done => Behaviors::stopped(),
+        _ => Behaviors::same(),
+    });
+    let sys = ActorSystem::new(stops, "actor-sink-target-gone", settings()).expect("system");
+    let target = sys.guardian().clone();
+    target.tell(Consumer::Done);
+    tokio::time::timeout(WAIT, sys.when_terminated())
+        .await
+        .expect("the target stops");
+    let (stats, terminated) = rekko_stream::testkit::ProbeSource::of((0..10u32).collect(), false)
+        .via_mat(Flow::watch_termination(), Keep::both)
+        .to_mat(
+            Sink::actor_ref_with_backpressure(
+                target,
+                Consumer::Elem,
+                Consumer::Init,
+                Ack,
+                Consumer::Done,
+                |e| Consumer::Failed(e.to_string()),
+            ),
+            Keep::left,
+        )
+        .run();
+    tokio::time::timeout(WAIT, terminated)
+        .await
+        .expect("the stream ends")
+        .expect("upstream is cancelled, not failed");
+    assert_eq!(stats.pulled(), 0);
 }
