@@ -316,3 +316,22 @@ fn serializer_identity() {
     let bytes = welcome.to_binary();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "Welcome is gzip-compressed");
 }
+
+#[test]
+fn decode_errors_name_the_message_type_and_manifest() {
+    for (manifest, name) in [
+        ("GE", "GossipEnvelope"),
+        ("GS", "GossipStatus"),
+        ("J", "Join"),
+        ("org.apache.pekko.cluster.GossipEnvelope", "GossipEnvelope"),
+    ] {
+        let err = ClusterMessage::from_binary(manifest, &[0xff, 0xff, 0xff])
+            .expect_err("garbage is not a message")
+            .to_string();
+        assert!(
+            err.contains(name) && err.contains(&format!("{manifest:?}")),
+            "{err}"
+        );
+    }
+    assert_eq!(rekko_cluster::codec::message_name("XYZ"), "unknown");
+}
