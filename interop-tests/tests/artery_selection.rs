@@ -1,6 +1,7 @@
-//! Actor selection with wildcards and `Identify` in both directions between
-//! a Rekko node with an actor system and a real JVM Pekko node
-//! (`SelectionNode`).
+//! Actor selection with wildcards, `Identify` and `resolveOne` in both
+//! directions between a Rekko node with an actor system and a real JVM Pekko
+//! node (`SelectionNode`); the Rekko actors are plain children of the
+//! guardian, found by walking the live actor tree.
 
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
             )
             .await
             .expect("spawned");
-        provider.expose(&r);
+        // Plain children of the guardian, never exposed: selections walk the live actor tree.
         spawned.push(r);
     }
     let inbox = spawned[3].clone();
@@ -115,6 +116,21 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
     assert_eq!(probe.expect_message(ANSWER).await, "other:last");
     let answer = jvm_request(&mut jvm, &format!("identify-all {rekko}/user/oth* 1"))?;
     assert_eq!(answer, format!("IDENTITIES {rekko}/user/other"));
+    // JVM -> Rekko: `resolveOne` of an exact path gives a ref naming the incarnation (`#uid`)
+    // that delivers.
+    let other = provider.resolver().to_serialization_format(&spawned[2]);
+    assert!(
+        other.starts_with(&format!("{rekko}/user/other#")),
+        "{other}"
+    );
+    assert_eq!(
+        jvm_request(
+            &mut jvm,
+            &format!("resolve-one {rekko}/user/other resolved")
+        )?,
+        format!("RESOLVED {other}")
+    );
+    assert_eq!(probe.expect_message(ANSWER).await, "other:resolved");
 
     // Rekko -> JVM: Identify through a wildcard selection.
     let sel = provider

@@ -90,6 +90,9 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     fn erased_path(&self) -> ActorPath;
     fn is_terminated(&self) -> bool;
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef>;
+    /// The live children (empty when asked from inside this actor's own turn, as
+    /// `child_by_name`).
+    fn children(&self) -> Vec<AnyActorRef>;
     /// Processes one turn; gives the actor back when messages are left for another turn
     /// (`None`: it went idle or terminated).
     fn run_batch(self: Arc<Self>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>>;
@@ -696,19 +699,7 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
         }
     }
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
-        let st = match self.state.try_lock() {
-            Some(st) => st,
-            None => {
-                // Inside this actor's own processing the children are in its context, not here;
-                // waiting for the lock would never end.
-                let me = self.id();
-                let inside = CURRENT.with(|c| c.borrow().as_ref().map(|a| a.id()) == Some(me));
-                if inside {
-                    return None;
-                }
-                self.state.lock()
-            }
-        };
+        let st = self.state_outside_turn()?;
         let key = match name.strip_prefix('$') {
             Some(_) => Name::Anon(crate::path::parse_anonymous_name(name)?),
             None => Name::Named(Box::new(name.to_string())),
@@ -717,6 +708,32 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
             .as_ref()
             .and_then(|e| e.child_entry(&key))
             .map(AnyActorRef::local)
+    }
+    fn children(&self) -> Vec<AnyActorRef> {
+        let Some(st) = self.state_outside_turn() else {
+            return Vec::new();
+        };
+        st.ext
+            .as_ref()
+            .map(|e| e.child_list().into_iter().map(AnyActorRef::local).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl<M: Send + 'static> Cell<M> {
+    /// The actor's state, waiting for a running turn to end; `None` when called from inside
+    /// this actor's own turn (its children are then in its context, not here, and waiting for
+    /// the lock would never end).
+    fn state_outside_turn(&self) -> Option<parking_lot::MutexGuard<'_, ActorState<M>>> {
+        if let Some(st) = self.state.try_lock() {
+            return Some(st);
+        }
+        let me = self.id();
+        let inside = CURRENT.with(|c| c.borrow().as_ref().map(|a| a.id()) == Some(me));
+        if inside {
+            return None;
+        }
+        Some(self.state.lock())
     }
 }
 

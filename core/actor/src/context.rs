@@ -155,6 +155,11 @@ impl<M> Extras<M> {
         }
     }
 
+    /// Every live child, in slot order.
+    pub(crate) fn child_list(&self) -> Vec<Arc<dyn ErasedCell>> {
+        self.children.iter().flatten().cloned().collect()
+    }
+
     fn is_child(&self, c: &Arc<dyn ErasedCell>) -> bool {
         match self.children.get(c.header().slot as usize) {
             Some(Some(x)) => x.id() == c.id(),

@@ -224,6 +224,18 @@ impl SystemHandle {
         Some(cur)
     }
 
+    /// The live children of the local actor at `elements` below the root (`[]` is the root,
+    /// `["user"]` the user guardian), e.g. to walk the tree for an actor selection with
+    /// wildcards. Empty when no actor lives there or it has no children; when called from
+    /// inside that actor's own message handler it is empty too (use
+    /// [`ActorContext::children`](crate::ActorContext::children) there).
+    pub fn children_of(&self, elements: &[String]) -> Vec<AnyActorRef> {
+        match self.resolve_local(elements, 0) {
+            Some(r) => r.cell().map(|c| c.children()).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
     /// Resolves a path of this system to a typed ref.
     pub fn resolve<M: Send + 'static>(&self, path: &ActorPath) -> Option<ActorRef<M>> {
         if path.address.system != self.0.address.system {

@@ -127,6 +127,60 @@ async fn paths_names_and_uids_render_like_pekko() {
     sys.when_terminated().await;
 }
 
+#[tokio::test]
+async fn children_of_lists_the_live_children_of_a_path() {
+    let sys = system("Tree");
+    let probe = TestProbe::<String>::new("p");
+    let p = probe.ref_();
+    let a = spawn(
+        &sys,
+        Behaviors::setup(move |ctx| {
+            ctx.spawn(Behaviors::empty::<()>(), "w1");
+            ctx.spawn(Behaviors::empty::<()>(), "w2");
+            let gone = ctx.spawn(Behaviors::stopped::<()>(), "gone");
+            ctx.watch(&gone);
+            let p = p.clone();
+            Behaviors::receive_signal::<(), _>(move |_ctx, signal| {
+                if signal.terminated_ref().is_some() {
+                    p.tell("child stopped".to_string());
+                }
+                Behaviors::same()
+            })
+        }),
+        Some("a"),
+    )
+    .await;
+    assert_eq!(probe.expect_message(T).await, "child stopped");
+    let names = |elements: &[&str]| {
+        let elements: Vec<String> = elements.iter().map(|e| e.to_string()).collect();
+        let mut v: Vec<String> = sys
+            .handle()
+            .children_of(&elements)
+            .iter()
+            .map(|c| c.path().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let children = names(&["user", "a"]);
+    assert_eq!(children.len(), 2, "{children:?}");
+    assert!(children[0].starts_with("pekko://Tree/user/a/w1#"));
+    assert!(children[1].starts_with("pekko://Tree/user/a/w2#"));
+    let users = names(&["user"]);
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0], a.path().to_string());
+    let top = names(&[]);
+    assert!(
+        top.iter()
+            .any(|p| p.split('#').next() == Some("pekko://Tree/user")),
+        "{top:?}"
+    );
+    assert!(names(&["user", "a", "w1"]).is_empty());
+    assert!(names(&["user", "nobody"]).is_empty());
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
 fn post_stop_reporter(name: &'static str, probe: ActorRef<String>) -> Behavior<()> {
     Behaviors::receive_signal(move |_, sig| {
         if let Signal::PostStop = sig {

@@ -5,15 +5,23 @@ use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use artery_wire::selection::SelectionElement;
+
 use crate::node::Handler;
 
 /// Local actors that are not registered endpoints (an attached actor system).
 pub(crate) trait LocalActors: Send + Sync + 'static {
     /// Whether a recipient lives at `local_path` (e.g. `/user/a`).
     fn exists(&self, local_path: &str) -> bool;
-    /// The paths that actor selections may match (wildcards are matched
-    /// against these).
-    fn selectable_paths(&self) -> Vec<String>;
+    /// The local paths of the recipients an actor selection reaches:
+    /// `pattern` holds one element per path level below the root (`..`
+    /// already applied), each a literal name or a `*`/`?` wildcard.
+    fn select(&self, pattern: &[SelectionElement]) -> Vec<String>;
+    /// The uid of the actor incarnation at `local_path`, when an actor with
+    /// one lives there (`None` for other recipients).
+    fn uid(&self, _local_path: &str) -> Option<i32> {
+        None
+    }
     /// Delivers one message to a recipient for which `exists` was true.
     fn handler(&self) -> &Handler;
     /// Another node looked up the recipient at `local_path` (`Watch`,
@@ -24,13 +32,12 @@ pub(crate) trait LocalActors: Send + Sync + 'static {
 /// Endpoints by local path, falling back to the attached [`LocalActors`].
 ///
 /// It dereferences to the map of registered endpoints; the lookups used by
-/// inbound dispatch (`get`, `contains_key`, `keys`) also see the attached
+/// inbound dispatch (`get`, `contains_key`, `select`, `uid`) also see the attached
 /// actors.
 #[derive(Default)]
 pub(crate) struct LocalEndpoints {
     map: HashMap<String, Handler>,
     actors: Option<Arc<dyn LocalActors>>,
-    keys: Vec<String>,
 }
 
 impl LocalEndpoints {
@@ -66,19 +73,44 @@ impl LocalEndpoints {
         }
     }
 
-    /// Every selectable local path: registered endpoints and attached actors.
-    pub fn keys(&mut self) -> std::slice::Iter<'_, String> {
-        self.keys.clear();
-        self.keys.extend(self.map.keys().cloned());
+    /// The local paths an actor selection with `pattern` (one element per
+    /// level below the root) reaches: registered endpoints, then attached
+    /// actors, each path once.
+    pub fn select(&mut self, pattern: &[SelectionElement]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| matches_pattern(pattern, k))
+            .cloned()
+            .collect();
         if let Some(a) = &self.actors {
-            for p in a.selectable_paths() {
+            for p in a.select(pattern) {
                 if !self.map.contains_key(&p) {
-                    self.keys.push(p);
+                    out.push(p);
                 }
             }
         }
-        self.keys.iter()
+        out
     }
+
+    /// The uid of the attached actor at `local_path` (`None` for registered
+    /// endpoints and paths without an actor).
+    pub fn uid(&self, local_path: &str) -> Option<i32> {
+        if self.map.contains_key(local_path) {
+            return None;
+        }
+        self.actors.as_ref().and_then(|a| a.uid(local_path))
+    }
+}
+
+/// Whether `local_path` has exactly one element per `pattern` element and
+/// each matches.
+pub(crate) fn matches_pattern(pattern: &[SelectionElement], local_path: &str) -> bool {
+    let mut parts = local_path.split('/').filter(|e| !e.is_empty());
+    pattern
+        .iter()
+        .all(|p| parts.next().is_some_and(|n| p.matches(n)))
+        && parts.next().is_none()
 }
 
 impl Deref for LocalEndpoints {
@@ -106,8 +138,15 @@ mod tests {
         fn exists(&self, local_path: &str) -> bool {
             local_path == "/user/a" || local_path == "/user/b"
         }
-        fn selectable_paths(&self) -> Vec<String> {
-            vec!["/user/a".into(), "/user/b".into(), "/user/echo".into()]
+        fn select(&self, pattern: &[SelectionElement]) -> Vec<String> {
+            ["/user/a", "/user/b", "/user/echo"]
+                .into_iter()
+                .filter(|p| matches_pattern(pattern, p))
+                .map(str::to_string)
+                .collect()
+        }
+        fn uid(&self, local_path: &str) -> Option<i32> {
+            self.exists(local_path).then_some(7)
         }
         fn handler(&self) -> &Handler {
             &self.0
@@ -131,10 +170,24 @@ mod tests {
         assert!(e.get("/user/a").is_some_and(|h| Arc::ptr_eq(h, &actors)));
         assert!(e.contains_key("/user/b"));
         assert!(!e.contains_key("/user/c"));
-        let mut keys: Vec<String> = e.keys().cloned().collect();
+        let all = [
+            SelectionElement::ChildName("user".into()),
+            SelectionElement::ChildPattern("*".into()),
+        ];
+        let mut keys = e.select(&all);
         keys.sort();
         // A path both registered and attached is listed once.
         assert_eq!(keys, vec!["/user/a", "/user/b", "/user/echo"]);
+        let one = [
+            SelectionElement::ChildName("user".into()),
+            SelectionElement::ChildPattern("?".into()),
+        ];
+        let mut keys = e.select(&one);
+        keys.sort();
+        assert_eq!(keys, vec!["/user/a", "/user/b"]);
+        assert!(e.select(&all[..1]).is_empty());
+        assert_eq!(e.uid("/user/a"), Some(7));
+        assert_eq!(e.uid("/user/echo"), None);
         assert!(e.remove("/user/echo").is_some());
         assert!(!e.contains_key("/user/echo"));
     }

@@ -661,7 +661,15 @@ fn identify(inner: &Arc<Inner>, d: Delivery, exists: bool) {
     };
     let found = exists
         && (inner.endpoints.lock().contains_key(&d.recipient) || d.recipient == REMOTE_WATCHER);
-    let me = found.then(|| inner.full_path(&d.recipient));
+    // An actor's identity names its incarnation (`#uid`), as Pekko's
+    // serialization format of a ref does.
+    let me = found.then(|| {
+        let path = inner.full_path(&d.recipient);
+        match inner.endpoints.lock().uid(&d.recipient) {
+            Some(uid) if uid != 0 => format!("{path}#{uid}"),
+            _ => path,
+        }
+    });
     let answer = MiscMessage::ActorIdentity {
         correlation_id: id,
         actor_ref: me.clone(),
@@ -710,15 +718,10 @@ fn on_selection(
             other => pattern.push(other),
         }
     }
-    let mut known: Vec<String> = inner.endpoints.lock().keys().cloned().collect();
-    known.push(REMOTE_WATCHER.to_string());
-    let matches: Vec<String> = known
-        .into_iter()
-        .filter(|k| {
-            let parts: Vec<&str> = k.split('/').filter(|e| !e.is_empty()).collect();
-            parts.len() == pattern.len() && pattern.iter().zip(&parts).all(|(p, n)| p.matches(n))
-        })
-        .collect();
+    let mut matches: Vec<String> = inner.endpoints.lock().select(&pattern);
+    if crate::endpoints::matches_pattern(&pattern, REMOTE_WATCHER) {
+        matches.push(REMOTE_WATCHER.to_string());
+    }
     let inner_msg = SerializedMessage {
         serializer_id: sel.message.serializer_id,
         manifest: sel.message.manifest.clone(),

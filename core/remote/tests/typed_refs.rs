@@ -321,10 +321,16 @@ async fn wildcard_selection_and_identify_between_nodes() {
     let probe_a = TestProbe::new("a");
     let probe_b = TestProbe::new("b");
     let inbox_a = a.tagger("inbox", &probe_a).await;
+    // Plain children of the guardian: no exposure needed to be selected.
+    let mut identities = Vec::new();
     for name in ["worker-1", "worker-2", "other"] {
         let r = b.tagger(name, &probe_b).await;
-        b.provider.expose(&r);
+        identities.push(b.provider.resolver().to_serialization_format(&r));
     }
+    let uid = identities[0]
+        .strip_prefix(&format!("{}/user/worker-1#", b.node.address()))
+        .and_then(|u| u.parse::<i32>().ok());
+    assert!(uid.is_some_and(|u| u != 0), "{}", identities[0]);
     let sel = a
         .provider
         .actor_selection(&format!("{}/user/worker-*", b.node.address()))
@@ -339,13 +345,25 @@ async fn wildcard_selection_and_identify_between_nodes() {
         found.push(id.actor_ref.expect("an actor"));
     }
     found.sort();
-    assert_eq!(
-        found,
-        vec![
-            format!("{}/user/worker-1", b.node.address()),
-            format!("{}/user/worker-2", b.node.address()),
-        ]
-    );
+    // Each identity names the incarnation (`#uid`).
+    assert_eq!(found, identities[..2].to_vec());
+    // An exact path (the JVM's `resolveOne`) and `..` reach a plain child too.
+    for path in ["/user/other", "/user/worker-1/../other"] {
+        let exact = a
+            .provider
+            .actor_selection(&format!("{}{path}", b.node.address()))
+            .expect("selection");
+        let mut ids = exact.identify().expect("identify");
+        let id = tokio::time::timeout(WAIT, ids.recv())
+            .await
+            .expect("answer")
+            .expect("open");
+        assert_eq!(
+            id.actor_ref.as_deref(),
+            Some(identities[2].as_str()),
+            "{path}"
+        );
+    }
     // Messages fan out to the matches, with a sender they can be answered at.
     sel.tell_from(&"fan".to_string(), &inbox_a).expect("sent");
     let mut got = vec![

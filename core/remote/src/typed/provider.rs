@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use artery_wire::selection::SelectionElement;
 use artery_wire::sysmsg::SystemMessage;
 
 use parking_lot::Mutex;
@@ -13,7 +14,7 @@ use rekko_actor::{ActorPath, ActorRef, AnyActorRef, Behavior, Behaviors, SystemH
 use tokio::sync::oneshot;
 use tracing::warn;
 
-use crate::endpoints::LocalActors;
+use crate::endpoints::{matches_pattern, LocalActors};
 use crate::message::Delivery;
 use crate::node::{Handler, Inner, RemoteEvent, RemoteNode};
 
@@ -41,8 +42,6 @@ pub(crate) struct Core {
     pub registry: SerializerRegistry,
     /// Exported recipients by local path (`/temp/$rekko-ask1`).
     pub exports: Mutex<HashMap<String, Export>>,
-    /// Local actor paths made selectable (rendered by the resolver or exposed).
-    pub exposed: Mutex<HashSet<String>>,
     counter: AtomicU64,
     /// Watches the actors other nodes looked up, to notify their remote watchers.
     deathwatch: OnceLock<ActorRef<AnyActorRef>>,
@@ -64,6 +63,51 @@ impl Core {
         self.system
             .resolve_local(&elements(local_path), 0)
             .is_some()
+    }
+}
+
+impl Core {
+    /// The local paths of the live actors of the system that a selection
+    /// pattern reaches, walking the actor tree from the root one level per
+    /// pattern element: a literal name looks up that child, a `*`/`?`
+    /// wildcard lists the children and keeps the matching ones (Pekko's
+    /// `ActorSelection` delivery).
+    fn select_actors(&self, pattern: &[SelectionElement]) -> Vec<String> {
+        if pattern.is_empty() {
+            return Vec::new();
+        }
+        let mut level: Vec<Vec<String>> = vec![Vec::new()];
+        for p in pattern {
+            let mut next = Vec::new();
+            for prefix in level {
+                match p {
+                    SelectionElement::ChildName(name) => {
+                        let mut e = prefix;
+                        e.push(name.clone());
+                        if self.system.resolve_local(&e, 0).is_some() {
+                            next.push(e);
+                        }
+                    }
+                    SelectionElement::ChildPattern(_) => {
+                        for child in self.system.children_of(&prefix) {
+                            let path = child.path();
+                            if let Some(name) = path.elements.last().filter(|n| p.matches(n)) {
+                                let mut e = prefix.clone();
+                                e.push(name.clone());
+                                next.push(e);
+                            }
+                        }
+                    }
+                    // Applied to the pattern before the walk.
+                    SelectionElement::Parent => {}
+                }
+            }
+            if next.is_empty() {
+                return Vec::new();
+            }
+            level = next;
+        }
+        level.iter().map(|e| local_path(e)).collect()
     }
 }
 
@@ -107,17 +151,31 @@ impl LocalActors for Actors {
         }
     }
 
-    fn selectable_paths(&self) -> Vec<String> {
-        let mut paths: Vec<String> = self.core.exports.lock().keys().cloned().collect();
-        let exposed: Vec<String> = self.core.exposed.lock().iter().cloned().collect();
-        for p in exposed {
-            if self.core.system.resolve_local(&elements(&p), 0).is_some() {
+    fn select(&self, pattern: &[SelectionElement]) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .core
+            .exports
+            .lock()
+            .keys()
+            .filter(|k| matches_pattern(pattern, k))
+            .cloned()
+            .collect();
+        for p in self.core.select_actors(pattern) {
+            if !paths.contains(&p) {
                 paths.push(p);
-            } else {
-                self.core.exposed.lock().remove(&p);
             }
         }
         paths
+    }
+
+    fn uid(&self, local_path: &str) -> Option<i32> {
+        if self.core.exports.lock().contains_key(local_path) {
+            return None;
+        }
+        self.core
+            .system
+            .resolve_local(&elements(local_path), 0)
+            .map(|a| a.path().uid)
     }
 
     fn handler(&self) -> &Handler {
@@ -164,7 +222,6 @@ impl RemoteActorRefProvider {
             system: system.clone(),
             registry,
             exports: Mutex::new(HashMap::new()),
-            exposed: Mutex::new(HashSet::new()),
             counter: AtomicU64::new(0),
             deathwatch: OnceLock::new(),
             watched: Mutex::new(HashSet::new()),
@@ -209,9 +266,10 @@ impl RemoteActorRefProvider {
         self.resolver.remote_ref(path)
     }
 
-    /// Makes the local actor `r` selectable by wildcard actor selections
-    /// from other nodes (exact paths reach every actor without this) and
-    /// returns its full path, as [`ActorRefResolver::to_serialization_format`].
+    /// The full path of the local actor `r` as other nodes address it, as
+    /// [`ActorRefResolver::to_serialization_format`]. Every actor of the
+    /// system is reachable from other nodes by exact path, `Identify` and
+    /// wildcard selection without this; it only renders the path.
     pub fn expose<M: Send + 'static>(&self, r: &ActorRef<M>) -> String {
         self.resolver.to_serialization_format(r)
     }

@@ -49,9 +49,8 @@ impl ActorRefResolver {
 
     /// The full string form of `r`, with this node's host and port and the
     /// `#uid` of the incarnation, as Pekko's `toSerializationFormat`
-    /// (`pekko://Sys@127.0.0.1:25520/user/a#-1234`). A local actor becomes
-    /// selectable by wildcard from other nodes; an adapter or ask promise
-    /// is exported so that messages sent to the string reach it.
+    /// (`pekko://Sys@127.0.0.1:25520/user/a#-1234`). An adapter or ask
+    /// promise is exported so that messages sent to the string reach it.
     pub fn to_serialization_format<M: Send + 'static>(&self, r: &ActorRef<M>) -> String {
         let p = r.path();
         if is_remote_ref(r) {
@@ -65,7 +64,6 @@ impl ActorRefResolver {
         };
         if is_local_actor(r) && own {
             let local = local_path(&p.elements);
-            self.core.exposed.lock().insert(local.clone());
             return format!("{}{}{}", self.node.address(), local, uid);
         }
         // Adapters, promises and other targets: reachable through an export.
