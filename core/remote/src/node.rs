@@ -39,6 +39,32 @@ const PRIORITY_PATHS: &[&str] = &[
     "/system/cluster/heartbeatReceiver",
 ];
 
+/// Whether `msg` is an actor selection carrying a heartbeat (a Pekko `PriorityMessage`): the
+/// cluster's `Heartbeat`/`HeartbeatRsp` or the remote watcher's heartbeats. The JVM sends
+/// such selections on the control stream, whatever their target path.
+fn is_priority_selection(msg: &SerializedMessage) -> bool {
+    if msg.serializer_id != serializers::MESSAGE_CONTAINER {
+        return false;
+    }
+    let Ok(selection) = SelectionEnvelope::decode(msg.payload.clone()) else {
+        return false;
+    };
+    let inner = &selection.message;
+    match inner.serializer_id {
+        serializers::CLUSTER => matches!(inner.manifest.as_str(), "HB" | "HBR"),
+        serializers::MISC => matches!(
+            inner.manifest.as_str(),
+            serializers::misc::REMOTE_WATCHER_HEARTBEAT
+                | serializers::misc::REMOTE_WATCHER_HEARTBEAT_RSP
+        ),
+        serializers::ARTERY => matches!(
+            inner.manifest.as_str(),
+            serializers::artery::ARTERY_HEARTBEAT | serializers::artery::ARTERY_HEARTBEAT_RSP
+        ),
+        _ => false,
+    }
+}
+
 /// Path that receives DeathWatchNotifications for watches made with
 /// [`RemoteNode::watch`].
 pub(crate) const WATCHER: &str = "/system/rekko-watcher";
@@ -386,18 +412,19 @@ impl Inner {
             }));
         }
         let local_part = recipient.path_string();
-        let (stream, max) = if PRIORITY_PATHS.contains(&local_part.as_str()) {
-            (StreamId::Control, self.settings.maximum_frame_size)
-        } else if self
-            .settings
-            .large_message_destinations
-            .iter()
-            .any(|p| path_matches(p, &recipient.elements))
-        {
-            (StreamId::Large, self.settings.maximum_large_frame_size)
-        } else {
-            (StreamId::Ordinary, self.settings.maximum_frame_size)
-        };
+        let (stream, max) =
+            if PRIORITY_PATHS.contains(&local_part.as_str()) || is_priority_selection(msg) {
+                (StreamId::Control, self.settings.maximum_frame_size)
+            } else if self
+                .settings
+                .large_message_destinations
+                .iter()
+                .any(|p| path_matches(p, &recipient.elements))
+            {
+                (StreamId::Large, self.settings.maximum_large_frame_size)
+            } else {
+                (StreamId::Ordinary, self.settings.maximum_frame_size)
+            };
         let recipient_text = recipient.to_string();
         let frame = if stream == StreamId::Ordinary {
             self.compressed_frame(&recipient.address, sender, &recipient_text, msg)?
@@ -996,4 +1023,61 @@ pub(crate) fn path_matches(pattern: &str, elements: &[String]) -> bool {
 pub(crate) fn normalize(path: &str) -> String {
     let parts: Vec<&str> = path.split('/').filter(|e| !e.is_empty()).collect();
     format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selection_of(serializer_id: i32, manifest: &str) -> SerializedMessage {
+        let sel = SelectionEnvelope::new(
+            Payload::new(serializer_id, manifest, Bytes::from_static(b"x")),
+            "/system/cluster/core/daemon",
+        );
+        SerializedMessage {
+            serializer_id: serializers::MESSAGE_CONTAINER,
+            manifest: String::new(),
+            payload: sel.encode(),
+        }
+    }
+
+    #[test]
+    fn heartbeat_selections_are_priority_messages() {
+        assert!(is_priority_selection(&selection_of(
+            serializers::CLUSTER,
+            "HB"
+        )));
+        assert!(is_priority_selection(&selection_of(
+            serializers::CLUSTER,
+            "HBR"
+        )));
+        assert!(is_priority_selection(&selection_of(
+            serializers::MISC,
+            serializers::misc::REMOTE_WATCHER_HEARTBEAT
+        )));
+        assert!(is_priority_selection(&selection_of(
+            serializers::ARTERY,
+            serializers::artery::ARTERY_HEARTBEAT_RSP
+        )));
+    }
+
+    #[test]
+    fn other_selections_and_messages_are_not_priority_messages() {
+        // Gossip goes on the ordinary stream, as on the JVM.
+        assert!(!is_priority_selection(&selection_of(
+            serializers::CLUSTER,
+            "GE"
+        )));
+        assert!(!is_priority_selection(&selection_of(
+            serializers::STRING,
+            ""
+        )));
+        assert!(!is_priority_selection(&SerializedMessage::string("HB")));
+        let garbage = SerializedMessage {
+            serializer_id: serializers::MESSAGE_CONTAINER,
+            manifest: String::new(),
+            payload: Bytes::from_static(b"\xff\xff"),
+        };
+        assert!(!is_priority_selection(&garbage));
+    }
 }
