@@ -40,6 +40,14 @@ pub enum ClusterEvent {
     SeenChanged(BTreeSet<Address>),
     /// The reachability table changed.
     ReachabilityChanged(Reachability),
+    /// This node is Up (Pekko typed `SelfUp`); published right after this node's own `MemberUp`.
+    SelfUp(Member),
+    /// This node is no longer a member: it was removed, or downed and stopped, or finished
+    /// leaving (Pekko typed `SelfRemoved`). Published once, when the cluster node stops.
+    SelfRemoved {
+        /// Its last status as a member (e.g. `Exiting` after a graceful leave, `Down`).
+        previous_status: MemberStatus,
+    },
 }
 
 fn unreachable_set(s: &MembershipState) -> BTreeSet<crate::UniqueAddress> {

@@ -22,7 +22,7 @@ use crate::codec::{ClusterMessage, HeartbeatRsp};
 use crate::daemon::{ClusterCore, CoreSettings, CoreStatus, Destination, Outgoing};
 use crate::events::ClusterEvent;
 use crate::heartbeat::HeartbeatSender;
-use crate::member::Member;
+use crate::member::{Member, MemberStatus};
 use crate::membership::MembershipState;
 use crate::sbr::{SbrAction, SbrEvent, SbrSettings, SplitBrainResolver};
 use crate::seed::{SeedAction, SeedNodeProcess};
@@ -67,6 +67,8 @@ struct State {
     pending_ack: Option<(Address, ClusterMessage)>,
     join_started: Option<Duration>,
     exiting_done: bool,
+    /// This node's last status as a member (for `SelfRemoved`).
+    self_status: Option<MemberStatus>,
 }
 
 struct Inner {
@@ -138,6 +140,7 @@ impl ClusterNode {
                 pending_ack: None,
                 join_started: None,
                 exiting_done: false,
+                self_status: None,
             }),
             events: broadcast::channel(1024).0,
             stopped: watch::channel(false).0,
@@ -291,6 +294,10 @@ impl ClusterNode {
     pub fn stop(&self) {
         for p in [CORE_DAEMON, HEARTBEAT_RECEIVER, HEARTBEAT_SENDER] {
             self.inner.remote.unregister(p);
+        }
+        if !*self.inner.stopped.borrow() {
+            let mut st = self.inner.state.lock();
+            self.inner.publish_self_removed(&mut st);
         }
         self.inner.stopped.send_replace(true);
     }
@@ -569,6 +576,7 @@ impl Inner {
                     }
                 }
                 let _ = self.events.send(e.clone());
+                self.track_self(st, e);
             }
             // Members seen in a gossip without an event of their own (e.g. the Welcome).
             let known: Vec<UniqueAddress> = st.hb.ring().nodes().to_vec();
@@ -597,7 +605,37 @@ impl Inner {
                 "Cluster Node [{}] - Cluster node terminated",
                 self.self_node.address
             );
+            self.publish_self_removed(st);
             self.stopped.send_replace(true);
+        }
+    }
+
+    /// Remembers this node's own status and publishes `SelfUp` after its own `MemberUp`.
+    fn track_self(&self, st: &mut State, e: &ClusterEvent) {
+        match e {
+            ClusterEvent::MemberJoined(m)
+            | ClusterEvent::MemberWeaklyUp(m)
+            | ClusterEvent::MemberUp(m)
+            | ClusterEvent::MemberLeft(m)
+            | ClusterEvent::MemberExited(m)
+            | ClusterEvent::MemberDowned(m)
+                if m.unique_address == self.self_node =>
+            {
+                st.self_status = Some(m.status);
+                if m.status == MemberStatus::Up {
+                    let _ = self.events.send(ClusterEvent::SelfUp(m.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Publishes `SelfRemoved` once, if this node was a member.
+    fn publish_self_removed(&self, st: &mut State) {
+        if let Some(previous_status) = st.self_status.take() {
+            let _ = self
+                .events
+                .send(ClusterEvent::SelfRemoved { previous_status });
         }
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use hocon_config::Config;
 use rekko_cluster::node::from_wire_address;
-use rekko_cluster::{ClusterNode, MemberStatus};
+use rekko_cluster::{ClusterEvent, ClusterNode, MemberStatus};
 use rekko_remote::{RemoteNode, RemoteSettings};
 
 const CONF: &str = r#"
@@ -45,6 +45,7 @@ fn all_up(n: &ClusterNode, count: usize) -> bool {
 async fn second_node_joins_first_seed_and_leaves() {
     let a = start().await;
     let b = start().await;
+    let mut b_events = b.subscribe();
     let seed = from_wire_address(a.remote().address());
     a.join_seed_nodes(std::slice::from_ref(&seed));
     b.join_seed_nodes(std::slice::from_ref(&seed));
@@ -54,8 +55,38 @@ async fn second_node_joins_first_seed_and_leaves() {
     assert_eq!(a.leader(), Some(lowest.clone()));
     assert_eq!(b.leader(), Some(lowest));
 
+    let self_up = next_self_event(&mut b_events).await;
+    assert!(
+        matches!(&self_up, ClusterEvent::SelfUp(m) if &m.unique_address.address == b.self_address()),
+        "first self event of b is SelfUp with its own address: {self_up:?}"
+    );
+
     assert!(b.leave_gracefully(Duration::from_secs(30)).await);
+    let removed = next_self_event(&mut b_events).await;
+    assert_eq!(
+        removed,
+        ClusterEvent::SelfRemoved {
+            previous_status: MemberStatus::Exiting
+        },
+        "b publishes SelfRemoved after leaving"
+    );
     eventually("b removed on a", || all_up(&a, 1)).await;
     a.remote().shutdown().await;
     b.remote().shutdown().await;
+}
+
+/// The next `SelfUp` or `SelfRemoved` on `rx` (other events are skipped), within 30 s.
+async fn next_self_event(rx: &mut tokio::sync::broadcast::Receiver<ClusterEvent>) -> ClusterEvent {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(e @ (ClusterEvent::SelfUp(_) | ClusterEvent::SelfRemoved { .. })) => return e,
+                Ok(_) => continue,
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("a self event within 30 s")
 }

@@ -125,7 +125,12 @@ pub fn encode(event: &ClusterEvent) -> Option<(&'static str, String)> {
             }
             ("LeaderChanged", f)
         }
-        ClusterEvent::SeenChanged(_) | ClusterEvent::ReachabilityChanged(_) => return None,
+        // Pekko Management's stream carries cluster domain events only; SelfUp and
+        // SelfRemoved belong to the typed Cluster API.
+        ClusterEvent::SeenChanged(_)
+        | ClusterEvent::ReachabilityChanged(_)
+        | ClusterEvent::SelfUp(_)
+        | ClusterEvent::SelfRemoved { .. } => return None,
     };
     fields.insert("type".into(), kind.into());
     Some((kind, Value::Object(fields).to_string()))

@@ -335,6 +335,7 @@ impl SbrEvent {
             E::LeaderChanged(l) => SbrEvent::LeaderChanged(l.clone()),
             E::SeenChanged(s) => SbrEvent::SeenChanged(s.clone()),
             E::ReachabilityChanged(r) => SbrEvent::ReachabilityChanged(r.clone()),
+            E::SelfUp(_) | E::SelfRemoved { .. } => return None,
         })
     }
 }

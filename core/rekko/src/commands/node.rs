@@ -201,7 +201,10 @@ fn report(me: &rekko_cluster::Address, e: &ClusterEvent) {
         }
         ClusterEvent::LeaderChanged(Some(l)) => format!("Leader is [{l}]"),
         ClusterEvent::LeaderChanged(None) => "No leader".to_string(),
-        ClusterEvent::SeenChanged(_) | ClusterEvent::ReachabilityChanged(_) => return,
+        ClusterEvent::SeenChanged(_)
+        | ClusterEvent::ReachabilityChanged(_)
+        | ClusterEvent::SelfUp(_)
+        | ClusterEvent::SelfRemoved { .. } => return,
     };
     eprintln!("[INFO] Cluster Node [{me}] - {line}");
 }
