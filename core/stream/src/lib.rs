@@ -37,6 +37,7 @@ mod flow_ops;
 mod hub;
 mod killswitch;
 mod ops;
+mod partition_hub;
 mod queue;
 mod restart;
 mod sinks;
@@ -53,6 +54,7 @@ pub use hub::{BroadcastHub, MergeHub};
 pub use killswitch::{KillSwitches, SharedKillSwitch, UniqueKillSwitch};
 pub use ops::decouple::{DelayOverflowStrategy, OverflowStrategy};
 pub use ops::timing::{Cancellable, ThrottleMode};
+pub use partition_hub::{ConsumerInfo, PartitionHub, PARTITION_HUB_DEFAULT_BUFFER};
 pub use queue::{QueueOfferResult, SourceQueue};
 pub use restart::{RestartSettings, RestartSource};
 pub use sinks::SinkQueue;
@@ -61,8 +63,9 @@ pub use sinks::SinkQueue;
 pub mod prelude {
     pub use crate::{
         Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, Keep,
-        KillSwitches, MergeHub, OverflowStrategy, QueueOfferResult, RestartSettings, RestartSource,
-        RunnableGraph, Sink, Source, StreamError, StreamFuture, Supervision, ThrottleMode,
+        KillSwitches, MergeHub, OverflowStrategy, PartitionHub, QueueOfferResult, RestartSettings,
+        RestartSource, RunnableGraph, Sink, Source, StreamError, StreamFuture, Supervision,
+        ThrottleMode,
     };
 }
 
