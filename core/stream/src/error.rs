@@ -76,6 +76,15 @@ pub enum StreamError {
     /// A single-use source (e.g. one built from a `futures::Stream` value) was materialized twice.
     #[error("{0} can be materialized only once")]
     AlreadyMaterialized(&'static str),
+    /// A graph built with [`crate::GraphBuilder`] is not wired correctly (Pekko's
+    /// `IllegalArgumentException` from `GraphDSL`).
+    #[error("invalid graph: port {port} {problem}")]
+    InvalidGraph {
+        /// The port, as `Stage#index.port` (for example `Zip#3.in1`).
+        port: Arc<str>,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The stream ended without a terminal signal, e.g. its task was dropped or panicked
     /// (Pekko `AbruptTerminationException` / `AbruptStageTerminationException`).
     #[error("stream terminated abruptly: {0}")]

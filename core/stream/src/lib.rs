@@ -34,6 +34,7 @@ pub mod bench_pipelines;
 mod dsl;
 mod error;
 mod flow_ops;
+mod graph;
 mod hub;
 mod killswitch;
 mod ops;
@@ -50,6 +51,10 @@ pub use attributes::{Attributes, DEFAULT_INPUT_BUFFER};
 pub use dsl::{Elems, Flow, Keep, RunnableGraph, Sink, Source, StreamFuture};
 pub use error::{Decider, Directive, StreamError, Supervision, TimeoutKind};
 pub use flow_ops::{FlowOps, SubFlow};
+pub use graph::{
+    FanInShape, FanOutShape, FlowShape, GraphBuilder, Inlet, MatKey, MatValues,
+    MergePreferredShape, Outlet, ZipShape,
+};
 pub use hub::{BroadcastHub, MergeHub};
 pub use killswitch::{KillSwitches, SharedKillSwitch, UniqueKillSwitch};
 pub use ops::decouple::{DelayOverflowStrategy, OverflowStrategy};
@@ -62,10 +67,10 @@ pub use sinks::SinkQueue;
 /// Everything needed to build and run streams.
 pub mod prelude {
     pub use crate::{
-        Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, Keep,
-        KillSwitches, MergeHub, OverflowStrategy, PartitionHub, QueueOfferResult, RestartSettings,
-        RestartSource, RunnableGraph, Sink, Source, StreamError, StreamFuture, Supervision,
-        ThrottleMode,
+        Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, GraphBuilder,
+        Keep, KillSwitches, MergeHub, OverflowStrategy, PartitionHub, QueueOfferResult,
+        RestartSettings, RestartSource, RunnableGraph, Sink, Source, StreamError, StreamFuture,
+        Supervision, ThrottleMode,
     };
 }
 
