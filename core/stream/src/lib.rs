@@ -31,6 +31,7 @@
 mod actor_ref;
 mod attributes;
 pub mod bench_pipelines;
+mod bidi;
 mod dsl;
 mod error;
 mod flow_ops;
@@ -48,6 +49,7 @@ pub mod testkit;
 #[cfg(feature = "actor")]
 pub use actor_ref::ActorSourceMsg;
 pub use attributes::{Attributes, DEFAULT_INPUT_BUFFER};
+pub use bidi::BidiFlow;
 pub use dsl::{Elems, Flow, Keep, RunnableGraph, Sink, Source, StreamFuture};
 pub use error::{Decider, Directive, StreamError, Supervision, TimeoutKind};
 pub use flow_ops::{FlowOps, SubFlow};
@@ -67,10 +69,10 @@ pub use sinks::SinkQueue;
 /// Everything needed to build and run streams.
 pub mod prelude {
     pub use crate::{
-        Attributes, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps, GraphBuilder,
-        Keep, KillSwitches, MergeHub, OverflowStrategy, PartitionHub, QueueOfferResult,
-        RestartSettings, RestartSource, RunnableGraph, Sink, Source, StreamError, StreamFuture,
-        Supervision, ThrottleMode,
+        Attributes, BidiFlow, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps,
+        GraphBuilder, Keep, KillSwitches, MergeHub, OverflowStrategy, PartitionHub,
+        QueueOfferResult, RestartSettings, RestartSource, RunnableGraph, Sink, Source, StreamError,
+        StreamFuture, Supervision, ThrottleMode,
     };
 }
 
