@@ -1,8 +1,13 @@
 //! `GET /cluster/domain-events`: cluster events as server-sent events, encoded as Pekko
-//! Management encodes them (`event: <Type>`, `data: <compact JSON with "type">`).
+//! Management encodes them (`data:<compact JSON with "type">`, `event:<Type>`).
+//!
+//! Besides the events the cluster publishes, the stream carries `RoleLeaderChanged`, which
+//! [`RoleLeaders`] derives from the membership state as Pekko's `diffRolesLeader` does.
+
+use std::collections::BTreeMap;
 
 use rekko_cluster::events::diff;
-use rekko_cluster::{ClusterEvent, Gossip, Member, MembershipState};
+use rekko_cluster::{Address, ClusterEvent, Gossip, Member, MembershipState};
 use serde_json::{json, Map, Value};
 
 /// The `type` query values Pekko Management accepts, with the event types each selects.
@@ -18,6 +23,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "MemberDowned",
             "MemberRemoved",
             "LeaderChanged",
+            "RoleLeaderChanged",
             "UnreachableMember",
             "ReachableMember",
         ],
@@ -48,9 +54,9 @@ const GROUPS: &[(&str, &[&str])] = &[
     ("LeaderChanged", &["LeaderChanged"]),
     ("UnreachableMember", &["UnreachableMember"]),
     ("ReachableMember", &["ReachableMember"]),
-    // Accepted by Pekko Management; Rekko never emits these (single data center, no role
-    // leader events, no full-cluster shutdown).
-    ("RoleLeaderChanged", &[]),
+    ("RoleLeaderChanged", &["RoleLeaderChanged"]),
+    // Accepted by Pekko Management; Rekko never emits these (single data center, no
+    // shutdown event on the stream).
     ("ClusterShuttingDown", &[]),
     ("DataCenterReachabilityEvent", &[]),
     ("UnreachableDataCenter", &[]),
@@ -142,6 +148,76 @@ fn member_fields(m: &Member) -> Map<String, Value> {
     f
 }
 
+/// The SSE `event` name and `data` JSON of Pekko's `RoleLeaderChanged(role, leader)`.
+pub fn encode_role_leader(role: &str, leader: Option<&Address>) -> (&'static str, String) {
+    let mut f = Map::new();
+    f.insert("role".into(), role.into());
+    if let Some(a) = leader {
+        f.insert("address".into(), a.to_string().into());
+    }
+    f.insert("type".into(), "RoleLeaderChanged".into());
+    ("RoleLeaderChanged", Value::Object(f).to_string())
+}
+
+/// One server-sent event as Pekko HTTP writes it: `data:<data>\nevent:<kind>\n\n`.
+pub fn sse_frame(kind: &str, data: &str) -> String {
+    let mut out = String::with_capacity(data.len() + kind.len() + 16);
+    for line in data.split('\n') {
+        out.push_str("data:");
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !kind.is_empty() {
+        out.push_str("event:");
+        out.push_str(kind);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// Pekko HTTP's heartbeat event (empty data), sent after 10 s without events.
+pub const SSE_HEARTBEAT: &str = "data:\n\n";
+
+/// The role leaders last reported on one stream; [`update`](Self::update) yields the
+/// `RoleLeaderChanged` events to a new state (Pekko's `diffRolesLeader`: for every role of the
+/// old or the new members, the new role leader when it differs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleLeaders {
+    leaders: BTreeMap<String, Option<Address>>,
+}
+
+impl RoleLeaders {
+    /// Role leaders of `state`: every role of its members, with the leader among the members
+    /// having it.
+    fn of(state: &MembershipState) -> BTreeMap<String, Option<Address>> {
+        state
+            .gossip
+            .members
+            .values()
+            .flat_map(|m| m.roles.iter())
+            .map(|role| (role.clone(), state.role_leader(role).map(|u| u.address)))
+            .collect()
+    }
+
+    /// Moves to `state`; returns `(role, new leader)` for each role whose leader changed.
+    pub fn update(&mut self, state: &MembershipState) -> Vec<(String, Option<Address>)> {
+        let new = Self::of(state);
+        let mut changes = Vec::new();
+        let roles: std::collections::BTreeSet<&String> =
+            self.leaders.keys().chain(new.keys()).collect();
+        for role in roles {
+            let old_leader = self.leaders.get(role).cloned().flatten();
+            let new_leader = new.get(role).cloned().flatten();
+            if old_leader != new_leader {
+                changes.push((role.clone(), new_leader));
+            }
+        }
+        self.leaders = new;
+        changes
+    }
+}
+
 /// The current state replayed as events (Pekko's `InitialStateAsEvents`): the events leading
 /// from an empty state to `state`.
 pub fn initial_events(state: &MembershipState) -> Vec<ClusterEvent> {
@@ -200,11 +276,67 @@ mod tests {
         assert!(all.accepts("MemberUp") && all.accepts("LeaderChanged"));
         let members = EventFilter::from_query_types(["MemberEvent", "Bogus"]);
         assert!(members.accepts("MemberRemoved") && !members.accepts("LeaderChanged"));
+        assert!(all.accepts("RoleLeaderChanged"));
         let none = EventFilter::from_query_types(["Bogus"]);
         assert!(!none.accepts("MemberUp"));
         let reach = EventFilter::from_query_types(["ReachabilityEvent", "LeaderChanged"]);
         assert!(reach.accepts("UnreachableMember") && reach.accepts("LeaderChanged"));
         assert!(!reach.accepts("MemberUp"));
+    }
+
+    #[test]
+    fn role_leader_changes_follow_pekkos_diff() {
+        let a = member(MemberStatus::Up);
+        let b_addr = UniqueAddress::new(Address::new("Sys", "127.0.0.1", 2552), 7);
+        let mut b = Member::joining(b_addr.clone(), vec!["web".to_string()], "1.0.0");
+        b.status = MemberStatus::Up;
+        let state = MembershipState::new(
+            Gossip::with_members([a.clone(), b.clone()]),
+            a.unique_address.clone(),
+            "default",
+        );
+        let mut leaders = RoleLeaders::default();
+        let a1 = Some(a.unique_address.address.clone());
+        let b1 = Some(b_addr.address.clone());
+        assert_eq!(
+            leaders.update(&state),
+            vec![
+                ("backend".to_string(), a1.clone()),
+                ("dc-default".to_string(), a1.clone()),
+                ("web".to_string(), b1),
+            ]
+        );
+        assert!(leaders.update(&state).is_empty(), "no change, no event");
+        // The only `web` member is removed: its role leader becomes none.
+        let state = MembershipState::new(
+            Gossip::with_members([a.clone()]),
+            a.unique_address.clone(),
+            "default",
+        );
+        assert_eq!(leaders.update(&state), vec![("web".to_string(), None)]);
+        let (kind, data) = encode_role_leader("web", None);
+        assert_eq!(
+            (kind, data.as_str()),
+            (
+                "RoleLeaderChanged",
+                r#"{"role":"web","type":"RoleLeaderChanged"}"#
+            )
+        );
+        let (_, data) = encode_role_leader("backend", a1.as_ref());
+        assert_eq!(
+            data,
+            r#"{"role":"backend","address":"pekko://Sys@127.0.0.1:2551","type":"RoleLeaderChanged"}"#
+        );
+    }
+
+    #[test]
+    fn frames_are_written_as_pekko_http_writes_them() {
+        assert_eq!(
+            sse_frame("MemberUp", r#"{"a":1}"#),
+            "data:{\"a\":1}\nevent:MemberUp\n\n"
+        );
+        assert_eq!(sse_frame("", "x\ny"), "data:x\ndata:y\n\n");
+        assert_eq!(SSE_HEARTBEAT, "data:\n\n");
     }
 
     #[test]

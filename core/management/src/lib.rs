@@ -41,7 +41,9 @@ pub mod server;
 pub mod settings;
 
 pub use error::{ManagementError, Result};
-pub use model::{ClusterMember, ClusterMembers, ClusterUnreachableMember, ManagementMessage};
+pub use model::{
+    ClusterMember, ClusterMembers, ClusterUnreachableMember, ManagementMessage, ShardEntityTypeKeys,
+};
 pub use routes::{handle, ManagedCluster, Reply, Request};
 pub use server::ManagementServer;
 pub use settings::{is_configured, ManagementSettings, REFERENCE_CONF};

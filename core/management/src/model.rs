@@ -67,6 +67,14 @@ impl ManagementMessage {
     }
 }
 
+/// The answer of `GET /cluster/shards`: the entity type names of the started regions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardEntityTypeKeys {
+    /// Type names (always empty on Rekko, which runs no sharding).
+    pub entity_type_keys: Vec<String>,
+}
+
 /// A member as the routes show it.
 pub fn cluster_member(m: &Member) -> ClusterMember {
     ClusterMember {

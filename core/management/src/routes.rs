@@ -10,7 +10,9 @@ use axum::http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
 use rekko_cluster::{Address, MembershipState};
 
-use crate::model::{cluster_member, cluster_members, find_member, ManagementMessage};
+use crate::model::{
+    cluster_member, cluster_members, find_member, ManagementMessage, ShardEntityTypeKeys,
+};
 use crate::settings::{HealthCheck, ManagementSettings};
 
 /// What the routes need from a cluster node.
@@ -27,6 +29,12 @@ pub trait ManagedCluster: Send + Sync + 'static {
     /// when the cluster publishes none.
     fn events(&self) -> Option<tokio::sync::broadcast::Receiver<rekko_cluster::ClusterEvent>> {
         None
+    }
+    /// Starts a full cluster shutdown (Pekko's `prepareForFullClusterShutdown`); returns
+    /// false when this cluster cannot, and the route then answers that the operation is not
+    /// supported.
+    fn prepare_for_full_cluster_shutdown(&self) -> bool {
+        false
     }
 }
 
@@ -331,9 +339,68 @@ fn cluster_routes(req: &Request<'_>, rest: &str, cluster: &dyn ManagedCluster) -
     let Some(rest) = prefix(rest, "cluster") else {
         return Outcome::Reject(Vec::new());
     };
-    let Some(rest) = prefix(rest, "members") else {
+    let mut rejections = Vec::new();
+    if path_end_or_single_slash(rest) {
+        if req.method == Method::PUT {
+            match req.form_field("operation") {
+                Some(op) => return Outcome::Complete(put_cluster(&op, cluster)),
+                None => rejections.push(Rejection::MissingFormField("operation")),
+            }
+        } else {
+            rejections.push(Rejection::Method(Method::PUT));
+        }
+    }
+    if let Some(rest) = prefix(rest, "members") {
+        match members_routes(req, rest, cluster) {
+            Outcome::Complete(r) => return Outcome::Complete(r),
+            Outcome::Reject(r) => rejections.extend(r),
+        }
+    }
+    if rest == "/shards" {
+        if req.method == Method::GET {
+            return Outcome::Complete(Reply::json(StatusCode::OK, &ShardEntityTypeKeys::default()));
+        }
+        rejections.push(Rejection::Method(Method::GET));
+    }
+    match shard_region_route(req, rest) {
+        Outcome::Complete(r) => Outcome::Complete(r),
+        Outcome::Reject(r) => {
+            rejections.extend(r);
+            Outcome::Reject(rejections)
+        }
+    }
+}
+
+/// `PUT /cluster` form `operation`: only `prepare-for-full-shutdown` (any case) is known.
+fn put_cluster(operation: &str, cluster: &dyn ManagedCluster) -> Reply {
+    if operation.to_lowercase() != "prepare-for-full-shutdown" {
+        return Reply::message(StatusCode::BAD_REQUEST, "Operation not supported");
+    }
+    if cluster.prepare_for_full_cluster_shutdown() {
+        Reply::message(StatusCode::OK, "Preparing for full cluster shutdown")
+    } else {
+        tracing::warn!("PUT /cluster operation={operation}: this node cannot prepare for a full cluster shutdown");
+        Reply::message(StatusCode::BAD_REQUEST, "Operation not supported")
+    }
+}
+
+/// `pathPrefix("shards" / Remaining)` with GET, below `/cluster`: Rekko runs no sharding, so
+/// every region answers as one that is not started on a Pekko node.
+fn shard_region_route(req: &Request<'_>, rest: &str) -> Outcome {
+    let Some(name) = rest.strip_prefix("/shards/") else {
         return Outcome::Reject(Vec::new());
     };
+    if req.method != Method::GET {
+        return Outcome::Reject(vec![Rejection::Method(Method::GET)]);
+    }
+    Outcome::Complete(Reply::message(
+        StatusCode::NOT_FOUND,
+        format!("Shard Region {name} is not started"),
+    ))
+}
+
+/// `pathPrefix("members")` of the read-write routes: the list, join, and one member.
+fn members_routes(req: &Request<'_>, rest: &str, cluster: &dyn ManagedCluster) -> Outcome {
     let mut rejections = Vec::new();
     if path_end_or_single_slash(rest) {
         if req.method == Method::GET {
@@ -364,8 +431,11 @@ fn cluster_routes_read_only(
     rest: &str,
     cluster: &dyn ManagedCluster,
 ) -> Outcome {
-    let Some(rest) = prefix(rest, "cluster").and_then(|r| prefix(r, "members")) else {
+    let Some(rest) = prefix(rest, "cluster") else {
         return Outcome::Reject(Vec::new());
+    };
+    let Some(rest) = prefix(rest, "members") else {
+        return shard_region_route(req, rest);
     };
     let mut rejections = Vec::new();
     if path_end_or_single_slash(rest) {

@@ -415,3 +415,141 @@ fn domain_events_take_only_get() {
     };
     assert!(domain_events_request(&members, None, &settings("")).is_none());
 }
+
+#[test]
+fn put_cluster_knows_only_prepare_for_full_shutdown() {
+    let c = cluster(Some(MemberStatus::Up));
+    let r = call(
+        &read_write(),
+        &c,
+        Method::PUT,
+        "/cluster",
+        "operation=Bogus",
+    );
+    assert_eq!(
+        (r.status, message(&r)),
+        (
+            StatusCode::BAD_REQUEST,
+            "Operation not supported".to_string()
+        )
+    );
+    // The fake cluster cannot prepare a full shutdown: the same 400, nothing done.
+    let r = call(
+        &read_write(),
+        &c,
+        Method::PUT,
+        "/cluster/",
+        "operation=Prepare-For-Full-Shutdown",
+    );
+    assert_eq!(
+        (r.status, message(&r)),
+        (
+            StatusCode::BAD_REQUEST,
+            "Operation not supported".to_string()
+        )
+    );
+    assert!(c.calls().is_empty());
+    let r = call(&read_write(), &c, Method::PUT, "/cluster", "");
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body, "Request is missing required form field 'operation'");
+}
+
+#[test]
+fn put_cluster_prepares_a_full_shutdown_when_the_cluster_can() {
+    struct Preparing(FakeCluster);
+    impl ManagedCluster for Preparing {
+        fn membership(&self) -> MembershipState {
+            self.0.membership()
+        }
+        fn join(&self, a: &Address) {
+            self.0.join(a)
+        }
+        fn leave(&self, a: &Address) {
+            self.0.leave(a)
+        }
+        fn down(&self, a: &Address) {
+            self.0.down(a)
+        }
+        fn prepare_for_full_cluster_shutdown(&self) -> bool {
+            self.0.record("prepare".to_string());
+            true
+        }
+    }
+    let c = Preparing(cluster(Some(MemberStatus::Up)));
+    let r = handle(
+        &Request {
+            method: &Method::PUT,
+            path: "/cluster",
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: b"operation=prepare-for-full-shutdown",
+        },
+        &read_write(),
+        &c,
+    );
+    assert_eq!(
+        (r.status, message(&r)),
+        (
+            StatusCode::OK,
+            "Preparing for full cluster shutdown".to_string()
+        )
+    );
+    assert_eq!(c.0.calls(), vec!["prepare".to_string()]);
+}
+
+#[test]
+fn cluster_path_takes_only_put_when_read_write_and_is_unknown_read_only() {
+    let c = cluster(Some(MemberStatus::Up));
+    let r = call(&read_write(), &c, Method::GET, "/cluster", "");
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.body, "HTTP method not allowed, supported methods: PUT");
+    assert_eq!(r.allow.as_deref(), Some("PUT"));
+    let r = call(
+        &settings(""),
+        &c,
+        Method::PUT,
+        "/cluster",
+        "operation=prepare-for-full-shutdown",
+    );
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn shards_list_no_type_and_every_region_is_not_started() {
+    let c = cluster(Some(MemberStatus::Up));
+    let r = call(&read_write(), &c, Method::GET, "/cluster/shards", "");
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, ContentType::Json);
+    assert_eq!(r.body, r#"{"entityTypeKeys":[]}"#);
+    for s in [read_write(), settings("")] {
+        let r = call(&s, &c, Method::GET, "/cluster/shards/Cart", "");
+        assert_eq!(
+            (r.status, message(&r)),
+            (
+                StatusCode::NOT_FOUND,
+                "Shard Region Cart is not started".to_string()
+            )
+        );
+        let r = call(&s, &c, Method::POST, "/cluster/shards/Cart", "");
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.body, "HTTP method not allowed, supported methods: GET");
+    }
+    let r = call(&read_write(), &c, Method::DELETE, "/cluster/shards", "");
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    // Read-only mode has no type list.
+    let r = call(&settings(""), &c, Method::GET, "/cluster/shards", "");
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn members_path_lists_get_and_post_for_other_methods() {
+    let c = cluster(Some(MemberStatus::Up));
+    let r = call(&read_write(), &c, Method::PATCH, "/cluster/members", "");
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        r.body,
+        "HTTP method not allowed, supported methods: GET, POST"
+    );
+    let r = call(&read_write(), &c, Method::POST, "/cluster/members", "");
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body, "Request is missing required form field 'address'");
+}

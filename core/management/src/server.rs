@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method, Response, Uri};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::IntoResponse;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, Method, Response, StatusCode, Uri};
 use axum::Router;
-use futures::StreamExt;
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{ManagementError, Result};
-use crate::events::{encode, initial_events, EventFilter};
+use crate::events::{
+    encode, encode_role_leader, initial_events, sse_frame, EventFilter, RoleLeaders, SSE_HEARTBEAT,
+};
 use crate::routes::{domain_events_request, handle, ManagedCluster, Request};
 use crate::settings::ManagementSettings;
 
@@ -135,7 +137,7 @@ async fn serve(
         body: &body,
     };
     if let Some(filter) = domain_events_request(&req, uri.query(), &app.settings) {
-        return domain_events(app.cluster.as_ref(), filter);
+        return domain_events(app.cluster.clone(), filter);
     }
     let reply = handle(&req, &app.settings, app.cluster.as_ref());
     let mut builder = Response::builder()
@@ -149,35 +151,96 @@ async fn serve(
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
-/// The event stream: the current state replayed as events, then live events, filtered; an SSE
-/// comment every 10 s while idle.
-fn domain_events(cluster: &dyn ManagedCluster, filter: EventFilter) -> Response<Body> {
-    let live = cluster.events();
-    let to_sse = move |e: &rekko_cluster::ClusterEvent| {
-        encode(e)
-            .filter(|(kind, _)| filter.accepts(kind))
-            .map(|(kind, data)| Event::default().event(kind).data(data))
-    };
-    let initial: Vec<Event> = initial_events(&cluster.membership())
+/// The event stream: the current state replayed as events, then live events, filtered, with
+/// `RoleLeaderChanged` derived from the state once the events received so far are drained; a
+/// heartbeat after 10 s without events. Written as Pekko HTTP writes server-sent events.
+fn domain_events(cluster: Arc<dyn ManagedCluster>, filter: EventFilter) -> Response<Body> {
+    let state = cluster.membership();
+    let mut roles = RoleLeaders::default();
+    let mut pending: VecDeque<String> = initial_events(&state)
         .iter()
-        .filter_map(&to_sse)
+        .filter_map(encode)
+        .filter(|(kind, _)| filter.accepts(kind))
+        .map(|(kind, data)| sse_frame(kind, &data))
         .collect();
-    let live = futures::stream::unfold(live, |rx| async move {
-        let mut rx = rx?;
+    let role_changes = roles.update(&state);
+    if filter.accepts("RoleLeaderChanged") {
+        pending.extend(role_changes.iter().map(|(role, leader)| {
+            let (kind, data) = encode_role_leader(role, leader.as_ref());
+            sse_frame(kind, &data)
+        }));
+    }
+    let stream = LiveEvents {
+        rx: cluster.events(),
+        cluster,
+        filter,
+        roles,
+        pending,
+    };
+    let body = futures::stream::unfold(stream, |mut s| async move {
+        let frame = s.next_frame().await;
+        Some((Ok::<_, std::convert::Infallible>(frame), s))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Time without events after which Pekko Management's stream sends a heartbeat.
+const HEARTBEAT_AFTER: Duration = Duration::from_secs(10);
+
+/// The live part of one event stream.
+struct LiveEvents {
+    rx: Option<broadcast::Receiver<rekko_cluster::ClusterEvent>>,
+    cluster: Arc<dyn ManagedCluster>,
+    filter: EventFilter,
+    roles: RoleLeaders,
+    pending: VecDeque<String>,
+}
+
+impl LiveEvents {
+    /// The next frame to write: a pending event, else the next accepted event, else a
+    /// heartbeat after [`HEARTBEAT_AFTER`] of silence.
+    async fn next_frame(&mut self) -> String {
         loop {
-            match rx.recv().await {
-                Ok(e) => return Some((e, Some(rx))),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            if let Some(frame) = self.pending.pop_front() {
+                return frame;
+            }
+            let Some(rx) = self.rx.as_mut() else {
+                tokio::time::sleep(HEARTBEAT_AFTER).await;
+                return SSE_HEARTBEAT.to_string();
+            };
+            match tokio::time::timeout(HEARTBEAT_AFTER, rx.recv()).await {
+                Err(_) => return SSE_HEARTBEAT.to_string(),
+                Ok(Ok(event)) => {
+                    if let Some((kind, data)) = encode(&event) {
+                        if self.filter.accepts(kind) {
+                            self.pending.push_back(sse_frame(kind, &data));
+                        }
+                    }
+                    if rx.is_empty() {
+                        self.role_leader_events();
+                    }
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
+                    tracing::warn!("cluster domain-events stream fell behind, {n} events lost");
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) => self.rx = None,
             }
         }
-    })
-    .filter_map(move |e| std::future::ready(to_sse(&e)));
-    let stream = futures::stream::iter(initial)
-        .chain(live)
-        .chain(futures::stream::pending())
-        .map(Ok::<_, std::convert::Infallible>);
-    Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(10)))
-        .into_response()
+    }
+
+    /// Queues `RoleLeaderChanged` for role leaders that changed in the current state.
+    fn role_leader_events(&mut self) {
+        let changes = self.roles.update(&self.cluster.membership());
+        if !self.filter.accepts("RoleLeaderChanged") {
+            return;
+        }
+        for (role, leader) in changes {
+            let (kind, data) = encode_role_leader(&role, leader.as_ref());
+            self.pending.push_back(sse_frame(kind, &data));
+        }
+    }
 }

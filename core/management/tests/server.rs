@@ -172,17 +172,14 @@ async fn a_taken_port_is_a_bind_error_naming_it() {
 /// Reads the SSE stream until an event line names `kind`; returns that event's data line.
 async fn next_event(r: &mut reqwest::Response, buf: &mut String, kind: &str) -> String {
     loop {
-        if let Some(i) = buf.find(&format!("event: {kind}\n")) {
-            let rest = &buf[i..];
-            if let Some(end) = rest.find("\n\n") {
-                let block = rest[..end].to_string();
-                buf.replace_range(..i + end + 2, "");
-                return block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .unwrap_or("")
-                    .to_string();
-            }
+        if let Some(i) = buf.find(&format!("\nevent:{kind}\n\n")) {
+            let start = buf[..i].rfind("\n\n").map_or(0, |j| j + 2);
+            let data = buf[start..i]
+                .strip_prefix("data:")
+                .expect("data line first, as Pekko HTTP writes it")
+                .to_string();
+            buf.replace_range(..i + kind.len() + 9, "");
+            return data;
         }
         let chunk = r
             .chunk()
