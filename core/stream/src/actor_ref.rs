@@ -10,8 +10,11 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
-use rekko_actor::{ActorPath, ActorRef, ActorRefTarget, Address};
-use tokio::sync::mpsc;
+use parking_lot::Mutex;
+use rekko_actor::{
+    ActorContext, ActorPath, ActorRef, ActorRefTarget, Address, Behaviors, Signal, SystemHandle,
+};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::dsl::{Elems, Sink, Source};
 use crate::error::StreamError;
@@ -137,9 +140,7 @@ impl<T: Send + 'static> Source<T, ActorRef<ActorSourceMsg<T>>> {
 }
 
 /// The acknowledgement ref handed to the target actor by
-/// [`Sink::actor_ref_with_backpressure`], one per message sent: its channel closes once
-/// every copy of that ref is gone, which is how the stage learns that no acknowledgement
-/// can come any more (the target stopped and dropped its mailbox and state).
+/// [`Sink::actor_ref_with_backpressure`] (one per materialization, like Pekko's stage actor).
 struct AckTarget<A> {
     tx: mpsc::UnboundedSender<A>,
     path: ActorPath,
@@ -155,7 +156,7 @@ impl<A: Send + 'static> ActorRefTarget<A> for AckTarget<A> {
     }
 }
 
-/// A fresh ack ref (always named `path`) and the receiving end of its channel.
+/// A fresh ack ref (named `path`) and the receiving end of its channel.
 fn ack_channel<A: Send + 'static>(path: &ActorPath) -> (ActorRef<A>, mpsc::UnboundedReceiver<A>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let target = AckTarget {
@@ -165,15 +166,73 @@ fn ack_channel<A: Send + 'static>(path: &ActorPath) -> (ActorRef<A>, mpsc::Unbou
     (ActorRef::from_target(Arc::new(target)), rx)
 }
 
-/// Waits for `ack` on the ack ref; false once that ref can no longer be told (all its
-/// copies dropped without the acknowledgement).
-async fn await_ack<A: PartialEq>(acks: &mut mpsc::UnboundedReceiver<A>, ack: &A) -> bool {
+/// Waits for `ack` on the ack ref, ignoring other messages.
+async fn await_ack<A: PartialEq>(acks: &mut mpsc::UnboundedReceiver<A>, ack: &A) {
     while let Some(a) = acks.recv().await {
         if a == *ack {
-            return true;
+            return;
         }
     }
-    false
+    // the stage holds its own ack ref, so the channel stays open
+    std::future::pending::<()>().await
+}
+
+/// Commands of the actor that death-watches a sink's target.
+enum WatcherCmd {
+    Stop,
+}
+
+/// Death watch of a sink's target by a system actor (Pekko's stage actor watching `ref`).
+/// `terminated` resolves when the target terminated, or when the watcher itself is gone
+/// (its system shut down, which stops the target too). Dropping the `Watch` stops the
+/// watcher.
+struct Watch {
+    watcher: Option<ActorRef<WatcherCmd>>,
+    terminated: oneshot::Receiver<()>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(w) = self.watcher.take() {
+            w.tell(WatcherCmd::Stop);
+        }
+    }
+}
+
+fn watch_target<M: Send + 'static>(system: &SystemHandle, target: &ActorRef<M>) -> Watch {
+    let (tx, terminated) = oneshot::channel::<()>();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let watched = target.clone();
+    let behavior = Behaviors::setup(move |ctx: &mut ActorContext<WatcherCmd>| {
+        ctx.watch(&watched);
+        let tx = tx.clone();
+        Behaviors::receive_message(|WatcherCmd::Stop| Behaviors::stopped()).receive_signal(
+            move |_, signal| match signal {
+                Signal::Terminated(_) | Signal::ChildFailed(_) => {
+                    if let Some(tx) = tx.lock().take() {
+                        let _ = tx.send(());
+                    }
+                    Behaviors::stopped()
+                }
+                _ => Behaviors::same(),
+            },
+        )
+    });
+    let n = REF_COUNTER.fetch_add(1, Ordering::Relaxed);
+    match system.system_actor_of(behavior, &format!("actorRefSinkWatch-{n}")) {
+        Ok(w) => Watch {
+            watcher: Some(w),
+            terminated,
+        },
+        Err(e) => {
+            // the behavior (and the sender in it) is dropped: reads as terminated
+            tracing::warn!(target = %target.path(), error = %e, "cannot watch the target of an actor sink; the sink ends");
+            Watch {
+                watcher: None,
+                terminated,
+            }
+        }
+    }
 }
 
 impl<T: Send + 'static> Sink<T, ()> {
@@ -184,14 +243,12 @@ impl<T: Send + 'static> Sink<T, ()> {
     /// the ack ref other than `ack` are ignored. Upstream is pulled only after an ack, so at
     /// most one element is outstanding.
     ///
-    /// If the target stops, the stage completes and cancels upstream, as Pekko's stage does
-    /// on the `Terminated` of its watched target: the stage notices it while it waits for an
-    /// acknowledgement (each message carries its own ack ref, and a stopped actor drops the
-    /// messages and state holding them). Unlike Pekko, an actor that drops the ack ref
-    /// without acknowledging (so that no acknowledgement can ever come) also ends the stage
-    /// instead of leaving it waiting forever; a target that stops while the stage waits for
-    /// upstream is noticed with the next element.
+    /// Like Pekko's stage, each materialization death-watches `target` (from an actor it
+    /// spawns under `/system` of `system`); when the target terminates the stage completes
+    /// at once and cancels upstream, whether it was waiting for an acknowledgement or for
+    /// upstream. Only local targets can be watched this way.
     pub fn actor_ref_with_backpressure<M, A, FM, FI, FF>(
+        system: &SystemHandle,
         target: ActorRef<M>,
         message: FM,
         on_init: FI,
@@ -206,11 +263,13 @@ impl<T: Send + 'static> Sink<T, ()> {
         FI: Fn(ActorRef<A>) -> M + Send + Sync + 'static,
         FF: Fn(StreamError) -> M + Send + Sync + 'static,
     {
+        let system = system.clone();
         let message = Arc::new(message);
         let on_init = Arc::new(on_init);
         let on_failure = Arc::new(on_failure);
         Sink::from_materializer(move |mut up: Elems<T>, _| {
             let ack_path = stage_path("actorRefSinkAck");
+            let mut watch = watch_target(&system, &target);
             let target = target.clone();
             let message = message.clone();
             let on_init = on_init.clone();
@@ -218,19 +277,28 @@ impl<T: Send + 'static> Sink<T, ()> {
             let on_complete = on_complete.clone();
             let ack = ack.clone();
             let run = async move {
-                // Returning early drops `up`: upstream is cancelled.
+                // Returning early drops `up`: upstream is cancelled; dropping `watch` stops
+                // the watcher.
                 let (ack_ref, mut acks) = ack_channel(&ack_path);
-                target.tell(on_init(ack_ref));
-                if !await_ack(&mut acks, &ack).await {
-                    return;
+                target.tell(on_init(ack_ref.clone()));
+                tokio::select! {
+                    biased;
+                    _ = await_ack(&mut acks, &ack) => {}
+                    _ = &mut watch.terminated => return,
                 }
                 loop {
-                    match up.next().await {
+                    let next = tokio::select! {
+                        biased;
+                        _ = &mut watch.terminated => return,
+                        next = up.next() => next,
+                    };
+                    match next {
                         Some(Ok(x)) => {
-                            let (ack_ref, mut acks) = ack_channel(&ack_path);
-                            target.tell(message(ack_ref, x));
-                            if !await_ack(&mut acks, &ack).await {
-                                return;
+                            target.tell(message(ack_ref.clone(), x));
+                            tokio::select! {
+                                biased;
+                                _ = await_ack(&mut acks, &ack) => {}
+                                _ = &mut watch.terminated => return,
                             }
                         }
                         Some(Err(e)) => {

@@ -145,6 +145,7 @@ async fn actor_sink_sends_init_elements_and_completion_with_acks() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let sys = ActorSystem::new(consumer(tx), "actor-sink", settings()).expect("system");
     Source::iter(0..100u32).run_with(Sink::actor_ref_with_backpressure(
+        &sys,
         sys.guardian().clone(),
         Consumer::Elem,
         Consumer::Init,
@@ -174,6 +175,7 @@ async fn actor_sink_reports_upstream_failure() {
     Source::iter(0..2u32)
         .concat(Source::failed(StreamError::msg("boom")))
         .run_with(Sink::actor_ref_with_backpressure(
+            &sys,
             sys.guardian().clone(),
             Consumer::Elem,
             Consumer::Init,
@@ -212,6 +214,7 @@ async fn actor_sink_waits_for_the_ack() {
     let stats = rekko_stream::testkit::ProbeSource::of((0..10u32).collect(), false)
         .to_mat(
             Sink::actor_ref_with_backpressure(
+                &sys,
                 sys.guardian().clone(),
                 Consumer::Elem,
                 Consumer::Init,
@@ -254,12 +257,19 @@ async fn actor_sink_cancels_upstream_when_the_target_stops() {
         }
         _ => Behaviors::same(),
     });
-    let sys = ActorSystem::new(stops_at_3, "actor-sink-target-stops", settings()).expect("system");
+    let sys = ActorSystem::new(
+        Behaviors::ignore::<()>(),
+        "actor-sink-target-stops",
+        settings(),
+    )
+    .expect("system");
+    let target = sys.system_actor_of(stops_at_3, "target").expect("target");
     let (stats, terminated) = rekko_stream::testkit::ProbeSource::of((0..100u32).collect(), false)
         .via_mat(Flow::watch_termination(), Keep::both)
         .to_mat(
             Sink::actor_ref_with_backpressure(
-                sys.guardian().clone(),
+                &sys,
+                target,
                 Consumer::Elem,
                 Consumer::Init,
                 Ack,
@@ -304,6 +314,7 @@ async fn actor_sink_to_a_stopped_target_cancels_upstream() {
         .via_mat(Flow::watch_termination(), Keep::both)
         .to_mat(
             Sink::actor_ref_with_backpressure(
+                &sys,
                 target,
                 Consumer::Elem,
                 Consumer::Init,
@@ -319,4 +330,56 @@ async fn actor_sink_to_a_stopped_target_cancels_upstream() {
         .expect("the stream ends")
         .expect("upstream is cancelled, not failed");
     assert_eq!(stats.pulled(), 0);
+}
+
+/// The target stops while the sink waits for upstream (which has nothing to give): the
+/// death watch ends the sink at once, as Pekko's `Terminated` handling does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_sink_notices_the_target_stopping_while_upstream_is_idle() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stops_after_ack_of_1 = Behaviors::receive_message(move |m: Consumer| match m {
+        Consumer::Init(ack) => {
+            ack.tell(Ack);
+            Behaviors::same()
+        }
+        Consumer::Elem(ack, x) => {
+            ack.tell(Ack);
+            let _ = tx.send(x);
+            if x == 1 {
+                Behaviors::stopped()
+            } else {
+                Behaviors::same()
+            }
+        }
+        _ => Behaviors::same(),
+    });
+    let sys =
+        ActorSystem::new(Behaviors::ignore::<()>(), "actor-sink-idle", settings()).expect("system");
+    let target = sys
+        .system_actor_of(stops_after_ack_of_1, "target")
+        .expect("target");
+    // two elements, then an upstream that never completes
+    let terminated = rekko_stream::testkit::ProbeSource::of(vec![0u32, 1], false)
+        .concat(Source::never())
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(
+            Sink::actor_ref_with_backpressure(
+                &sys,
+                target,
+                Consumer::Elem,
+                Consumer::Init,
+                Ack,
+                Consumer::Done,
+                |e| Consumer::Failed(e.to_string()),
+            ),
+            Keep::left,
+        )
+        .run();
+    tokio::time::timeout(WAIT, terminated)
+        .await
+        .expect("the sink ends although upstream sends nothing more")
+        .expect("upstream is cancelled, not failed");
+    assert_eq!(rx.recv().await, Some(0));
+    assert_eq!(rx.recv().await, Some(1));
+    sys.terminate();
 }
