@@ -80,13 +80,7 @@ pub trait FlowOps: Sized {
     where
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
-        let p = Arc::new(p);
-        self.via_stage(move |up, _| {
-            Box::pin(Filter {
-                up: Some(up),
-                p: p.clone(),
-            })
-        })
+        self.collect(move |x| p(&x).then_some(x))
     }
 
     /// Drops elements for which `p` holds (Pekko `filterNot`).
@@ -264,14 +258,7 @@ pub trait FlowOps: Sized {
     where
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
-        let p = Arc::new(p);
-        self.via_stage(move |up, _| {
-            Box::pin(TakeWhile {
-                up: Some(up),
-                p: p.clone(),
-                inclusive: false,
-            })
-        })
+        take_while_stage(self, p, false)
     }
 
     /// Like `take_while` but also emits the first failing element (Pekko `inclusive = true`).
@@ -279,14 +266,7 @@ pub trait FlowOps: Sized {
     where
         F: Fn(&Self::Out) -> bool + Send + Sync + 'static,
     {
-        let p = Arc::new(p);
-        self.via_stage(move |up, _| {
-            Box::pin(TakeWhile {
-                up: Some(up),
-                p: p.clone(),
-                inclusive: true,
-            })
-        })
+        take_while_stage(self, p, true)
     }
 
     /// Fails with [`StreamError::LimitReached`] when more than `n` elements arrive (Pekko `limit`).
@@ -303,30 +283,12 @@ pub trait FlowOps: Sized {
     /// Passes elements for `d` after materialization, then completes and cancels upstream
     /// (Pekko `takeWithin`).
     fn take_within(self, d: Duration) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, _| {
-            Box::pin(Within {
-                up: Some(up),
-                d,
-                timer: Timer::default(),
-                started: false,
-                passed: false,
-                take: true,
-            })
-        })
+        within(self, d, true)
     }
 
     /// Holds back all elements until `d` after materialization (Pekko `initialDelay`).
     fn initial_delay(self, d: Duration) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, _| {
-            Box::pin(Within {
-                up: Some(up),
-                d,
-                timer: Timer::default(),
-                started: false,
-                passed: false,
-                take: false,
-            })
-        })
+        within(self, d, false)
     }
 
     /// Skips the first `n` elements (Pekko `drop`).
@@ -423,16 +385,7 @@ pub trait FlowOps: Sized {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
         F: Fn(Self::Out) -> Fut + Send + Sync + 'static,
     {
-        let f = Arc::new(move |x| f(x).map(|r: Result<U, E>| r.map_err(Into::into)));
-        self.via_stage(move |up, attrs| {
-            Box::pin(MapAsync::new(
-                up,
-                f.clone(),
-                parallelism,
-                true,
-                decider_of(attrs),
-            ))
-        })
+        map_async_stage(self, parallelism, f, true)
     }
 
     /// Like `map_async` but emits results as they complete (Pekko `mapAsyncUnordered`).
@@ -453,16 +406,7 @@ pub trait FlowOps: Sized {
         Fut: Future<Output = Result<U, E>> + Send + 'static,
         F: Fn(Self::Out) -> Fut + Send + Sync + 'static,
     {
-        let f = Arc::new(move |x| f(x).map(|r: Result<U, E>| r.map_err(Into::into)));
-        self.via_stage(move |up, attrs| {
-            Box::pin(MapAsync::new(
-                up,
-                f.clone(),
-                parallelism,
-                false,
-                decider_of(attrs),
-            ))
-        })
+        map_async_stage(self, parallelism, f, false)
     }
 
     /// Maps each element to a source and emits its elements, one source after the other
@@ -755,13 +699,7 @@ pub trait FlowOps: Sized {
     where
         M: 'static,
     {
-        self.via_stage(move |up, attrs| {
-            Box::pin(Merge::new(
-                vec![up, other.materialize(attrs).0],
-                false,
-                false,
-            ))
-        })
+        merge_stage(self, other, false)
     }
 
     /// Merge where this side wins when both have elements (Pekko `mergePreferred`).
@@ -769,31 +707,17 @@ pub trait FlowOps: Sized {
     where
         M: 'static,
     {
-        self.via_stage(move |up, attrs| {
-            Box::pin(Merge::new(
-                vec![up, other.materialize(attrs).0],
-                false,
-                true,
-            ))
-        })
+        merge_stage(self, other, true)
     }
 
     /// Emits `other`'s elements after this stream completes (Pekko `concat`).
     fn concat<M: 'static>(self, other: Source<Self::Out, M>) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, attrs| {
-            Box::pin(Concat {
-                inputs: VecDeque::from(vec![up, other.materialize(attrs).0]),
-            })
-        })
+        concat_stage(self, other, false)
     }
 
     /// Emits `other`'s elements before this stream's (Pekko `prepend`).
     fn prepend<M: 'static>(self, other: Source<Self::Out, M>) -> Self::Repr<Self::Out> {
-        self.via_stage(move |up, attrs| {
-            Box::pin(Concat {
-                inputs: VecDeque::from(vec![other.materialize(attrs).0, up]),
-            })
-        })
+        concat_stage(self, other, true)
     }
 
     /// Emits `other` only if this stream completes without elements (Pekko `orElse`).
@@ -857,15 +781,7 @@ pub trait FlowOps: Sized {
     where
         Self::Out: Clone,
     {
-        self.via_stage(move |up, attrs| {
-            let (tx, _m, fut) = attach(&sink, attrs);
-            Box::pin(AlsoTo {
-                up: Some(up),
-                tx: Some(tx),
-                side: Some(fut),
-                tap: false,
-            })
-        })
+        also_to_stage(self, sink, false)
     }
 
     /// Sends elements to `sink` only when it is ready, never back-pressuring the main stream
@@ -874,15 +790,7 @@ pub trait FlowOps: Sized {
     where
         Self::Out: Clone,
     {
-        self.via_stage(move |up, attrs| {
-            let (tx, _m, fut) = attach(&sink, attrs);
-            Box::pin(AlsoTo {
-                up: Some(up),
-                tx: Some(tx),
-                side: Some(fut),
-                tap: true,
-            })
-        })
+        also_to_stage(self, sink, true)
     }
 
     /// Demultiplexes into at most `max_substreams` substreams by `key` (Pekko `groupBy`);
@@ -936,6 +844,116 @@ fn timeout<R: FlowOps>(r: R, kind: TimeoutKind, d: Duration) -> R::Repr<R::Out> 
             failed: false,
         })
     })
+}
+
+/// `take_while` (`inclusive` = false) and `take_while_inclusive`.
+fn take_while_stage<R: FlowOps, F>(r: R, p: F, inclusive: bool) -> R::Repr<R::Out>
+where
+    F: Fn(&R::Out) -> bool + Send + Sync + 'static,
+{
+    let p = Arc::new(p);
+    r.via_stage(move |up, _| {
+        Box::pin(TakeWhile {
+            up: Some(up),
+            p: p.clone(),
+            inclusive,
+        })
+    })
+}
+
+/// `take_within` (`take` = true) and `initial_delay`.
+fn within<R: FlowOps>(r: R, d: Duration, take: bool) -> R::Repr<R::Out> {
+    r.via_stage(move |up, _| {
+        Box::pin(Within {
+            up: Some(up),
+            d,
+            timer: Timer::default(),
+            started: false,
+            passed: false,
+            take,
+        })
+    })
+}
+
+/// `try_map_async` (`ordered`) and `try_map_async_unordered`.
+fn map_async_stage<R, U, E, Fut, F>(r: R, parallelism: usize, f: F, ordered: bool) -> R::Repr<U>
+where
+    R: FlowOps,
+    U: Send + 'static,
+    E: Into<StreamError>,
+    Fut: Future<Output = Result<U, E>> + Send + 'static,
+    F: Fn(R::Out) -> Fut + Send + Sync + 'static,
+{
+    let f = Arc::new(move |x| f(x).map(|r: Result<U, E>| r.map_err(Into::into)));
+    r.via_stage(move |up, attrs| {
+        Box::pin(MapAsync::new(
+            up,
+            f.clone(),
+            parallelism,
+            ordered,
+            decider_of(attrs),
+        ))
+    })
+}
+
+/// `merge` and `merge_preferred` (this side preferred).
+fn merge_stage<R: FlowOps, M: 'static>(
+    r: R,
+    other: Source<R::Out, M>,
+    preferred: bool,
+) -> R::Repr<R::Out> {
+    r.via_stage(move |up, attrs| {
+        Box::pin(Merge::new(
+            vec![up, other.materialize(attrs).0],
+            false,
+            preferred,
+        ))
+    })
+}
+
+/// `concat` and `prepend` (`other_first`).
+fn concat_stage<R: FlowOps, M: 'static>(
+    r: R,
+    other: Source<R::Out, M>,
+    other_first: bool,
+) -> R::Repr<R::Out> {
+    r.via_stage(move |up, attrs| {
+        let other = other.materialize(attrs).0;
+        let inputs = if other_first {
+            vec![other, up]
+        } else {
+            vec![up, other]
+        };
+        Box::pin(Concat {
+            inputs: VecDeque::from(inputs),
+        })
+    })
+}
+
+/// `also_to` and `wire_tap` (`tap`).
+fn also_to_stage<R: FlowOps, M: 'static>(r: R, sink: Sink<R::Out, M>, tap: bool) -> R::Repr<R::Out>
+where
+    R::Out: Clone,
+{
+    r.via_stage(move |up, attrs| also_to_elems(up, &sink, attrs, tap).0)
+}
+
+/// `up` with every element also sent to a fresh materialization of `sink`, and that
+/// materialization's value.
+fn also_to_elems<T: Clone + Send + 'static, M: 'static>(
+    up: Elems<T>,
+    sink: &Sink<T, M>,
+    attrs: &Attributes,
+    tap: bool,
+) -> (Elems<T>, M) {
+    let (tx, m, fut) = attach(sink, attrs);
+    let elems = Box::pin(AlsoTo {
+        up: Some(up),
+        tx: Some(tx),
+        side: Some(fut),
+        tap,
+    });
+    (elems, m)
 }
 
 fn split<R: FlowOps, F>(r: R, p: F, after: bool) -> SubFlow<R, R::Out>
@@ -1063,16 +1081,8 @@ impl<In: Send + 'static, Out: Clone + Send + 'static, Mat: 'static> Flow<In, Out
         let first = self.f;
         Flow::from_materializer(move |up, attrs| {
             let (e, m1) = first(up, attrs);
-            let (tx, m2, fut) = attach(&sink, attrs);
-            (
-                Box::pin(AlsoTo {
-                    up: Some(e),
-                    tx: Some(tx),
-                    side: Some(fut),
-                    tap: false,
-                }) as Elems<Out>,
-                combine(m1, m2),
-            )
+            let (e, m2) = also_to_elems(e, &sink, attrs, false);
+            (e, combine(m1, m2))
         })
     }
 }

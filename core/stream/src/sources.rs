@@ -15,6 +15,16 @@ use crate::ops::basic::FromIter;
 use crate::ops::fanin::Merge;
 use crate::ops::timing::{Cancellable, Tick, Timer};
 
+/// A source emitting the elements of the iterator `make` builds per materialization.
+fn from_iter_fn<T, I, F>(make: F) -> Source<T, ()>
+where
+    T: Send + 'static,
+    I: Iterator<Item = T> + Send + 'static,
+    F: Fn() -> I + Send + Sync + 'static,
+{
+    Source::from_materializer(move |_| (Box::pin(FromIter { it: make() }) as Elems<T>, ()))
+}
+
 impl<T: Send + 'static> Source<T, ()> {
     /// Completes at once (Pekko `Source.empty`).
     pub fn empty() -> Self {
@@ -41,14 +51,7 @@ impl<T: Send + 'static> Source<T, ()> {
     where
         T: Clone + Sync,
     {
-        Source::from_materializer(move |_| {
-            (
-                Box::pin(FromIter {
-                    it: std::iter::once(x.clone()),
-                }) as Elems<T>,
-                (),
-            )
-        })
+        from_iter_fn(move || std::iter::once(x.clone()))
     }
 
     /// Emits the elements of a collection or iterator, which is cloned per materialization
@@ -58,14 +61,7 @@ impl<T: Send + 'static> Source<T, ()> {
         I: IntoIterator<Item = T> + Clone + Send + Sync + 'static,
         I::IntoIter: Send + 'static,
     {
-        Source::from_materializer(move |_| {
-            (
-                Box::pin(FromIter {
-                    it: items.clone().into_iter(),
-                }) as Elems<T>,
-                (),
-            )
-        })
+        from_iter_fn(move || items.clone().into_iter())
     }
 
     /// Emits `x` forever (Pekko `Source.repeat`).
@@ -73,14 +69,7 @@ impl<T: Send + 'static> Source<T, ()> {
     where
         T: Clone + Sync,
     {
-        Source::from_materializer(move |_| {
-            (
-                Box::pin(FromIter {
-                    it: std::iter::repeat(x.clone()),
-                }) as Elems<T>,
-                (),
-            )
-        })
+        from_iter_fn(move || std::iter::repeat(x.clone()))
     }
 
     /// Repeats the elements of a collection forever (Pekko `Source.cycle`).
@@ -89,14 +78,7 @@ impl<T: Send + 'static> Source<T, ()> {
         I: IntoIterator<Item = T> + Clone + Send + Sync + 'static,
         I::IntoIter: Clone + Send + 'static,
     {
-        Source::from_materializer(move |_| {
-            (
-                Box::pin(FromIter {
-                    it: items.clone().into_iter().cycle(),
-                }) as Elems<T>,
-                (),
-            )
-        })
+        from_iter_fn(move || items.clone().into_iter().cycle())
     }
 
     /// Generates elements from a state until `f` returns `None` (Pekko `Source.unfold`).
@@ -106,13 +88,9 @@ impl<T: Send + 'static> Source<T, ()> {
         F: Fn(S) -> Option<(S, T)> + Send + Sync + 'static,
     {
         let f = Arc::new(f);
-        Source::from_materializer(move |_| {
-            let f = f.clone();
-            let it = UnfoldIter {
-                state: Some(zero.clone()),
-                f,
-            };
-            (Box::pin(FromIter { it }) as Elems<T>, ())
+        from_iter_fn(move || UnfoldIter {
+            state: Some(zero.clone()),
+            f: f.clone(),
         })
     }
 

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rekko_actor::{
     ActorPath, ActorRef, ActorRefTarget, ActorSystem, ActorSystemSettings, Address, Behaviors,
+    SystemHandle,
 };
 use rekko_stream::prelude::*;
+use rekko_stream::testkit::{ProbeSource, ProbeStats};
 use rekko_stream::{ActorSourceMsg, StreamError};
 use tokio::sync::mpsc;
 
@@ -140,19 +142,8 @@ fn consumer(tx: mpsc::UnboundedSender<Seen>) -> rekko_actor::Behavior<Consumer> 
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn actor_sink_sends_init_elements_and_completion_with_acks() {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let sys = ActorSystem::new(consumer(tx), "actor-sink", settings()).expect("system");
-    Source::iter(0..100u32).run_with(Sink::actor_ref_with_backpressure(
-        &sys,
-        sys.guardian().clone(),
-        Consumer::Elem,
-        Consumer::Init,
-        Ack,
-        Consumer::Done,
-        |e| Consumer::Failed(e.to_string()),
-    ));
+/// What the consumer saw, up to and including `Done` or `Failed`.
+async fn seen_until_the_end(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Vec<Seen> {
     let mut seen = Vec::new();
     while let Some(s) = rx.recv().await {
         let done = matches!(s, Seen::Done | Seen::Failed(_));
@@ -161,6 +152,42 @@ async fn actor_sink_sends_init_elements_and_completion_with_acks() {
             break;
         }
     }
+    seen
+}
+
+/// The sink under test, speaking the `Consumer` protocol to `target`.
+fn consumer_sink(sys: &SystemHandle, target: ActorRef<Consumer>) -> Sink<u32, ()> {
+    Sink::actor_ref_with_backpressure(
+        sys,
+        target,
+        Consumer::Elem,
+        Consumer::Init,
+        Ack,
+        Consumer::Done,
+        |e| Consumer::Failed(e.to_string()),
+    )
+}
+
+/// Runs `items` (then `tail`) into `sink`: how many elements were pulled, and the stream's
+/// termination as seen between source and sink.
+fn run_probe_into(
+    items: Vec<u32>,
+    tail: Source<u32, ()>,
+    sink: Sink<u32, ()>,
+) -> (Arc<ProbeStats>, StreamFuture<()>) {
+    ProbeSource::of(items, false)
+        .concat(tail)
+        .via_mat(Flow::watch_termination(), Keep::both)
+        .to_mat(sink, Keep::left)
+        .run()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_sink_sends_init_elements_and_completion_with_acks() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sys = ActorSystem::new(consumer(tx), "actor-sink", settings()).expect("system");
+    Source::iter(0..100u32).run_with(consumer_sink(&sys, sys.guardian().clone()));
+    let seen = seen_until_the_end(&mut rx).await;
     let mut expected = vec![Seen::Init];
     expected.extend((0..100).map(Seen::Elem));
     expected.push(Seen::Done);
@@ -174,23 +201,8 @@ async fn actor_sink_reports_upstream_failure() {
     let sys = ActorSystem::new(consumer(tx), "actor-sink-fail", settings()).expect("system");
     Source::iter(0..2u32)
         .concat(Source::failed(StreamError::msg("boom")))
-        .run_with(Sink::actor_ref_with_backpressure(
-            &sys,
-            sys.guardian().clone(),
-            Consumer::Elem,
-            Consumer::Init,
-            Ack,
-            Consumer::Done,
-            |e| Consumer::Failed(e.to_string()),
-        ));
-    let mut seen = Vec::new();
-    while let Some(s) = rx.recv().await {
-        let done = matches!(s, Seen::Done | Seen::Failed(_));
-        seen.push(s);
-        if done {
-            break;
-        }
-    }
+        .run_with(consumer_sink(&sys, sys.guardian().clone()));
+    let seen = seen_until_the_end(&mut rx).await;
     assert_eq!(seen.len(), 4);
     assert!(matches!(&seen[3], Seen::Failed(m) if m.contains("boom")));
     sys.terminate();
@@ -211,20 +223,11 @@ async fn actor_sink_waits_for_the_ack() {
         Behaviors::same()
     });
     let sys = ActorSystem::new(silent, "actor-sink-silent", settings()).expect("system");
-    let stats = rekko_stream::testkit::ProbeSource::of((0..10u32).collect(), false)
-        .to_mat(
-            Sink::actor_ref_with_backpressure(
-                &sys,
-                sys.guardian().clone(),
-                Consumer::Elem,
-                Consumer::Init,
-                Ack,
-                Consumer::Done,
-                |e| Consumer::Failed(e.to_string()),
-            ),
-            Keep::left,
-        )
-        .run();
+    let (stats, _) = run_probe_into(
+        (0..10).collect(),
+        Source::empty(),
+        consumer_sink(&sys, sys.guardian().clone()),
+    );
     rx.recv().await.expect("init arrives");
     // Let the sink's task run on after sending init: it must stay parked.
     for _ in 0..10 {
@@ -264,21 +267,11 @@ async fn actor_sink_cancels_upstream_when_the_target_stops() {
     )
     .expect("system");
     let target = sys.system_actor_of(stops_at_3, "target").expect("target");
-    let (stats, terminated) = rekko_stream::testkit::ProbeSource::of((0..100u32).collect(), false)
-        .via_mat(Flow::watch_termination(), Keep::both)
-        .to_mat(
-            Sink::actor_ref_with_backpressure(
-                &sys,
-                target,
-                Consumer::Elem,
-                Consumer::Init,
-                Ack,
-                Consumer::Done,
-                |e| Consumer::Failed(e.to_string()),
-            ),
-            Keep::left,
-        )
-        .run();
+    let (stats, terminated) = run_probe_into(
+        (0..100).collect(),
+        Source::empty(),
+        consumer_sink(&sys, target),
+    );
     tokio::time::timeout(WAIT, terminated)
         .await
         .expect("the stream ends once the target stopped")
@@ -310,21 +303,11 @@ async fn actor_sink_to_a_stopped_target_cancels_upstream() {
     tokio::time::timeout(WAIT, sys.when_terminated())
         .await
         .expect("the target stops");
-    let (stats, terminated) = rekko_stream::testkit::ProbeSource::of((0..10u32).collect(), false)
-        .via_mat(Flow::watch_termination(), Keep::both)
-        .to_mat(
-            Sink::actor_ref_with_backpressure(
-                &sys,
-                target,
-                Consumer::Elem,
-                Consumer::Init,
-                Ack,
-                Consumer::Done,
-                |e| Consumer::Failed(e.to_string()),
-            ),
-            Keep::left,
-        )
-        .run();
+    let (stats, terminated) = run_probe_into(
+        (0..10).collect(),
+        Source::empty(),
+        consumer_sink(&sys, target),
+    );
     tokio::time::timeout(WAIT, terminated)
         .await
         .expect("the stream ends")
@@ -359,22 +342,7 @@ async fn actor_sink_notices_the_target_stopping_while_upstream_is_idle() {
         .system_actor_of(stops_after_ack_of_1, "target")
         .expect("target");
     // two elements, then an upstream that never completes
-    let terminated = rekko_stream::testkit::ProbeSource::of(vec![0u32, 1], false)
-        .concat(Source::never())
-        .via_mat(Flow::watch_termination(), Keep::right)
-        .to_mat(
-            Sink::actor_ref_with_backpressure(
-                &sys,
-                target,
-                Consumer::Elem,
-                Consumer::Init,
-                Ack,
-                Consumer::Done,
-                |e| Consumer::Failed(e.to_string()),
-            ),
-            Keep::left,
-        )
-        .run();
+    let (_, terminated) = run_probe_into(vec![0, 1], Source::never(), consumer_sink(&sys, target));
     tokio::time::timeout(WAIT, terminated)
         .await
         .expect("the sink ends although upstream sends nothing more")

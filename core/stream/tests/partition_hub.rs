@@ -9,6 +9,15 @@ use rekko_stream::ConsumerInfo;
 
 const QUIET: Duration = Duration::from_millis(200);
 
+/// Runs a queue source into `hub`: the queue to offer to and the hub's consumer source.
+fn offered_into<T: Send + 'static>(
+    hub: Sink<T, Source<T, ()>>,
+) -> (rekko_stream::SourceQueue<T>, Source<T, ()>) {
+    Source::queue(16, OverflowStrategy::Backpressure)
+        .to_mat(hub, Keep::both)
+        .run()
+}
+
 #[tokio::test(start_paused = true)]
 async fn routes_by_index_after_enough_consumers_attached() {
     let hub = Source::iter(0..10).run_with(PartitionHub::sink(
@@ -96,22 +105,17 @@ async fn elements_wait_for_the_first_consumer_with_start_after_zero() {
 
 #[tokio::test(start_paused = true)]
 async fn detached_consumer_loses_its_queue_and_others_continue() {
-    let (q, hub) = Source::<u64, _>::queue(16, OverflowStrategy::Backpressure)
-        .to_mat(
-            PartitionHub::stateful_sink(
-                || {
-                    let mut next = 0usize;
-                    move |info: &ConsumerInfo<'_>, _: &u64| {
-                        next += 1;
-                        info.consumer_id_by_idx(next % info.size())
-                    }
-                },
-                2,
-                16,
-            ),
-            Keep::both,
-        )
-        .run();
+    let (q, hub) = offered_into(PartitionHub::stateful_sink(
+        || {
+            let mut next = 0usize;
+            move |info: &ConsumerInfo<'_>, _: &u64| {
+                next += 1;
+                info.consumer_id_by_idx(next % info.size())
+            }
+        },
+        2,
+        16,
+    ));
     let mut a = Probe::of(hub.clone());
     let mut b = Probe::of(hub.clone());
     for i in 0..4 {
@@ -132,23 +136,18 @@ async fn detached_consumer_loses_its_queue_and_others_continue() {
 
 #[tokio::test(start_paused = true)]
 async fn least_loaded_partitioner_sees_queue_sizes() {
-    let (q, hub) = Source::<u64, _>::queue(16, OverflowStrategy::Backpressure)
-        .to_mat(
-            PartitionHub::stateful_sink(
-                || {
-                    |info: &ConsumerInfo<'_>, _: &u64| {
-                        info.consumer_ids()
-                            .iter()
-                            .copied()
-                            .min_by_key(|id| info.queue_size(*id))
-                    }
-                },
-                2,
-                16,
-            ),
-            Keep::both,
-        )
-        .run();
+    let (q, hub) = offered_into(PartitionHub::stateful_sink(
+        || {
+            |info: &ConsumerInfo<'_>, _: &u64| {
+                info.consumer_ids()
+                    .iter()
+                    .copied()
+                    .min_by_key(|id| info.queue_size(*id))
+            }
+        },
+        2,
+        16,
+    ));
     let mut a = Probe::of(hub.clone());
     let mut b = Probe::of(hub.clone());
     for i in 0..4 {
@@ -169,12 +168,11 @@ async fn least_loaded_partitioner_sees_queue_sizes() {
 
 #[tokio::test(start_paused = true)]
 async fn failure_reaches_every_consumer_at_once() {
-    let (q, hub) = Source::<i32, _>::queue(16, OverflowStrategy::Backpressure)
-        .to_mat(
-            PartitionHub::sink(|size, x: &i32| Some(*x as usize % size), 2, 16),
-            Keep::both,
-        )
-        .run();
+    let (q, hub) = offered_into(PartitionHub::sink(
+        |size, x: &i32| Some(*x as usize % size),
+        2,
+        16,
+    ));
     let mut a = Probe::of(hub.clone());
     let mut b = Probe::of(hub.clone());
     q.offer_async(0).await;

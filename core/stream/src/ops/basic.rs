@@ -76,7 +76,7 @@ impl<T, U, F: Fn(T) -> Result<Option<U>, StreamError>> Stream for TryFilterMap<T
     }
 }
 
-/// Infallible filter/collect (no supervision overhead).
+/// Infallible `collect` / `filter` (no supervision overhead).
 pub(crate) struct FilterMap<T, F> {
     pub up: Option<Elems<T>>,
     pub f: Arc<F>,
@@ -95,29 +95,6 @@ impl<T, U, F: Fn(T) -> Option<U>> Stream for FilterMap<T, F> {
                 }
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => return Poll::Ready(None),
-            }
-        }
-        yield_now(cx)
-    }
-}
-
-pub(crate) struct Filter<T, F> {
-    pub up: Option<Elems<T>>,
-    pub p: Arc<F>,
-}
-impl<T, F: Fn(&T) -> bool> Stream for Filter<T, F> {
-    type Item = Result<T, StreamError>;
-    #[inline]
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
-        let this = &mut *self;
-        for _ in 0..SYNC_LIMIT {
-            match ready!(poll_up(&mut this.up, cx)) {
-                Some(Ok(x)) => {
-                    if (this.p)(&x) {
-                        return Poll::Ready(Some(Ok(x)));
-                    }
-                }
-                other => return Poll::Ready(other),
             }
         }
         yield_now(cx)
@@ -606,7 +583,6 @@ impl<I: Iterator> Stream for FromIter<I> {
 impl<T, F> Unpin for Map<T, F> {}
 impl<T, F> Unpin for TryFilterMap<T, F> {}
 impl<T, F> Unpin for FilterMap<T, F> {}
-impl<T, F> Unpin for Filter<T, F> {}
 impl<T, F, I: IntoIterator> Unpin for MapConcat<T, F, I> {}
 impl<T, S, F, C> Unpin for StatefulMap<T, S, F, C> {}
 impl<T, A, F> Unpin for Fold<T, A, F> {}
