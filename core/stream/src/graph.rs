@@ -711,13 +711,7 @@ impl GraphBuilder {
         let bp = self.into_blueprint();
         Ok(Source::from_materializer(move |attrs| {
             let (mut w, mut values) = bp.wiring();
-            let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(0);
-            w.outs[out.port] = Some(Box::new(tx));
-            let fut = bp.run(&mut w, &mut values, attrs);
-            let elems: Elems<T> = Box::pin(Driven {
-                driver: Some(fut),
-                out: Box::pin(rx),
-            });
+            let elems = bp.run_exposing::<T>(out.port, &mut w, &mut values, attrs);
             (elems, mat(&mut values))
         }))
     }
@@ -751,13 +745,7 @@ impl GraphBuilder {
         Ok(Flow::from_materializer(move |up: Elems<I>, attrs| {
             let (mut w, mut values) = bp.wiring();
             w.ins[inlet.port] = Some(Box::new(up));
-            let (tx, rx) = mpsc::channel::<Result<O, StreamError>>(0);
-            w.outs[outlet.port] = Some(Box::new(tx));
-            let fut = bp.run(&mut w, &mut values, attrs);
-            let elems: Elems<O> = Box::pin(Driven {
-                driver: Some(fut),
-                out: Box::pin(rx),
-            });
+            let elems = bp.run_exposing::<O>(outlet.port, &mut w, &mut values, attrs);
             (elems, mat(&mut values))
         }))
     }
@@ -835,6 +823,24 @@ impl Blueprint {
             values.values.push(Some(m));
         }
         futures::future::join_all(futs).map(|_| ()).boxed()
+    }
+
+    /// Materializes every stage with outlet `port` left open: its elements are the
+    /// returned stream, whose polling also drives the stages.
+    fn run_exposing<T: Send + 'static>(
+        &self,
+        port: usize,
+        w: &mut Wiring,
+        values: &mut MatValues,
+        attrs: &Attributes,
+    ) -> Elems<T> {
+        let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(0);
+        w.outs[port] = Some(Box::new(tx));
+        let driver = self.run(w, values, attrs);
+        Box::pin(Driven {
+            driver: Some(driver),
+            out: Box::pin(rx),
+        })
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::dsl::{Elems, Sink, Source};
 use crate::error::StreamError;
+use crate::ops::decouple::{forward, Forwarded};
 
 struct RxStream<T>(mpsc::Receiver<Result<T, StreamError>>);
 
@@ -33,27 +34,11 @@ impl MergeHub {
         let size = buffer_size.max(1);
         Source::from_materializer(move |_| {
             let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(size);
-            let sink = Sink::from_materializer(move |mut up: Elems<T>, _| {
+            let sink = Sink::from_materializer(move |up: Elems<T>, _| {
                 let tx = tx.clone();
                 let drive = async move {
-                    loop {
-                        let next = tokio::select! {
-                            biased;
-                            _ = tx.closed() => return,
-                            x = up.next() => x,
-                        };
-                        match next {
-                            Some(Ok(x)) => {
-                                if tx.send(Ok(x)).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Some(Err(e)) => {
-                                tracing::debug!(error = %e, "MergeHub producer failed");
-                                return;
-                            }
-                            None => return,
-                        }
+                    if let Forwarded::Failed(e) = forward(up, &tx, false).await {
+                        tracing::debug!(error = %e, "MergeHub producer failed");
                     }
                 };
                 ((), Box::pin(drive) as BoxFuture<'static, ()>)

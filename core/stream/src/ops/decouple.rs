@@ -235,27 +235,53 @@ async fn drive<In, Out, L>(
 }
 
 async fn drive_boundary<T: Send + 'static>(
-    mut up: Elems<T>,
+    up: Elems<T>,
     tx: mpsc::Sender<Result<T, StreamError>>,
     done: Arc<AtomicBool>,
 ) {
+    if let Forwarded::Completed = forward(up, &tx, true).await {
+        done.store(true, Ordering::Release);
+    }
+}
+
+/// How [`forward`] ended.
+pub(crate) enum Forwarded {
+    /// Upstream completed.
+    Completed,
+    /// The receiver is gone; upstream was cancelled.
+    Cancelled,
+    /// Upstream failed with this error (forwarded or not, as asked).
+    Failed(StreamError),
+}
+
+/// Sends everything from `up` into `tx` until upstream ends or the receiver is gone (then
+/// `up` is dropped, cancelling it). A failure is sent on too when `send_failure`.
+pub(crate) async fn forward<T>(
+    mut up: Elems<T>,
+    tx: &mpsc::Sender<Result<T, StreamError>>,
+    send_failure: bool,
+) -> Forwarded {
     loop {
         let next = tokio::select! {
             biased;
-            _ = tx.closed() => return,
+            _ = tx.closed() => return Forwarded::Cancelled,
             x = up.next() => x,
         };
         match next {
-            Some(x) => {
-                let fail = x.is_err();
-                if tx.send(x).await.is_err() || fail {
-                    return;
+            Some(Ok(x)) => {
+                if tx.send(Ok(x)).await.is_err() {
+                    return Forwarded::Cancelled;
                 }
             }
-            None => break,
+            Some(Err(e)) => {
+                if send_failure {
+                    let _ = tx.send(Err(e.clone())).await;
+                }
+                return Forwarded::Failed(e);
+            }
+            None => return Forwarded::Completed,
         }
     }
-    done.store(true, Ordering::Release);
 }
 
 /// Starts the upstream task of a decoupled segment.
