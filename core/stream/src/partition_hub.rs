@@ -51,8 +51,9 @@ impl ConsumerInfo<'_> {
 }
 
 /// A stateful partitioner: consumer info and element in, the chosen consumer id out
-/// (`None` drops the element).
-type Partitioner<T> = Box<dyn FnMut(&ConsumerInfo<'_>, &T) -> Option<u64> + Send>;
+/// (`None` drops the element), or why no consumer could be chosen.
+type Partitioner<T> =
+    Box<dyn FnMut(&ConsumerInfo<'_>, &T) -> Result<Option<u64>, StreamError> + Send>;
 
 struct Consumer<T> {
     queue: VecDeque<T>,
@@ -74,6 +75,8 @@ struct HubState<T> {
     /// The hub failed: every consumer fails at once (queued elements are skipped).
     failure: Option<StreamError>,
     producer: Option<Waker>,
+    /// `None` only while [`HubState::publish`] runs it.
+    partitioner: Option<Partitioner<T>>,
 }
 
 impl<T> HubState<T> {
@@ -104,20 +107,39 @@ impl<T> HubState<T> {
         }
     }
 
+    /// Routes the elements held back while the hub had not started or had no consumer,
+    /// once it can; a routing failure fails the hub.
+    fn flush_pending(&mut self) {
+        if !self.started || self.ids.is_empty() || self.pending.is_empty() {
+            return;
+        }
+        for x in std::mem::take(&mut self.pending) {
+            if let Err(e) = self.publish(x) {
+                self.fail(e);
+                return;
+            }
+        }
+    }
+
     /// Routes `x` to the consumer the partitioner picks; held back while the hub has not
     /// started or no consumer is attached.
-    fn publish(&mut self, x: T, partitioner: &mut Partitioner<T>) -> Result<(), StreamError> {
+    fn publish(&mut self, x: T) -> Result<(), StreamError> {
         if !self.started || self.ids.is_empty() {
             self.pending.push(x);
             return Ok(());
         }
+        let Some(mut partitioner) = self.partitioner.take() else {
+            return Err(StreamError::msg("PartitionHub: partitioner re-entered"));
+        };
         let consumers = &self.consumers;
         let queue_len = |id: u64| consumers.get(&id).map_or(0, |c| c.queue.len());
         let info = ConsumerInfo {
             ids: &self.ids,
             queue_len: &queue_len,
         };
-        let Some(id) = partitioner(&info, &x) else {
+        let chosen = partitioner(&info, &x);
+        self.partitioner = Some(partitioner);
+        let Some(id) = chosen? else {
             return Ok(()); // dropped by the partitioner
         };
         let Some(c) = self.consumers.get_mut(&id) else {
@@ -164,12 +186,20 @@ impl PartitionHub {
         F: Fn(usize, &T) -> Option<usize> + Send + Sync + 'static,
     {
         let partitioner = Arc::new(partitioner);
-        Self::stateful_sink(
+        hub_sink(
             move || {
                 let p = partitioner.clone();
-                move |info: &ConsumerInfo<'_>, x: &T| {
-                    p(info.size(), x).map(|i| info.consumer_id_by_idx(i).unwrap_or(u64::MAX))
-                }
+                Box::new(
+                    move |info: &ConsumerInfo<'_>, x: &T| match p(info.size(), x) {
+                        None => Ok(None),
+                        Some(i) => info.consumer_id_by_idx(i).map(Some).ok_or_else(|| {
+                            StreamError::msg(format!(
+                                "PartitionHub: partitioner chose index {i} of {} consumers",
+                                info.size()
+                            ))
+                        }),
+                    },
+                )
             },
             start_after_nr_of_consumers,
             buffer_size,
@@ -191,31 +221,41 @@ impl PartitionHub {
         C: Fn() -> P + Send + Sync + 'static,
         P: FnMut(&ConsumerInfo<'_>, &T) -> Option<u64> + Send + 'static,
     {
-        let buffer_size = buffer_size.max(1);
-        Sink::from_materializer(move |up: Elems<T>, _| {
-            let state = Arc::new(Mutex::new(HubState {
-                ids: Vec::new(),
-                consumers: HashMap::new(),
-                pending: Vec::new(),
-                queued: 0,
-                started: false,
-                next_id: 0,
-                completed: false,
-                failure: None,
-                producer: None,
-            }));
-            let partitioner: Partitioner<T> = Box::new(create());
-            let source = consumer_source(state.clone(), start_after_nr_of_consumers);
-            let drive = drive(
-                up,
-                state,
-                partitioner,
-                start_after_nr_of_consumers,
-                buffer_size,
-            );
-            (source, Box::pin(drive) as BoxFuture<'static, ()>)
-        })
+        hub_sink(
+            move || {
+                let mut chosen = create();
+                Box::new(move |info: &ConsumerInfo<'_>, x: &T| Ok(chosen(info, x)))
+            },
+            start_after_nr_of_consumers,
+            buffer_size,
+        )
     }
+}
+
+/// The hub: `create` makes the partitioner of each materialization.
+fn hub_sink<T, C>(create: C, start_after: usize, buffer_size: usize) -> Sink<T, Source<T, ()>>
+where
+    T: Send + 'static,
+    C: Fn() -> Partitioner<T> + Send + Sync + 'static,
+{
+    let buffer_size = buffer_size.max(1);
+    Sink::from_materializer(move |up: Elems<T>, _| {
+        let state = Arc::new(Mutex::new(HubState {
+            ids: Vec::new(),
+            consumers: HashMap::new(),
+            pending: Vec::new(),
+            queued: 0,
+            started: false,
+            next_id: 0,
+            completed: false,
+            failure: None,
+            producer: None,
+            partitioner: Some(create()),
+        }));
+        let source = consumer_source(state.clone(), start_after);
+        let drive = drive(up, state, start_after, buffer_size);
+        (source, Box::pin(drive) as BoxFuture<'static, ()>)
+    })
 }
 
 /// Marks the hub failed if its driver is dropped before the upstream ended.
@@ -235,7 +275,6 @@ impl<T> Drop for AbortOnDrop<T> {
 async fn drive<T: Send + 'static>(
     mut up: Elems<T>,
     state: Arc<Mutex<HubState<T>>>,
-    mut partitioner: Partitioner<T>,
     start_after: usize,
     buffer_size: usize,
 ) {
@@ -244,15 +283,6 @@ async fn drive<T: Send + 'static>(
         // wait for room (and, with start_after > 0, for the hub to start)
         poll_fn(|cx| {
             let mut st = state.lock();
-            if st.started && !st.ids.is_empty() && !st.pending.is_empty() {
-                let pending = std::mem::take(&mut st.pending);
-                for x in pending {
-                    if let Err(e) = st.publish(x, &mut partitioner) {
-                        st.fail(e);
-                        return Poll::Ready(());
-                    }
-                }
-            }
             if st.failure.is_some() || ((st.started || start_after == 0) && st.held() < buffer_size)
             {
                 Poll::Ready(())
@@ -269,7 +299,7 @@ async fn drive<T: Send + 'static>(
         let mut st = state.lock();
         match next {
             Some(Ok(x)) => {
-                if let Err(e) = st.publish(x, &mut partitioner) {
+                if let Err(e) = st.publish(x) {
                     st.fail(e);
                     return;
                 }
@@ -307,6 +337,7 @@ fn consumer_source<T: Send + 'static>(
             if st.ids.len() >= start_after {
                 st.started = true;
             }
+            st.flush_pending();
             st.wake_producer();
         }
         let consumer = HubConsumer {

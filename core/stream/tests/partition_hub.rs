@@ -54,7 +54,19 @@ async fn none_drops_and_out_of_range_index_fails() {
 
     let hub = Source::iter(0..3).run_with(PartitionHub::sink(|_, _: &i32| Some(5), 1, 16));
     let err = hub.run_with(Sink::seq()).await.unwrap_err();
-    assert!(err.to_string().contains("not attached"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "PartitionHub: partitioner chose index 5 of 1 consumers"
+    );
+
+    // a stateful partitioner choosing an id that is not attached
+    let hub = Source::iter(0..3).run_with(PartitionHub::stateful_sink(
+        || |_: &ConsumerInfo<'_>, _: &i32| Some(42),
+        1,
+        16,
+    ));
+    let err = hub.run_with(Sink::seq()).await.unwrap_err();
+    assert!(err.to_string().contains("consumer id 42"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -188,4 +200,20 @@ async fn failure_reaches_every_consumer_at_once() {
         Probe::of(hub).request_next().await,
         Signal::Error(_)
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_elements_reach_a_consumer_attaching_while_upstream_is_idle() {
+    // start_after 0: the hub pulls before any consumer and holds what it got
+    let (q, hub) = offered_into(PartitionHub::sink(|_, _: &i32| Some(0), 0, 16));
+    for i in 0..3 {
+        q.offer_async(i).await;
+    }
+    tokio::time::sleep(QUIET).await; // the hub holds 0..3, upstream is idle
+    let mut a = Probe::of(hub);
+    // the held elements are routed when `a` attaches, so completing now loses nothing
+    q.complete();
+    let (xs, end) = a.to_end().await;
+    assert_eq!(xs, vec![0, 1, 2]);
+    assert!(matches!(end, Signal::Complete));
 }
