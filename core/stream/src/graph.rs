@@ -212,6 +212,28 @@ impl<A, B, C> ZipShape<A, B, C> {
     }
 }
 
+/// Ports of an unzip: one input, two outputs of different types.
+pub struct UnzipShape<In, A, B> {
+    inlet: Inlet<In>,
+    out0: Outlet<A>,
+    out1: Outlet<B>,
+}
+
+impl<In, A, B> UnzipShape<In, A, B> {
+    /// The input.
+    pub fn in_(&self) -> Inlet<In> {
+        self.inlet
+    }
+    /// The first output.
+    pub fn out0(&self) -> Outlet<A> {
+        self.out0
+    }
+    /// The second output.
+    pub fn out1(&self) -> Outlet<B> {
+        self.out1
+    }
+}
+
 /// Ports of a flow added to a graph.
 pub struct FlowShape<I, O> {
     inlet: Inlet<I>,
@@ -309,6 +331,64 @@ pub(crate) async fn pump<T>(mut up: Elems<T>, mut tx: Tx<T>) {
             }
             Some(Err(e)) => {
                 let _ = tx.start_send(Err(e));
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+/// Polls a live output for room: `Some(true)` ready, `Some(false)` not yet, `None` gone
+/// (the output is cleared).
+fn poll_room<T>(tx: &mut Option<Tx<T>>, cx: &mut Context<'_>) -> Option<bool> {
+    let t = tx.as_mut()?;
+    match t.poll_ready(cx) {
+        Poll::Ready(Ok(())) => Some(true),
+        Poll::Ready(Err(_)) => {
+            *tx = None;
+            None
+        }
+        Poll::Pending => Some(false),
+    }
+}
+
+/// Drives an unzip: pulls only when every live output has room.
+async fn unzip<In, A, B, F: Fn(In) -> (A, B)>(
+    mut up: Elems<In>,
+    (mut tx0, mut tx1): (Option<Tx<A>>, Option<Tx<B>>),
+    f: Arc<F>,
+) {
+    loop {
+        let live = poll_fn(|cx| {
+            let r0 = poll_room(&mut tx0, cx);
+            let r1 = poll_room(&mut tx1, cx);
+            match (r0, r1) {
+                (None, None) => Poll::Ready(false),
+                (Some(false), _) | (_, Some(false)) => Poll::Pending,
+                _ => Poll::Ready(true),
+            }
+        })
+        .await;
+        if !live {
+            return; // both outputs cancelled: cancel upstream
+        }
+        match up.next().await {
+            Some(Ok(x)) => {
+                let (a, b) = f(x);
+                if let Some(t) = tx0.as_mut() {
+                    let _ = t.start_send(Ok(a));
+                }
+                if let Some(t) = tx1.as_mut() {
+                    let _ = t.start_send(Ok(b));
+                }
+            }
+            Some(Err(e)) => {
+                if let Some(t) = tx0.as_mut() {
+                    let _ = t.start_send(Err(e.clone()));
+                }
+                if let Some(t) = tx1.as_mut() {
+                    let _ = t.start_send(Err(e));
+                }
                 return;
             }
             None => return,
@@ -584,6 +664,35 @@ impl GraphBuilder {
             (pump(zip, tx).boxed(), unit())
         }));
         ZipShape { in0, in1, outlet }
+    }
+
+    /// Adds `Unzip`: splits each pair into its two outputs.
+    pub fn unzip<A: Send + 'static, B: Send + 'static>(&mut self) -> UnzipShape<(A, B), A, B> {
+        self.unzip_with(|p| p)
+    }
+
+    /// Adds `UnzipWith(f)`: splits each element with `f` into its two outputs. Emits when
+    /// every output still running is ready; elements for an output that cancelled are
+    /// dropped; cancels upstream when both outputs cancelled (as Pekko's `UnzipWith`).
+    pub fn unzip_with<In, A, B, F>(&mut self, f: F) -> UnzipShape<In, A, B>
+    where
+        In: Send + 'static,
+        A: Send + 'static,
+        B: Send + 'static,
+        F: Fn(In) -> (A, B) + Send + Sync + 'static,
+    {
+        let name = self.node_name("Unzip");
+        let inlet = self.inlet::<In>(&name, "in");
+        let out0 = self.outlet::<A>(&name, "out0");
+        let out1 = self.outlet::<B>(&name, "out1");
+        let (pi, p0, p1) = (inlet.port, out0.port, out1.port);
+        let f = Arc::new(f);
+        self.add_node(Arc::new(move |w, _| {
+            let up = w.take_in::<In>(pi);
+            let outs = (Some(w.take_out::<A>(p0)), Some(w.take_out::<B>(p1)));
+            (unzip(up, outs, f.clone()).boxed(), unit())
+        }));
+        UnzipShape { inlet, out0, out1 }
     }
 
     fn own(&mut self, builder: u64, port: usize) -> bool {

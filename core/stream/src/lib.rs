@@ -55,7 +55,7 @@ pub use error::{Decider, Directive, StreamError, Supervision, TimeoutKind};
 pub use flow_ops::{FlowOps, SubFlow};
 pub use graph::{
     FanInShape, FanOutShape, FlowShape, GraphBuilder, Inlet, MatKey, MatValues,
-    MergePreferredShape, Outlet, ZipShape,
+    MergePreferredShape, Outlet, UnzipShape, ZipShape,
 };
 pub use hub::{BroadcastHub, MergeHub};
 pub use killswitch::{KillSwitches, SharedKillSwitch, UniqueKillSwitch};

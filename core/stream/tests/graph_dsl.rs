@@ -197,3 +197,39 @@ async fn exposed_port_must_not_be_connected_inside() {
     let err = b.build_source(src).map(|_| ()).unwrap_err();
     assert!(err.to_string().contains("Source#0.out is exposed"), "{err}");
 }
+
+#[tokio::test]
+async fn unzip_feeds_both_outputs_and_survives_one_cancelling() {
+    let mut b = GraphBuilder::new();
+    let src = b.add_source(Source::iter((1..=5).map(|x| (x, format!("s{x}")))));
+    let unzip = b.unzip::<i32, String>();
+    let (nums, k1) = b.add_sink_mat(Sink::seq());
+    // the second output takes two, then cancels: the first goes on to the end
+    let (strs, k2) = b.add_sink_mat(Flow::new().take(2).to_mat(Sink::seq(), Keep::right));
+    b.connect(src, unzip.in_());
+    b.connect(unzip.out0(), nums);
+    b.connect(unzip.out1(), strs);
+    let (nums, strs) = b
+        .build_closed_mat(move |m| (m.take(k1), m.take(k2)))
+        .unwrap()
+        .run();
+    assert_eq!(
+        strs.await.unwrap(),
+        vec!["s1".to_string(), "s2".to_string()]
+    );
+    assert_eq!(nums.await.unwrap(), vec![1, 2, 3, 4, 5]);
+
+    // unzip_with into a flow shape that zips the halves back together
+    let mut b = GraphBuilder::new();
+    let unzip = b.unzip_with(|x: i32| (x, x * x));
+    let zip = b.zip_with(|a: i32, sq: i32| a + sq);
+    b.connect(unzip.out0(), zip.in0());
+    b.connect(unzip.out1(), zip.in1());
+    let flow = b.build_flow(unzip.in_(), zip.out()).unwrap();
+    let got = Source::iter(1..=4)
+        .via(flow)
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(got, vec![2, 6, 12, 20]);
+}
