@@ -9,6 +9,7 @@ use futures::task::AtomicWaker;
 use futures::Stream;
 use parking_lot::Mutex;
 
+use crate::bidi::BidiFlow;
 use crate::dsl::{promise, Elems, Flow, Promise, StreamFuture};
 use crate::error::StreamError;
 use crate::ops::poll_up;
@@ -21,7 +22,8 @@ const ABORTED: u8 = 2;
 struct KillState {
     state: AtomicU8,
     error: Mutex<Option<StreamError>>,
-    waker: AtomicWaker,
+    /// One per stage the state controls (two for `single_bidi`).
+    wakers: [AtomicWaker; 2],
 }
 
 impl KillState {
@@ -38,14 +40,29 @@ impl KillState {
             }
         }
         drop(err);
-        self.waker.wake();
+        for w in &self.wakers {
+            w.wake();
+        }
     }
 }
 
 struct KillStage<T> {
     up: Option<Elems<T>>,
     st: Arc<KillState>,
+    /// Which of the state's wakers this stage uses.
+    slot: usize,
     done: bool,
+}
+
+impl<T> KillStage<T> {
+    fn new(up: Elems<T>, st: Arc<KillState>, slot: usize) -> Self {
+        KillStage {
+            up: Some(up),
+            st,
+            slot,
+            done: false,
+        }
+    }
 }
 
 impl<T> Stream for KillStage<T> {
@@ -55,7 +72,7 @@ impl<T> Stream for KillStage<T> {
         if this.done {
             return Poll::Ready(None);
         }
-        this.st.waker.register(cx.waker());
+        this.st.wakers[this.slot].register(cx.waker());
         match this.st.state.load(Ordering::Acquire) {
             SHUTDOWN => {
                 this.done = true;
@@ -142,14 +159,7 @@ impl SharedKillSwitch {
                     m.push(Arc::downgrade(&st));
                 }
             }
-            (
-                Box::pin(KillStage {
-                    up: Some(up),
-                    st,
-                    done: false,
-                }) as Elems<T>,
-                (),
-            )
+            (Box::pin(KillStage::new(up, st, 0)) as Elems<T>, ())
         })
     }
 
@@ -187,11 +197,21 @@ impl KillSwitches {
         Flow::from_materializer(|up, _| {
             let st = Arc::new(KillState::default());
             (
-                Box::pin(KillStage {
-                    up: Some(up),
-                    st: st.clone(),
-                    done: false,
-                }) as Elems<T>,
+                Box::pin(KillStage::new(up, st.clone(), 0)) as Elems<T>,
+                UniqueKillSwitch { st },
+            )
+        })
+    }
+
+    /// A bidi flow passing both directions through unchanged, materializing one
+    /// [`UniqueKillSwitch`] that terminates both (Pekko `KillSwitches.singleBidi`).
+    pub fn single_bidi<T1: Send + 'static, T2: Send + 'static>(
+    ) -> BidiFlow<T1, T1, T2, T2, UniqueKillSwitch> {
+        BidiFlow::from_materializer(|top: Elems<T1>, bottom: Elems<T2>, _| {
+            let st = Arc::new(KillState::default());
+            (
+                Box::pin(KillStage::new(top, st.clone(), 0)) as Elems<T1>,
+                Box::pin(KillStage::new(bottom, st.clone(), 1)) as Elems<T2>,
                 UniqueKillSwitch { st },
             )
         })

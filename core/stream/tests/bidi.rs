@@ -151,3 +151,29 @@ async fn from_functions_reversed_and_materialized_values() {
     // top is now String -(len)-> usize, bottom i32 -(+1)-> i32
     assert_eq!(got, vec![101, 301]);
 }
+
+#[tokio::test]
+async fn single_bidi_kill_switch_terminates_both_directions() {
+    use rekko_stream::testkit::{Probe, ProbeSource, Signal};
+    let flow = KillSwitches::single_bidi::<i32, i32>()
+        .join_mat(Flow::new().map(|x: i32| x * 2), Keep::left);
+    let source = ProbeSource::of(vec![1, 2, 3], false)
+        .concat(Source::never())
+        .via_mat(flow, Keep::both);
+
+    let (elems, (stats, switch)) = source.clone().into_stream_mat();
+    let mut probe = Probe::new(elems);
+    assert_eq!(probe.request(3).await.0, vec![2, 4, 6]);
+    switch.shutdown();
+    assert!(matches!(probe.request_next().await, Signal::Complete));
+    assert!(stats.cancelled(), "the top arm cancelled its upstream");
+
+    let (elems, (_, switch)) = source.into_stream_mat();
+    let mut probe = Probe::new(elems);
+    assert!(matches!(probe.request_next().await, Signal::Next(2)));
+    switch.abort(StreamError::msg("killed"));
+    match probe.request_next().await {
+        Signal::Error(e) => assert_eq!(e.to_string(), "killed"),
+        other => panic!("expected the abort, got {other:?}"),
+    }
+}
