@@ -16,6 +16,9 @@
 //!   buffer (the `input_buffer` attribute, default 16). `buffer`, `conflate` and `batch`
 //!   also run their upstream in their own task so they can absorb elements while
 //!   downstream is busy.
+//! * Graphs: fan-in operators and fan-out sinks as combinators; [`GraphBuilder`] for
+//!   arbitrary graphs with cycles (Pekko `GraphDSL`); [`BidiFlow`] for protocol stacks;
+//!   [`MergeHub`], [`BroadcastHub`] and [`PartitionHub`] for dynamic fan-in and fan-out.
 //! * Supervision: fallible operators (`try_map`, `try_map_async`, `try_fold`, `try_scan`)
 //!   consult the decider set with [`Attributes::supervision`].
 //!
