@@ -3,6 +3,7 @@
 //! and [`Sink::actor_ref_with_backpressure`] (Pekko typed
 //! `ActorSink.actorRefWithBackpressure`).
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -240,8 +241,10 @@ impl<T: Send + 'static> Sink<T, ()> {
     /// for each element `message(ack_ref, element)`, each only after the actor answered the
     /// previous message with `ack` sent to `ack_ref`; at the end `on_complete` or
     /// `on_failure(error)` (Pekko typed `ActorSink.actorRefWithBackpressure`). Messages on
-    /// the ack ref other than `ack` are ignored. Upstream is pulled only after an ack, so at
-    /// most one element is outstanding.
+    /// the ack ref other than `ack` are ignored. As Pekko's stage, the sink pulls ahead up
+    /// to the `input_buffer` attribute (default 16) while it waits for acknowledgements;
+    /// at most one message to the target is unacknowledged. `on_complete` follows the last
+    /// buffered element; `on_failure` is sent at once (buffered elements are dropped).
     ///
     /// Like Pekko's stage, each materialization death-watches `target` (from an actor it
     /// spawns under `/system` of `system`); when the target terminates the stage completes
@@ -267,9 +270,10 @@ impl<T: Send + 'static> Sink<T, ()> {
         let message = Arc::new(message);
         let on_init = Arc::new(on_init);
         let on_failure = Arc::new(on_failure);
-        Sink::from_materializer(move |mut up: Elems<T>, _| {
+        Sink::from_materializer(move |mut up: Elems<T>, attrs| {
             let ack_path = stage_path("actorRefSinkAck");
             let mut watch = watch_target(&system, &target);
+            let max_buffer = attrs.get_input_buffer().max(1);
             let target = target.clone();
             let message = message.clone();
             let on_init = on_init.clone();
@@ -280,35 +284,41 @@ impl<T: Send + 'static> Sink<T, ()> {
                 // Returning early drops `up`: upstream is cancelled; dropping `watch` stops
                 // the watcher.
                 let (ack_ref, mut acks) = ack_channel(&ack_path);
+                let mut buffer = VecDeque::new();
+                // the target acknowledged the last message and waits for the next element
+                let mut acknowledged = false;
+                // upstream completed while elements were still buffered
+                let mut completing = false;
                 target.tell(on_init(ack_ref.clone()));
-                tokio::select! {
-                    biased;
-                    _ = await_ack(&mut acks, &ack) => {}
-                    _ = &mut watch.terminated => return,
-                }
                 loop {
-                    let next = tokio::select! {
+                    let pull = !completing && buffer.len() < max_buffer;
+                    tokio::select! {
                         biased;
                         _ = &mut watch.terminated => return,
-                        next = up.next() => next,
-                    };
-                    match next {
-                        Some(Ok(x)) => {
-                            target.tell(message(ack_ref.clone(), x));
-                            tokio::select! {
-                                biased;
-                                _ = await_ack(&mut acks, &ack) => {}
-                                _ = &mut watch.terminated => return,
+                        _ = await_ack(&mut acks, &ack) => match buffer.pop_front() {
+                            Some(x) => target.tell(message(ack_ref.clone(), x)),
+                            None if completing => {
+                                target.tell(on_complete);
+                                return;
                             }
-                        }
-                        Some(Err(e)) => {
-                            target.tell(on_failure(e));
-                            return;
-                        }
-                        None => {
-                            target.tell(on_complete);
-                            return;
-                        }
+                            None => acknowledged = true,
+                        },
+                        next = up.next(), if pull => match next {
+                            Some(Ok(x)) if acknowledged => {
+                                acknowledged = false;
+                                target.tell(message(ack_ref.clone(), x));
+                            }
+                            Some(Ok(x)) => buffer.push_back(x),
+                            Some(Err(e)) => {
+                                target.tell(on_failure(e));
+                                return;
+                            }
+                            None if buffer.is_empty() => {
+                                target.tell(on_complete);
+                                return;
+                            }
+                            None => completing = true,
+                        },
                     }
                 }
             };
