@@ -313,22 +313,8 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let pipes = pipelines();
         let (name, pipe, model, ordered) = pipes[which % pipes.len()];
-        let (mut got, end) = rt.block_on(async {
-            let mut p = Probe::new(pipe(ProbeSource::of(input.clone(), yield_between)).into_stream());
-            let mut out = Vec::new();
-            let mut i = 0;
-            loop {
-                let (xs, end) = p.request(demand[i % demand.len()]).await;
-                out.extend(xs);
-                if let Some(end) = end {
-                    break (out, end);
-                }
-                for _ in 0..pauses[i % pauses.len()] {
-                    tokio::task::yield_now().await;
-                }
-                i += 1;
-            }
-        });
+        let probe = Probe::new(pipe(ProbeSource::of(input.clone(), yield_between)).into_stream());
+        let (mut got, end) = rt.block_on(drain_with(probe, &demand, &pauses));
         prop_assert!(matches!(end, Signal::Complete), "{}: {:?}", name, end);
         let mut expect = model(&input);
         if !ordered {
