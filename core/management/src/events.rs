@@ -139,7 +139,21 @@ pub fn encode(event: &ClusterEvent) -> Option<(&'static str, String)> {
         | ClusterEvent::SelfRemoved { .. } => return None,
     };
     fields.insert("type".into(), kind.into());
-    Some((kind, Value::Object(fields).to_string()))
+    Some((kind, sorted(Value::Object(fields)).to_string()))
+}
+
+/// `v` with the keys of every object in name order, as spray JSON (Pekko Management) writes
+/// them.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 fn member_fields(m: &Member) -> Map<String, Value> {
@@ -156,7 +170,7 @@ pub fn encode_role_leader(role: &str, leader: Option<&Address>) -> (&'static str
         f.insert("address".into(), a.to_string().into());
     }
     f.insert("type".into(), "RoleLeaderChanged".into());
-    ("RoleLeaderChanged", Value::Object(f).to_string())
+    ("RoleLeaderChanged", sorted(Value::Object(f)).to_string())
 }
 
 /// One server-sent event as Pekko HTTP writes it: `data:<data>\nevent:<kind>\n\n`.
@@ -256,6 +270,23 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_written_in_name_order_as_spray_json_writes_them() {
+        let (_, data) = encode(&ClusterEvent::MemberRemoved {
+            member: member(MemberStatus::Removed),
+            previous_status: MemberStatus::Exiting,
+        })
+        .expect("exposed");
+        assert_eq!(
+            data,
+            concat!(
+                r#"{"member":{"dataCenter":"default","roles":["backend","dc-default"],"#,
+                r#""status":"Removed","uniqueAddress":{"address":"pekko://Sys@127.0.0.1:2551","#,
+                r#""longUid":-5}},"previousStatus":"Exiting","type":"MemberRemoved"}"#
+            )
+        );
+    }
+
+    #[test]
     fn removed_carries_previous_status_and_leader_may_be_absent() {
         let (_, data) = encode(&ClusterEvent::MemberRemoved {
             member: member(MemberStatus::Removed),
@@ -325,7 +356,7 @@ mod tests {
         let (_, data) = encode_role_leader("backend", a1.as_ref());
         assert_eq!(
             data,
-            r#"{"role":"backend","address":"pekko://Sys@127.0.0.1:2551","type":"RoleLeaderChanged"}"#
+            r#"{"address":"pekko://Sys@127.0.0.1:2551","role":"backend","type":"RoleLeaderChanged"}"#
         );
     }
 

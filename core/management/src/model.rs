@@ -7,7 +7,7 @@ use rekko_cluster::member::age_ordering;
 use rekko_cluster::{Member, MemberStatus, MembershipState, ReachabilityStatus, UniqueAddress};
 use serde::{Deserialize, Serialize};
 
-/// One member: `{"node", "nodeUid", "status", "roles"}`.
+/// One member: `{"node", "nodeUid", "roles", "status"}` (name order, as Pekko writes it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterMember {
@@ -15,10 +15,10 @@ pub struct ClusterMember {
     pub node: String,
     /// The member's uid as a signed decimal string.
     pub node_uid: String,
-    /// Status name (`Joining`, `WeaklyUp`, `Up`, ...).
-    pub status: String,
     /// Roles, including the `dc-` role.
     pub roles: Vec<String>,
+    /// Status name (`Joining`, `WeaklyUp`, `Up`, ...).
+    pub status: String,
 }
 
 /// An unreachable member and the members that observed it unreachable.
@@ -31,24 +31,25 @@ pub struct ClusterUnreachableMember {
     pub observed_by: Vec<String>,
 }
 
-/// The answer of `GET /cluster/members`.
+/// The answer of `GET /cluster/members`. Fields are in name order, as Pekko Management (spray
+/// JSON) writes them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterMembers {
-    /// This node's address.
-    pub self_node: String,
-    /// Every member of the gossip, in member order.
-    pub members: Vec<ClusterMember>,
-    /// Members with at least one `Unreachable` record, sorted by member.
-    pub unreachable: Vec<ClusterUnreachableMember>,
     /// The leader of this node's data center; omitted when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
+    /// Every member of the gossip, in member order.
+    pub members: Vec<ClusterMember>,
     /// The oldest `Up` member of this node's data center; omitted when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest: Option<String>,
     /// For each role of the `Up` members of this data center, the oldest of them with it.
     pub oldest_per_role: BTreeMap<String, String>,
+    /// This node's address.
+    pub self_node: String,
+    /// Members with at least one `Unreachable` record, sorted by member.
+    pub unreachable: Vec<ClusterUnreachableMember>,
 }
 
 /// A response carrying only a message: `{"message": "..."}`.

@@ -8,7 +8,7 @@
 
 use axum::http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
-use rekko_cluster::{Address, MembershipState};
+use rekko_cluster::{Address, MemberStatus, MembershipState};
 
 use crate::model::{
     cluster_member, cluster_members, find_member, ManagementMessage, ShardEntityTypeKeys,
@@ -319,10 +319,13 @@ fn run_checks(checks: &[HealthCheck], cluster: &dyn ManagedCluster) -> Reply {
     };
     for check in checks {
         let ok = match check {
-            HealthCheck::ClusterMembership { ready_states } => state
-                .as_ref()
-                .and_then(|s| s.self_member())
-                .is_some_and(|m| ready_states.contains(&m.status)),
+            // Pekko's `selfMember` is `Removed` before joining and after leaving.
+            HealthCheck::ClusterMembership { ready_states } => ready_states.contains(
+                &state
+                    .as_ref()
+                    .and_then(|s| s.self_member())
+                    .map_or(MemberStatus::Removed, |m| m.status),
+            ),
         };
         if !ok {
             return Reply::text(

@@ -553,3 +553,13 @@ fn members_path_lists_get_and_post_for_other_methods() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body, "Request is missing required form field 'address'");
 }
+
+#[test]
+fn a_node_outside_the_cluster_counts_as_removed_for_readiness() {
+    let c = cluster(None);
+    let r = call(&settings(""), &c, Method::GET, "/ready", "");
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let s = settings(r#"pekko.management.cluster.health-check.ready-states = ["Up", "Removed"]"#);
+    let r = call(&s, &c, Method::GET, "/ready", "");
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "OK"));
+}
