@@ -154,6 +154,27 @@ pub trait FlowOps: Sized {
         })
     }
 
+    /// Map to a collection with per-materialization state: `create` makes the mapping
+    /// function of each materialization, whose results are emitted one by one (Pekko
+    /// `statefulMapConcat`).
+    fn stateful_map_concat<I, C, F>(self, create: C) -> Self::Repr<I::Item>
+    where
+        I: IntoIterator + 'static,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        C: Fn() -> F + Send + Sync + 'static,
+        F: FnMut(Self::Out) -> I + Send + 'static,
+    {
+        self.via_stage(move |up, _| {
+            let f = parking_lot::Mutex::new(create());
+            Box::pin(MapConcat {
+                up: Some(up),
+                f: Arc::new(move |x| (f.lock())(x)),
+                cur: None,
+            })
+        })
+    }
+
     /// Emits the final aggregate when upstream completes (Pekko `fold`).
     fn fold<A, F>(self, zero: A, f: F) -> Self::Repr<A>
     where

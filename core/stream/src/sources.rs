@@ -254,3 +254,19 @@ impl<S, T, F: Fn(S) -> Option<(S, T)>> Iterator for UnfoldIter<S, F> {
     }
 }
 impl<S, F> Unpin for UnfoldIter<S, F> {}
+
+impl<T: Send + 'static> Source<T, tokio::sync::oneshot::Sender<Option<T>>> {
+    /// A source materializing a one-shot sender (Pekko `Source.maybe`, whose materialized
+    /// value is a `Promise[Option[T]]`): `send(Some(x))` emits `x` and completes,
+    /// `send(None)` completes without an element. Until then the source emits nothing.
+    /// Dropping the sender unsent completes the source without an element (a Pekko promise
+    /// that is never completed leaves the stream running forever).
+    pub fn maybe() -> Self {
+        Source::from_materializer(|_| {
+            let (tx, rx) = tokio::sync::oneshot::channel::<Option<T>>();
+            let elems = stream::once(rx)
+                .filter_map(|r| futures::future::ready(r.ok().flatten().map(Ok::<T, StreamError>)));
+            (Box::pin(elems) as Elems<T>, tx)
+        })
+    }
+}

@@ -809,3 +809,44 @@ async fn substream_operators_apply_per_substream() {
     assert_eq!(out.len(), 6);
     assert!(out.iter().all(|g| g.len() == 2 && g[0] % 6 == g[1] % 6));
 }
+
+#[tokio::test]
+async fn stateful_map_concat_keeps_state_per_materialization() {
+    // emits each element as often as it has been seen so far
+    let counted = Source::iter(vec!['a', 'b', 'a', 'a']).stateful_map_concat(|| {
+        let mut seen = std::collections::HashMap::new();
+        move |c: char| {
+            let n = seen.entry(c).or_insert(0usize);
+            *n += 1;
+            vec![c; *n]
+        }
+    });
+    let expected = vec!['a', 'b', 'a', 'a', 'a', 'a', 'a'];
+    assert_eq!(
+        counted.clone().run_with(Sink::seq()).await.unwrap(),
+        expected
+    );
+    // a second run starts from fresh state
+    assert_eq!(counted.run_with(Sink::seq()).await.unwrap(), expected);
+}
+
+#[tokio::test]
+async fn maybe_emits_what_its_sender_sends() {
+    let (tx, out) = Source::<i32, _>::maybe()
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
+    let _ = tx.send(Some(7));
+    assert_eq!(out.await.unwrap(), vec![7]);
+
+    let (tx, out) = Source::<i32, _>::maybe()
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
+    let _ = tx.send(None);
+    assert!(out.await.unwrap().is_empty());
+
+    let (tx, out) = Source::<i32, _>::maybe()
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
+    drop(tx);
+    assert!(out.await.unwrap().is_empty());
+}
