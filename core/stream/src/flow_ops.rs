@@ -19,7 +19,7 @@ use crate::ops::basic::*;
 use crate::ops::decouple::{
     BufferLogic, ConflateLogic, Decoupled, DelayOverflowStrategy, Expand, OverflowStrategy,
 };
-use crate::ops::fanin::{Concat, Interleave, Merge, OrElse, ZipWith};
+use crate::ops::fanin::{Concat, Interleave, Merge, OrElse, ZipAll, ZipWith};
 use crate::ops::fanout::{attach, AlsoTo};
 use crate::ops::substream::{GroupByRouter, Router, RouterFactory, SplitRouter, SubMerge};
 use crate::ops::timing::Within;
@@ -795,6 +795,53 @@ pub trait FlowOps: Sized {
         })
     }
 
+    /// Pairs elements one-to-one until both sides completed; the side that completed
+    /// first is padded with its `pad` element (Pekko `zipAll(that, thisElem, thatElem)`).
+    fn zip_all<B, M>(
+        self,
+        other: Source<B, M>,
+        pad: Self::Out,
+        other_pad: B,
+    ) -> Self::Repr<(Self::Out, B)>
+    where
+        Self::Out: Clone + Sync,
+        B: Clone + Send + Sync + 'static,
+        M: 'static,
+    {
+        self.via_stage(move |up, attrs| {
+            Box::pin(ZipAll {
+                a: Some(up),
+                b: Some(other.materialize(attrs).0),
+                ha: None,
+                hb: None,
+                pad_a: pad.clone(),
+                pad_b: other_pad.clone(),
+            })
+        })
+    }
+
+    /// Emits `inject` between elements (Pekko `intersperse(inject)`).
+    fn intersperse(self, inject: Self::Out) -> Self::Repr<Self::Out>
+    where
+        Self::Out: Clone + Sync,
+    {
+        intersperse_stage(self, None, inject, None)
+    }
+
+    /// Emits `start` first, `inject` between elements and `end` at completion, also for
+    /// an empty stream, but not after a failure (Pekko `intersperse(start, inject, end)`).
+    fn intersperse_with(
+        self,
+        start: Self::Out,
+        inject: Self::Out,
+        end: Self::Out,
+    ) -> Self::Repr<Self::Out>
+    where
+        Self::Out: Clone + Sync,
+    {
+        intersperse_stage(self, Some(start), inject, Some(end))
+    }
+
     /// Also sends every element to `sink`, back-pressured by both; if the sink cancels, the
     /// stream completes (Pekko `alsoTo`, eager cancel). The sink's materialized value is
     /// discarded; use `Flow::also_to_mat` to keep it.
@@ -863,6 +910,28 @@ fn timeout<R: FlowOps>(r: R, kind: TimeoutKind, d: Duration) -> R::Repr<R::Out> 
             started: false,
             seen_first: false,
             failed: false,
+        })
+    })
+}
+
+/// `intersperse` and `intersperse_with`.
+fn intersperse_stage<R: FlowOps>(
+    r: R,
+    start: Option<R::Out>,
+    inject: R::Out,
+    end: Option<R::Out>,
+) -> R::Repr<R::Out>
+where
+    R::Out: Clone + Sync,
+{
+    r.via_stage(move |up, _| {
+        Box::pin(Intersperse {
+            up: Some(up),
+            start: start.clone(),
+            inject: inject.clone(),
+            end: end.clone(),
+            held: None,
+            first: true,
         })
     })
 }

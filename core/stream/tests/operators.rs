@@ -850,3 +850,54 @@ async fn maybe_emits_what_its_sender_sends() {
     drop(tx);
     assert!(out.await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn zip_all_pads_the_side_that_completed_first() {
+    let got = collect(Source::iter(1..=3).zip_all(Source::iter(vec!["a"]), 0, "-"))
+        .await
+        .unwrap();
+    assert_eq!(got, vec![(1, "a"), (2, "-"), (3, "-")]);
+    let got = collect(Source::iter(vec![1]).zip_all(Source::iter(vec!["a", "b"]), 0, "-"))
+        .await
+        .unwrap();
+    assert_eq!(got, vec![(1, "a"), (0, "b")]);
+    let got = collect(Source::<i32>::empty().zip_all(Source::<&str>::empty(), 0, "-"))
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+    let failing = Source::iter(1..=2).concat(Source::failed(StreamError::msg("boom")));
+    assert!(collect(failing.zip_all(Source::iter(vec!["a"]), 0, "-"))
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn intersperse_injects_between_and_around() {
+    let words = Source::iter(vec!["a", "b", "c"]);
+    assert_eq!(
+        collect(words.clone().intersperse(",")).await.unwrap(),
+        vec!["a", ",", "b", ",", "c"]
+    );
+    assert_eq!(
+        collect(words.intersperse_with("[", ",", "]"))
+            .await
+            .unwrap(),
+        vec!["[", "a", ",", "b", ",", "c", "]"]
+    );
+    // start and end also for an empty stream, as in Pekko
+    assert_eq!(
+        collect(Source::<&str>::empty().intersperse_with("[", ",", "]"))
+            .await
+            .unwrap(),
+        vec!["[", "]"]
+    );
+    // no end after a failure
+    let mut p = Probe::of(
+        Source::single("a")
+            .concat(Source::failed(StreamError::msg("boom")))
+            .intersperse_with("[", ",", "]"),
+    );
+    let (xs, end) = p.to_end().await;
+    assert_eq!(xs, vec!["[", "a"]);
+    assert!(matches!(end, Signal::Error(_)));
+}

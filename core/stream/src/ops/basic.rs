@@ -621,3 +621,41 @@ impl<T> Stream for Limit<T> {
         Poll::Ready(r)
     }
 }
+
+/// `intersperse`: `start` first, `inject` between elements, `end` at completion.
+pub(crate) struct Intersperse<T> {
+    pub up: Option<Elems<T>>,
+    pub start: Option<T>,
+    pub inject: T,
+    pub end: Option<T>,
+    pub held: Option<T>,
+    pub first: bool,
+}
+impl<T: Clone> Stream for Intersperse<T> {
+    type Item = Result<T, StreamError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<T>> {
+        let this = &mut *self;
+        if let Some(s) = this.start.take() {
+            return Poll::Ready(Some(Ok(s)));
+        }
+        if let Some(x) = this.held.take() {
+            return Poll::Ready(Some(Ok(x)));
+        }
+        Poll::Ready(match ready!(poll_up(&mut this.up, cx)) {
+            Some(Ok(x)) if this.first => {
+                this.first = false;
+                Some(Ok(x))
+            }
+            Some(Ok(x)) => {
+                this.held = Some(x);
+                Some(Ok(this.inject.clone()))
+            }
+            Some(Err(e)) => {
+                this.end = None;
+                Some(Err(e))
+            }
+            None => this.end.take().map(Ok),
+        })
+    }
+}
+impl<T> Unpin for Intersperse<T> {}

@@ -234,3 +234,56 @@ impl<A, B, F> Unpin for ZipWith<A, B, F> {}
 impl<T> Unpin for Concat<T> {}
 impl<T> Unpin for OrElse<T> {}
 impl<T> Unpin for Interleave<T> {}
+
+/// `zip_all`: pairs one element of each side; after one side completes its pad element
+/// stands in for it until the other completes too.
+pub(crate) struct ZipAll<A, B> {
+    pub a: Option<Elems<A>>,
+    pub b: Option<Elems<B>>,
+    pub ha: Option<A>,
+    pub hb: Option<B>,
+    pub pad_a: A,
+    pub pad_b: B,
+}
+impl<A: Clone, B: Clone> Stream for ZipAll<A, B> {
+    type Item = Result<(A, B), StreamError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Item<(A, B)>> {
+        let this = &mut *self;
+        if this.ha.is_none() && this.a.is_some() {
+            match poll_up(&mut this.a, cx) {
+                Poll::Ready(Some(Ok(x))) => this.ha = Some(x),
+                Poll::Ready(Some(Err(e))) => {
+                    this.b = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) | Poll::Pending => {}
+            }
+        }
+        if this.hb.is_none() && this.b.is_some() {
+            match poll_up(&mut this.b, cx) {
+                Poll::Ready(Some(Ok(x))) => this.hb = Some(x),
+                Poll::Ready(Some(Err(e))) => {
+                    this.a = None;
+                    this.ha = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) | Poll::Pending => {}
+            }
+        }
+        // a side is done once its upstream is gone and nothing of it is held
+        let a_done = this.a.is_none() && this.ha.is_none();
+        let b_done = this.b.is_none() && this.hb.is_none();
+        match (this.ha.take(), this.hb.take()) {
+            (Some(a), Some(b)) => Poll::Ready(Some(Ok((a, b)))),
+            (Some(a), None) if b_done => Poll::Ready(Some(Ok((a, this.pad_b.clone())))),
+            (None, Some(b)) if a_done => Poll::Ready(Some(Ok((this.pad_a.clone(), b)))),
+            (None, None) if a_done && b_done => Poll::Ready(None),
+            (a, b) => {
+                this.ha = a;
+                this.hb = b;
+                Poll::Pending
+            }
+        }
+    }
+}
+impl<A, B> Unpin for ZipAll<A, B> {}
