@@ -10,7 +10,10 @@
 //! * `load` mode: random application.conf files over Pekko's settings, loaded over Rekko's
 //!   bundled references on the Rust side and over Pekko's reference.conf files on the JVM side;
 //!   every setting of the Rust result (outside `rekko.*`) must have the JVM's value. 60 per run,
-//!   more with `REKKO_HOCON_LOAD_DIFF_CASES=N`.
+//!   more with `REKKO_HOCON_LOAD_DIFF_CASES=N`;
+//! * pekko-persistence-jdbc's sections: Rekko's bundled `jdbc-*` defaults against the plugin's
+//!   reference.conf on the JVM (same keys, same values), and fixed application.conf files over
+//!   them (self-references, `${jdbc-journal.slick}` substitutions, shared databases).
 //!
 //! Values are compared value for value (objects unordered, numbers by numeric value); an error on
 //! one side must be an error on the other.
@@ -430,14 +433,17 @@ impl Gen {
     }
 }
 
-#[test]
-fn random_documents_match_lightbend() {
-    require_jvm!();
-    let cases: usize = std::env::var("REKKO_HOCON_DIFF_CASES")
+/// A case count from the environment variable `var`, else `default`.
+fn env_count(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(500);
-    let seed: u64 = std::env::var("REKKO_HOCON_DIFF_SEED")
+        .unwrap_or(default)
+}
+
+/// The random seed: `REKKO_HOCON_DIFF_SEED`, else the clock.
+fn env_seed() -> u64 {
+    std::env::var("REKKO_HOCON_DIFF_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| {
@@ -445,7 +451,14 @@ fn random_documents_match_lightbend() {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(1)
-        });
+        })
+}
+
+#[test]
+fn random_documents_match_lightbend() {
+    require_jvm!();
+    let cases = env_count("REKKO_HOCON_DIFF_CASES", 500);
+    let seed = env_seed();
     eprintln!(
         "random HOCON differential: {} documents, REKKO_HOCON_DIFF_SEED={}",
         cases, seed
@@ -627,26 +640,16 @@ fn compare_load_results(
     }
 }
 
-/// Random application.conf files over Pekko's settings (`pekko.*`): overrides of reference settings with
+/// Random application.conf files over the settings of Rekko's references outside `rekko.*`
+/// (Pekko's `pekko.*` and pekko-persistence-jdbc's sections): overrides of reference settings with
 /// literals, substitutions of other reference settings (resolved across the layers), self
 /// references, concatenations and optional substitutions that are unset (which keep the
 /// reference value), compared under `load` with the JVM (see [`compare_load`]).
 #[test]
 fn load_mode_matches_lightbend() {
     require_jvm!();
-    let cases: usize = std::env::var("REKKO_HOCON_LOAD_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
-    let seed: u64 = std::env::var("REKKO_HOCON_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
+    let cases = env_count("REKKO_HOCON_LOAD_DIFF_CASES", 60);
+    let seed = env_seed();
     eprintln!(
         "load-mode differential: {} documents, REKKO_HOCON_DIFF_SEED={}",
         cases, seed
@@ -661,16 +664,22 @@ fn load_mode_matches_lightbend() {
         &mut Vec::new(),
         &mut settings,
     );
-    // Overrides go to Pekko's own settings (`pekko.*`). The `jdbc-*` sections of
-    // pekko-persistence-jdbc are laid out differently in Rekko's reference (e.g.
-    // `jdbc-read-journal.slick = ${jdbc-journal.slick}`, and `slick.db.url/user/password`
-    // defaults that Pekko does not define), so substitutions into them differ by construction;
-    // their defaults are still compared.
+    // Overrides go to every setting outside `rekko.*`: Pekko's own (`pekko.*`) and
+    // pekko-persistence-jdbc's sections (`jdbc-journal`, `jdbc-snapshot-store`,
+    // `jdbc-read-journal`, `pekko-persistence-jdbc`), except the keys of later plugin versions
+    // than the fixture's, which the JVM cannot substitute.
     let settings: Vec<Vec<String>> = settings
         .into_iter()
         .map(|(p, _)| p)
-        .filter(|p| p.first().is_some_and(|k| k == "pekko"))
+        .filter(|p| p.first().is_some_and(|k| k != "rekko"))
+        .filter(|p| !JDBC_LATER_KEYS.contains(&quoted_path(p).as_str()))
         .collect();
+    assert!(
+        settings
+            .iter()
+            .any(|p| p.first().is_some_and(|k| k.starts_with("jdbc-"))),
+        "the jdbc sections are among the overridden settings"
+    );
     assert!(!settings.is_empty(), "Rekko's references have settings");
     let mut rng = StdRng::seed_from_u64(seed);
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -729,4 +738,104 @@ fn load_mode_matches_lightbend() {
             .collect::<Vec<_>>()
             .join("\n\n")
     );
+}
+
+/// The top-level sections of pekko-persistence-jdbc's reference.conf.
+const JDBC_SECTIONS: [&str; 4] = [
+    "pekko-persistence-jdbc",
+    "jdbc-journal",
+    "jdbc-snapshot-store",
+    "jdbc-read-journal",
+];
+
+/// Settings of Rekko's jdbc sections that the fixture's pekko-persistence-jdbc (1.1) lacks:
+/// keys of later plugin versions.
+const JDBC_LATER_KEYS: [&str; 1] =
+    ["\"jdbc-read-journal\".\"events-by-tag-buffer-sizes-per-query\""];
+
+/// Rekko's bundled jdbc sections have exactly the settings (keys and default values) of
+/// pekko-persistence-jdbc's reference.conf on the JVM, apart from [`JDBC_LATER_KEYS`]; and
+/// application.conf lines that are valid on the JVM, such as self-references into a section's
+/// `slick` block (which a `slick = ${jdbc-journal.slick}` inheritance would turn into a cycle),
+/// the documented `${jdbc-journal.slick}` substitutions and shared databases, load to the same
+/// values on both sides.
+#[test]
+fn jdbc_sections_match_the_plugin_under_load() {
+    require_jvm!();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut oracle = Oracle::start();
+
+    let empty = tmp.path().join("empty.conf");
+    std::fs::write(&empty, "").expect("write application.conf");
+    let jvm = oracle.load(&empty).expect("the JVM loads its references");
+    let rust = hocon_config::Loader::new()
+        .references(&rekko_references())
+        .load_file(&empty)
+        .map(|c| rendering_to_json(&c.render_concise()))
+        .expect("Rust loads Rekko's references");
+    let mut differences = Vec::new();
+    for section in JDBC_SECTIONS {
+        let leaves_of = |root: &J| {
+            let mut leaves = Vec::new();
+            if let Some(j) = root.get(section) {
+                json_leaves(j, &mut vec![section.to_string()], &mut leaves);
+            }
+            leaves
+                .into_iter()
+                .map(|(p, v)| (quoted_path(&p), v))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (on_jvm, in_rekko) = (leaves_of(&jvm), leaves_of(&rust));
+        assert!(!on_jvm.is_empty(), "the JVM has no {section} section");
+        for (path, value) in &on_jvm {
+            match in_rekko.get(path) {
+                Some(ours) if json_eq(ours, value) => {}
+                Some(ours) => differences.push(format!("{path}: Rekko {ours} JVM {value}")),
+                None => differences.push(format!("{path}: missing in Rekko (JVM {value})")),
+            }
+        }
+        for (path, value) in &in_rekko {
+            if !on_jvm.contains_key(path) && !JDBC_LATER_KEYS.contains(&path.as_str()) {
+                differences.push(format!("{path}: only in Rekko ({value})"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "jdbc sections differ:\n{}",
+        differences.join("\n")
+    );
+
+    let documents = [
+        "jdbc-read-journal.slick.db.maxLifetime = ${jdbc-read-journal.slick.db.maxLifetime}\n",
+        "jdbc-snapshot-store.slick = ${jdbc-snapshot-store.slick} { db.url = \"jdbc:postgresql://h/db\" }\n",
+        "jdbc-journal.slick {\n  profile = \"slick.jdbc.PostgresProfile$\"\n  \
+         db { url = \"jdbc:postgresql://db.internal:5432/shop\", user = shop, maxConnections = 10 }\n}\n\
+         jdbc-snapshot-store.slick = ${jdbc-journal.slick}\n\
+         jdbc-read-journal.slick = ${jdbc-journal.slick}\n",
+        "pekko-persistence-jdbc.shared-databases.slick {\n  profile = \"slick.jdbc.PostgresProfile$\"\n  \
+         db { url = \"jdbc:postgresql://127.0.0.1:5432/rekko\", user = rekko, password = rekko }\n}\n\
+         jdbc-journal.use-shared-db = \"slick\"\n\
+         jdbc-snapshot-store.use-shared-db = \"slick\"\n\
+         jdbc-read-journal { use-shared-db = \"slick\", refresh-interval = \"200ms\" }\n",
+        "pekko-persistence-jdbc.tagSeparator = \";\"\n",
+        "jdbc-read-journal.tables.event_journal.tableName = ${jdbc-journal.tables.event_tag.tableName}\n",
+    ];
+    let mut rekko_only = std::collections::BTreeSet::new();
+    let mut diffs = Vec::new();
+    for (i, body) in documents.iter().enumerate() {
+        let f = tmp.path().join(format!("jdbc{i}.conf"));
+        std::fs::write(&f, body).expect("write application.conf");
+        let (diff, jvm_ok) = compare_load(&mut oracle, &f, &mut rekko_only);
+        assert!(jvm_ok, "the JVM rejects:\n{body}");
+        if let Some(d) = diff {
+            diffs.push(format!("{d}\n--- application.conf ---\n{body}"));
+        }
+    }
+    eprintln!(
+        "{} jdbc application.conf files compared under load, {} differences",
+        documents.len(),
+        diffs.len()
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
 }

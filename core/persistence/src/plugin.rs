@@ -11,6 +11,9 @@
 //! | `pekko.persistence.journal.inmem` | in-memory journal |
 //! | `rekko.persistence.snapshot-store.inmem` | in-memory snapshot store |
 //!
+//! A JDBC section connects to its own `slick` block, or, when its `use-shared-db` names one, to
+//! the shared database `pekko-persistence-jdbc.shared-databases.<name>` (see
+//! [`plugin_database`]); sections naming the same shared database share one connection pool.
 //! Instances are cached per plugin id, so the journal and the read journal share one pool.
 
 use std::collections::HashMap;
@@ -22,16 +25,16 @@ use parking_lot::Mutex;
 use crate::backend::inmem::{InMemoryJournal, InMemorySnapshotStore};
 use crate::backend::legacy::{LegacyJournal, LegacySnapshotStore};
 use crate::backend::sql::{
-    postgres_pool, sqlite_pool, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
+    postgres_pool_at, sqlite_pool_at, PostgresJournal, PostgresSnapshotStore, SqliteJournal,
     SqliteSnapshotStore,
 };
 use crate::batching::BatchingJournal;
 use crate::journal::{Journal, SnapshotStore};
 use crate::query::{QuerySettings, ReadJournal};
 use crate::settings::{
-    section, string_at, DbTarget, JdbcJournalSettings, JdbcReadJournalSettings,
-    JdbcSnapshotSettings, RekkoJdbcSettings, DEFAULT_JOURNAL_DAO, DEFAULT_SNAPSHOT_DAO,
-    LEGACY_JOURNAL_DAO, LEGACY_SNAPSHOT_DAO,
+    plugin_database, section, string_at, Database, DbTarget, JdbcJournalSettings,
+    JdbcReadJournalSettings, JdbcSnapshotSettings, RekkoJdbcSettings, DEFAULT_JOURNAL_DAO,
+    DEFAULT_SNAPSHOT_DAO, LEGACY_JOURNAL_DAO, LEGACY_SNAPSHOT_DAO,
 };
 use crate::{PersistenceError, Result};
 
@@ -51,7 +54,15 @@ pub struct PluginRegistry {
     config: serde_json::Value,
     journals: Mutex<HashMap<String, Arc<dyn Journal>>>,
     snapshots: Mutex<HashMap<String, Arc<dyn SnapshotStore>>>,
+    shared_pools: Mutex<HashMap<String, SharedPool>>,
     lock: tokio::sync::Mutex<()>,
+}
+
+/// The pool of a shared database.
+#[derive(Clone)]
+enum SharedPool {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
 }
 
 impl PluginRegistry {
@@ -61,6 +72,7 @@ impl PluginRegistry {
             config,
             journals: Mutex::new(HashMap::new()),
             snapshots: Mutex::new(HashMap::new()),
+            shared_pools: Mutex::new(HashMap::new()),
             lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -134,10 +146,16 @@ impl PluginRegistry {
         let s: JdbcJournalSettings = section(&self.config, plugin_id)?;
         let create = self.rekko_jdbc()?.create_tables;
         let legacy = is_legacy_dao(plugin_id, &s.dao, LEGACY_JOURNAL_DAO, DEFAULT_JOURNAL_DAO)?;
-        let (db, tables) = (&s.slick.db, &s.tables);
-        let journal: Arc<dyn Journal> = match db.target(plugin_id)? {
+        let db = plugin_database(
+            &self.config,
+            plugin_id,
+            s.use_shared_db.as_deref(),
+            &s.slick,
+        )?;
+        let tables = &s.tables;
+        let journal: Arc<dyn Journal> = match db.target()? {
             DbTarget::Postgres { .. } if legacy => {
-                let pool = postgres_pool(db, plugin_id)?;
+                let pool = self.postgres_pool(&db)?;
                 let j = LegacyJournal::<sqlx::Postgres>::new(
                     pool,
                     &tables.legacy_journal,
@@ -146,7 +164,7 @@ impl PluginRegistry {
                 with_tables(j, create).await?
             }
             DbTarget::Sqlite { .. } if legacy => {
-                let pool = sqlite_pool(db, plugin_id)?;
+                let pool = self.sqlite_pool(&db)?;
                 let j = LegacyJournal::<sqlx::Sqlite>::new(
                     pool,
                     &tables.legacy_journal,
@@ -155,11 +173,11 @@ impl PluginRegistry {
                 with_tables(j, true).await?
             }
             DbTarget::Postgres { .. } => {
-                let j = PostgresJournal::new(postgres_pool(db, plugin_id)?, tables, s.batch_size);
+                let j = PostgresJournal::new(self.postgres_pool(&db)?, tables, s.batch_size);
                 with_tables(j, create).await?
             }
             DbTarget::Sqlite { .. } => {
-                let j = SqliteJournal::new(sqlite_pool(db, plugin_id)?, tables, s.batch_size);
+                let j = SqliteJournal::new(self.sqlite_pool(&db)?, tables, s.batch_size);
                 with_tables(j, true).await?
             }
         };
@@ -180,25 +198,30 @@ impl PluginRegistry {
         let s: JdbcSnapshotSettings = section(&self.config, plugin_id)?;
         let create = self.rekko_jdbc()?.create_tables;
         let legacy = is_legacy_dao(plugin_id, &s.dao, LEGACY_SNAPSHOT_DAO, DEFAULT_SNAPSHOT_DAO)?;
-        let (db, tables) = (&s.slick.db, &s.tables);
-        Ok(match db.target(plugin_id)? {
+        let db = plugin_database(
+            &self.config,
+            plugin_id,
+            s.use_shared_db.as_deref(),
+            &s.slick,
+        )?;
+        let tables = &s.tables;
+        Ok(match db.target()? {
             DbTarget::Postgres { .. } if legacy => {
-                let pool = postgres_pool(db, plugin_id)?;
+                let pool = self.postgres_pool(&db)?;
                 let st = LegacySnapshotStore::<sqlx::Postgres>::new(pool, &tables.legacy_snapshot);
                 with_tables(st, create).await?
             }
             DbTarget::Sqlite { .. } if legacy => {
-                let pool = sqlite_pool(db, plugin_id)?;
+                let pool = self.sqlite_pool(&db)?;
                 let st = LegacySnapshotStore::<sqlx::Sqlite>::new(pool, &tables.legacy_snapshot);
                 with_tables(st, true).await?
             }
             DbTarget::Postgres { .. } => {
-                let st =
-                    PostgresSnapshotStore::new(postgres_pool(db, plugin_id)?, &tables.snapshot);
+                let st = PostgresSnapshotStore::new(self.postgres_pool(&db)?, &tables.snapshot);
                 with_tables(st, create).await?
             }
             DbTarget::Sqlite { .. } => {
-                let st = SqliteSnapshotStore::new(sqlite_pool(db, plugin_id)?, &tables.snapshot);
+                let st = SqliteSnapshotStore::new(self.sqlite_pool(&db)?, &tables.snapshot);
                 with_tables(st, true).await?
             }
         })
@@ -219,8 +242,55 @@ impl PluginRegistry {
         Ok(ReadJournal::new(journal, QuerySettings::from(&s)))
     }
 
+    /// A PostgreSQL pool for `db`: a new one for a section's own `slick` block, the one pool of
+    /// a shared database.
+    fn postgres_pool(&self, db: &Database) -> Result<sqlx::PgPool> {
+        let open = || postgres_pool_at(&db.slick.db, &db.path);
+        let Some(name) = &db.shared else {
+            return open();
+        };
+        let mut pools = self.shared_pools.lock();
+        match pools.get(name) {
+            Some(SharedPool::Postgres(pool)) => Ok(pool.clone()),
+            Some(SharedPool::Sqlite(_)) => Err(shared_kind_mismatch(db)),
+            None => {
+                let pool = open()?;
+                pools.insert(name.clone(), SharedPool::Postgres(pool.clone()));
+                Ok(pool)
+            }
+        }
+    }
+
+    /// A SQLite pool for `db`: a new one for a section's own `slick` block, the one pool of a
+    /// shared database.
+    fn sqlite_pool(&self, db: &Database) -> Result<sqlx::SqlitePool> {
+        let open = || sqlite_pool_at(&db.slick.db, &db.path);
+        let Some(name) = &db.shared else {
+            return open();
+        };
+        let mut pools = self.shared_pools.lock();
+        match pools.get(name) {
+            Some(SharedPool::Sqlite(pool)) => Ok(pool.clone()),
+            Some(SharedPool::Postgres(_)) => Err(shared_kind_mismatch(db)),
+            None => {
+                let pool = open()?;
+                pools.insert(name.clone(), SharedPool::Sqlite(pool.clone()));
+                Ok(pool)
+            }
+        }
+    }
+
     fn rekko_jdbc(&self) -> Result<RekkoJdbcSettings> {
         section(&self.config, "rekko.persistence.jdbc")
+    }
+}
+
+/// A shared database's pool is of the other backend than its URL now says (cannot happen with
+/// one config tree; reported rather than assumed).
+fn shared_kind_mismatch(db: &Database) -> PersistenceError {
+    PersistenceError::Config {
+        path: format!("{}.db.url", db.path),
+        reason: "the shared database's pool was opened for another backend".into(),
     }
 }
 
@@ -315,6 +385,34 @@ mod tests {
         assert_eq!(
             rj.settings().refresh_interval,
             std::time::Duration::from_millis(10)
+        );
+    }
+
+    #[tokio::test]
+    async fn sections_naming_one_shared_database_share_its_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("jdbc:sqlite:{}", dir.path().join("shared.db").display());
+        let reg = PluginRegistry::new(json!({
+            "pekko-persistence-jdbc": {"shared-databases": {"main": {
+                "profile": "slick.jdbc.SQLiteProfile$", "db": {"url": url}}}},
+            "jdbc-journal": {"use-shared-db": "main"},
+            "jdbc-snapshot-store": {"use-shared-db": "main",
+                                    "slick": {"db": {"url": "jdbc:sqlite:/nonexistent/ignored.db"}}},
+            "missing-journal": {"class": JDBC_JOURNAL_CLASS, "use-shared-db": "nope"}
+        }));
+        reg.journal("jdbc-journal").await.unwrap();
+        reg.snapshot_store("jdbc-snapshot-store").await.unwrap();
+        {
+            let pools = reg.shared_pools.lock();
+            assert_eq!(pools.len(), 1);
+            assert!(matches!(pools.get("main"), Some(SharedPool::Sqlite(_))));
+        }
+        let err = reg.journal("missing-journal").await.err().unwrap();
+        let text = err.to_string();
+        assert!(text.contains("missing-journal.use-shared-db"), "{text}");
+        assert!(
+            text.contains("pekko-persistence-jdbc.shared-databases.nope"),
+            "{text}"
         );
     }
 

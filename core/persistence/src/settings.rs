@@ -177,11 +177,18 @@ pub enum DbTarget {
 }
 
 impl DbSettings {
-    /// Interprets `url`: `jdbc:postgresql://host[:port]/db[?params]` (also without `jdbc:`, or
-    /// `postgres://`) or `jdbc:sqlite:path`.
+    /// Interprets `url` of the plugin section at `path` (errors name `<path>.slick.db.url`); see
+    /// [`DbSettings::target_at`].
     pub fn target(&self, path: &str) -> Result<DbTarget> {
+        self.target_at(&format!("{path}.slick"))
+    }
+
+    /// Interprets `url`: `jdbc:postgresql://host[:port]/db[?params]` (also without `jdbc:`, or
+    /// `postgres://`) or `jdbc:sqlite:path`. `slick_path` is the config path of the `slick`
+    /// block these settings come from; errors name `<slick_path>.db.url`.
+    pub fn target_at(&self, slick_path: &str) -> Result<DbTarget> {
         let err = |reason: String| PersistenceError::Config {
-            path: format!("{path}.slick.db.url"),
+            path: format!("{slick_path}.db.url"),
             reason,
         };
         let url = self.url.trim();
@@ -474,6 +481,10 @@ pub struct JdbcJournalSettings {
     /// Tag separator of the legacy schema's `tags` column.
     #[serde(rename = "tagSeparator")]
     pub tag_separator: String,
+    /// Name of a shared database (`pekko-persistence-jdbc.shared-databases.<name>`) to use
+    /// instead of `slick` (`use-shared-db`; null or empty = none).
+    #[serde(rename = "use-shared-db")]
+    pub use_shared_db: Option<String>,
     /// Connection settings.
     pub slick: SlickSettings,
 }
@@ -487,6 +498,7 @@ impl Default for JdbcJournalSettings {
             parallelism: 8,
             dao: DEFAULT_JOURNAL_DAO.into(),
             tag_separator: ",".into(),
+            use_shared_db: None,
             slick: SlickSettings::default(),
         }
     }
@@ -500,6 +512,9 @@ pub struct JdbcSnapshotSettings {
     pub tables: SnapshotTables,
     /// DAO class: the default (new schema) or the legacy one.
     pub dao: String,
+    /// Name of a shared database to use instead of `slick` (`use-shared-db`).
+    #[serde(rename = "use-shared-db")]
+    pub use_shared_db: Option<String>,
     /// Connection settings.
     pub slick: SlickSettings,
 }
@@ -509,6 +524,7 @@ impl Default for JdbcSnapshotSettings {
         JdbcSnapshotSettings {
             tables: SnapshotTables::default(),
             dao: DEFAULT_SNAPSHOT_DAO.into(),
+            use_shared_db: None,
             slick: SlickSettings::default(),
         }
     }
@@ -558,6 +574,9 @@ pub struct JdbcReadJournalSettings {
     pub journal_sequence_retrieval: JournalSequenceRetrieval,
     /// Table and column names.
     pub tables: JournalTables,
+    /// Name of a shared database to use instead of `slick` (`use-shared-db`). Rekko's queries
+    /// read through the `write-plugin`'s journal and its database.
+    pub use_shared_db: Option<String>,
     /// Connection settings.
     pub slick: SlickSettings,
 }
@@ -571,9 +590,72 @@ impl Default for JdbcReadJournalSettings {
             events_by_tag_buffer_sizes_per_query: 0,
             journal_sequence_retrieval: JournalSequenceRetrieval::default(),
             tables: JournalTables::default(),
+            use_shared_db: None,
             slick: SlickSettings::default(),
         }
     }
+}
+
+/// Config path of pekko-persistence-jdbc's shared databases.
+pub const SHARED_DATABASES: &str = "pekko-persistence-jdbc.shared-databases";
+
+/// The database a JDBC plugin section connects to: its own `slick` block, or the shared
+/// database its `use-shared-db` names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Database {
+    /// Connection settings.
+    pub slick: SlickSettings,
+    /// Config path of the block they come from (`jdbc-journal.slick`,
+    /// `pekko-persistence-jdbc.shared-databases.slick`, ...).
+    pub path: String,
+    /// The shared database's name, when the section names one.
+    pub shared: Option<String>,
+}
+
+impl Database {
+    /// Where the database lives (errors name `<path>.db.url`).
+    pub fn target(&self) -> Result<DbTarget> {
+        self.slick.db.target_at(&self.path)
+    }
+}
+
+/// The database of the plugin section at `plugin_id`, as pekko-persistence-jdbc's default
+/// database provider chooses it: when `use_shared_db` is a non-blank name, the entry of that
+/// name under `pekko-persistence-jdbc.shared-databases`, which must be an object with a
+/// `profile` (entries without one are not databases, as the plugin's reference example is
+/// not); otherwise the section's own `slick` block.
+pub fn plugin_database(
+    root: &serde_json::Value,
+    plugin_id: &str,
+    use_shared_db: Option<&str>,
+    slick: &SlickSettings,
+) -> Result<Database> {
+    let Some(name) = use_shared_db.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(Database {
+            slick: slick.clone(),
+            path: format!("{plugin_id}.slick"),
+            shared: None,
+        });
+    };
+    let path = format!("{SHARED_DATABASES}.{name}");
+    let entry = lookup(root, SHARED_DATABASES)
+        .and_then(|all| all.get(name))
+        .filter(|e| e.get("profile").is_some_and(|p| !p.is_null()))
+        .ok_or_else(|| PersistenceError::Config {
+            path: format!("{plugin_id}.use-shared-db"),
+            reason: format!(
+                "no shared database is configured under {path} (an entry needs a `profile`)"
+            ),
+        })?;
+    let slick = SlickSettings::deserialize(entry).map_err(|e| PersistenceError::Config {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Database {
+        slick,
+        path,
+        shared: Some(name.to_string()),
+    })
 }
 
 /// Rust-only settings under `rekko.persistence.jdbc`.

@@ -251,19 +251,26 @@ pub type PostgresSnapshotStore = SqlSnapshotStore<Postgres>;
 /// Snapshot store on an embedded SQLite file.
 pub type SqliteSnapshotStore = SqlSnapshotStore<Sqlite>;
 
-/// Opens a PostgreSQL pool for `slick.db` (lazily: a database that is down makes operations
-/// fail after `connectionTimeout`, it does not fail construction). Call it inside a Tokio runtime.
+/// Opens a PostgreSQL pool for `slick.db` of the plugin section at `path` (lazily: a database
+/// that is down makes operations fail after `connectionTimeout`, it does not fail
+/// construction). Call it inside a Tokio runtime.
 pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
+    postgres_pool_at(db, &format!("{path}.slick"))
+}
+
+/// As [`postgres_pool`], for the `slick` block at config path `slick_path` (errors name
+/// `<slick_path>.db.url`), e.g. a shared database's.
+pub fn postgres_pool_at(db: &DbSettings, slick_path: &str) -> Result<sqlx::PgPool> {
     let DbTarget::Postgres {
         host,
         port,
         database,
         url_user,
         url_password,
-    } = db.target(path)?
+    } = db.target_at(slick_path)?
     else {
         return Err(PersistenceError::Config {
-            path: format!("{path}.slick.db.url"),
+            path: format!("{slick_path}.db.url"),
             reason: format!("{:?} is not a PostgreSQL URL", db.url),
         });
     };
@@ -292,18 +299,25 @@ pub fn postgres_pool(db: &DbSettings, path: &str) -> Result<sqlx::PgPool> {
 }
 
 /// Opens a SQLite pool for `slick.db.url = "jdbc:sqlite:<file>"` (created if missing, WAL mode,
-/// foreign keys on so tag rows follow their events). Call it inside a Tokio runtime.
+/// foreign keys on so tag rows follow their events), for `slick.db` of the plugin section at
+/// `path`. Call it inside a Tokio runtime.
 pub fn sqlite_pool(db: &DbSettings, path: &str) -> Result<sqlx::SqlitePool> {
-    let DbTarget::Sqlite { path: file } = db.target(path)? else {
+    sqlite_pool_at(db, &format!("{path}.slick"))
+}
+
+/// As [`sqlite_pool`], for the `slick` block at config path `slick_path` (errors name
+/// `<slick_path>.db.url`), e.g. a shared database's.
+pub fn sqlite_pool_at(db: &DbSettings, slick_path: &str) -> Result<sqlx::SqlitePool> {
+    let DbTarget::Sqlite { path: file } = db.target_at(slick_path)? else {
         return Err(PersistenceError::Config {
-            path: format!("{path}.slick.db.url"),
+            path: format!("{slick_path}.db.url"),
             reason: format!("{:?} is not a SQLite URL", db.url),
         });
     };
     let memory = file == ":memory:";
     let opts = SqliteConnectOptions::from_str(&format!("sqlite:{file}"))
         .map_err(|e| PersistenceError::Config {
-            path: format!("{path}.slick.db.url"),
+            path: format!("{slick_path}.db.url"),
             reason: e.to_string(),
         })?
         .create_if_missing(true)
