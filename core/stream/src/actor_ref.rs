@@ -19,6 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::dsl::{Elems, Sink, Source};
 use crate::error::StreamError;
+use crate::ops::decouple::OverflowStrategy;
+use crate::queue::{QueueOfferResult, SourceQueue};
 
 /// What an actor sends to the ref materialized by [`Source::actor_ref_with_ack`].
 #[derive(Debug)]
@@ -108,6 +110,24 @@ where
 }
 
 impl<T: Send + 'static> Source<T, ActorRef<ActorSourceMsg<T>>> {
+    /// A source materializing an [`ActorRef`] without acknowledgements (Pekko typed
+    /// `ActorSource.actorRef`): each [`ActorSourceMsg::Element`] is buffered, up to
+    /// `buffer_size`, until downstream takes it; a full buffer applies `strategy`
+    /// (`Backpressure` cannot hold the sender back, so, as in Pekko, it fails the stream
+    /// when the buffer overflows). `Complete` completes after the buffered elements
+    /// (Pekko's draining completion of the typed API), `Fail` fails at once.
+    pub fn actor_ref(buffer_size: usize, strategy: OverflowStrategy) -> Self {
+        let buffer_size = buffer_size.max(1);
+        Source::queue(buffer_size, strategy).map_materialized_value(move |queue| {
+            ActorRef::from_target(Arc::new(QueueTarget {
+                queue,
+                backpressure: strategy == OverflowStrategy::Backpressure,
+                buffer_size,
+                path: stage_path("actorRefSource"),
+            }))
+        })
+    }
+
     /// A source materializing an [`ActorRef`]: every [`ActorSourceMsg::Element`] sent to it is
     /// emitted, and `ack` is sent to `ack_to` once downstream has taken it; the sender must
     /// wait for that acknowledgement before sending the next element (a second element
@@ -137,6 +157,37 @@ impl<T: Send + 'static> Source<T, ActorRef<ActorSourceMsg<T>>> {
                 ActorRef::from_target(Arc::new(target)),
             )
         })
+    }
+}
+
+/// The materialized ref of [`Source::actor_ref`]: feeds the queue behind the source.
+struct QueueTarget<T> {
+    queue: SourceQueue<T>,
+    backpressure: bool,
+    buffer_size: usize,
+    path: ActorPath,
+}
+
+impl<T: Send + 'static> ActorRefTarget<ActorSourceMsg<T>> for QueueTarget<T> {
+    fn tell(&self, msg: ActorSourceMsg<T>) {
+        match msg {
+            ActorSourceMsg::Element(x) => {
+                if let QueueOfferResult::Dropped = self.queue.offer(x) {
+                    if self.backpressure {
+                        self.queue.fail(StreamError::msg(format!(
+                            "Source::actor_ref: buffer of {} is full and the Backpressure strategy is not supported",
+                            self.buffer_size
+                        )));
+                    }
+                }
+            }
+            ActorSourceMsg::Complete => self.queue.complete(),
+            ActorSourceMsg::Fail(e) => self.queue.fail(e),
+        }
+    }
+
+    fn path(&self) -> ActorPath {
+        self.path.clone()
     }
 }
 
@@ -237,6 +288,53 @@ fn watch_target<M: Send + 'static>(system: &SystemHandle, target: &ActorRef<M>) 
 }
 
 impl<T: Send + 'static> Sink<T, ()> {
+    /// A sink telling every element to `target` without waiting for it, then
+    /// `on_complete` or `on_failure(error)` (Pekko typed `ActorSink.actorRef`). There is no
+    /// back-pressure: the actor's mailbox takes whatever upstream produces. Like Pekko's
+    /// stage, each materialization death-watches `target` (see
+    /// [`Sink::actor_ref_with_backpressure`]) and completes, cancelling upstream, when it
+    /// terminates.
+    pub fn actor_ref<FF>(
+        system: &SystemHandle,
+        target: ActorRef<T>,
+        on_complete: T,
+        on_failure: FF,
+    ) -> Self
+    where
+        T: Clone + Sync,
+        FF: Fn(StreamError) -> T + Send + Sync + 'static,
+    {
+        let system = system.clone();
+        let on_failure = Arc::new(on_failure);
+        Sink::from_materializer(move |mut up: Elems<T>, _| {
+            let mut watch = watch_target(&system, &target);
+            let target = target.clone();
+            let on_complete = on_complete.clone();
+            let on_failure = on_failure.clone();
+            let run = async move {
+                loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = &mut watch.terminated => return,
+                        next = up.next() => next,
+                    };
+                    match next {
+                        Some(Ok(x)) => target.tell(x),
+                        Some(Err(e)) => {
+                            target.tell(on_failure(e));
+                            return;
+                        }
+                        None => {
+                            target.tell(on_complete);
+                            return;
+                        }
+                    }
+                }
+            };
+            ((), Box::pin(run) as BoxFuture<'static, ()>)
+        })
+    }
+
     /// A sink sending elements to `target` one at a time: first `on_init(ack_ref)`, then
     /// for each element `message(ack_ref, element)`, each only after the actor answered the
     /// previous message with `ack` sent to `ack_ref`; at the end `on_complete` or

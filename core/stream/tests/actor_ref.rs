@@ -112,7 +112,7 @@ enum Consumer {
     Failed(String),
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Init,
     Elem(u32),
@@ -374,5 +374,90 @@ async fn actor_sink_notices_the_target_stopping_while_upstream_is_idle() {
         .expect("upstream is cancelled, not failed");
     assert_eq!(rx.recv().await, Some(0));
     assert_eq!(rx.recv().await, Some(1));
+    sys.terminate();
+}
+
+#[tokio::test]
+async fn actor_source_without_ack_buffers_and_drains_on_complete() {
+    let (r, out) = Source::<u32, _>::actor_ref(8, OverflowStrategy::DropHead)
+        .to_mat(Sink::seq(), Keep::both)
+        .run();
+    for i in 0..3 {
+        r.tell(ActorSourceMsg::Element(i));
+    }
+    r.tell(ActorSourceMsg::Complete);
+    r.tell(ActorSourceMsg::Element(99)); // after completion: dropped
+    assert_eq!(out.await.unwrap(), vec![0, 1, 2]);
+}
+
+#[tokio::test]
+async fn actor_source_without_ack_applies_its_overflow_strategy() {
+    use rekko_stream::testkit::{Probe, Signal};
+    // nobody pulls yet: a buffer of 2 keeps the newest two with DropHead
+    let (elems, r) = Source::<u32, _>::actor_ref(2, OverflowStrategy::DropHead).into_stream_mat();
+    for i in 0..5 {
+        r.tell(ActorSourceMsg::Element(i));
+    }
+    r.tell(ActorSourceMsg::Complete);
+    let (xs, end) = Probe::new(elems).to_end().await;
+    assert_eq!(xs, vec![3, 4]);
+    assert!(matches!(end, Signal::Complete));
+
+    // Backpressure cannot hold an actor back: overflowing fails the stream
+    let (elems, r) =
+        Source::<u32, _>::actor_ref(2, OverflowStrategy::Backpressure).into_stream_mat();
+    for i in 0..3 {
+        r.tell(ActorSourceMsg::Element(i));
+    }
+    let (_, end) = Probe::new(elems).to_end().await;
+    match end {
+        Signal::Error(e) => assert!(e.to_string().contains("not supported"), "{e}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    // Fail fails at once, skipping buffered elements
+    let (elems, r) = Source::<u32, _>::actor_ref(4, OverflowStrategy::DropNew).into_stream_mat();
+    r.tell(ActorSourceMsg::Element(1));
+    r.tell(ActorSourceMsg::Fail(StreamError::msg("boom")));
+    let (xs, end) = Probe::new(elems).to_end().await;
+    assert!(xs.is_empty());
+    assert!(matches!(end, Signal::Error(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_sink_without_ack_tells_elements_then_completion() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sys = ActorSystem::new(Behaviors::ignore::<()>(), "actor-sink-no-ack", settings())
+        .expect("system");
+    let collector = Behaviors::receive_message(move |m: Seen| {
+        let _ = tx.send(m);
+        Behaviors::same()
+    });
+    let target = sys.system_actor_of(collector, "collector").expect("target");
+    Source::iter(0..5u32)
+        .map(Seen::Elem)
+        .run_with(Sink::actor_ref(&sys, target, Seen::Done, |e| {
+            Seen::Failed(e.to_string())
+        }));
+    let seen = seen_until_the_end(&mut rx).await;
+    let mut expected: Vec<Seen> = (0..5).map(Seen::Elem).collect();
+    expected.push(Seen::Done);
+    assert_eq!(seen, expected);
+
+    // a target that stops ends the sink although upstream never completes
+    let stops = Behaviors::receive_message(|_: Seen| Behaviors::stopped());
+    let target = sys.system_actor_of(stops, "stops").expect("target");
+    let terminated = Source::single(Seen::Init)
+        .concat(Source::never())
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(
+            Sink::actor_ref(&sys, target, Seen::Done, |e| Seen::Failed(e.to_string())),
+            Keep::left,
+        )
+        .run();
+    tokio::time::timeout(WAIT, terminated)
+        .await
+        .expect("the sink ends once the target stopped")
+        .expect("upstream is cancelled, not failed");
     sys.terminate();
 }
