@@ -13,12 +13,14 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use parking_lot::Mutex;
 use rekko_actor::{
-    ActorContext, ActorPath, ActorRef, ActorRefTarget, Address, Behaviors, Signal, SystemHandle,
+    ActorContext, ActorPath, ActorRef, ActorRefTarget, Address, Behaviors, Signal, StatusReply,
+    SystemHandle,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::dsl::{Elems, Sink, Source};
+use crate::dsl::{Elems, Flow, Sink, Source};
 use crate::error::StreamError;
+use crate::flow_ops::FlowOps;
 use crate::ops::decouple::OverflowStrategy;
 use crate::queue::{QueueOfferResult, SourceQueue};
 
@@ -421,6 +423,58 @@ impl<T: Send + 'static> Sink<T, ()> {
                 }
             };
             ((), Box::pin(run) as BoxFuture<'static, ()>)
+        })
+    }
+}
+
+/// Streams that ask actors (Pekko typed `ActorFlow`).
+pub struct ActorFlow;
+
+impl ActorFlow {
+    /// A flow asking `target` for every element: `make(element, reply_to)` is sent and the
+    /// reply is emitted, in input order, with at most `parallelism` asks outstanding (Pekko
+    /// `ActorFlow.ask(parallelism)(ref)(makeMessage)` with an implicit timeout). A reply
+    /// that does not come within `timeout` fails the stream with the ask's timeout error
+    /// (Pekko `AskTimeoutException`), unless the supervision attribute says otherwise.
+    pub fn ask<I, Q, A, F>(
+        parallelism: usize,
+        target: ActorRef<Q>,
+        timeout: std::time::Duration,
+        make: F,
+    ) -> Flow<I, A, ()>
+    where
+        I: Send + 'static,
+        Q: Send + 'static,
+        A: Send + 'static,
+        F: Fn(I, ActorRef<A>) -> Q + Send + Sync + 'static,
+    {
+        let make = Arc::new(make);
+        Flow::new().try_map_async(parallelism, move |x: I| {
+            let make = make.clone();
+            let reply = target.ask(move |reply_to| make(x, reply_to), timeout);
+            async move { reply.await.map_err(StreamError::failed) }
+        })
+    }
+
+    /// Like [`ActorFlow::ask`] for actors answering with a `StatusReply`: an error reply
+    /// fails the stream (Pekko `ActorFlow.askWithStatus`).
+    pub fn ask_with_status<I, Q, A, F>(
+        parallelism: usize,
+        target: ActorRef<Q>,
+        timeout: std::time::Duration,
+        make: F,
+    ) -> Flow<I, A, ()>
+    where
+        I: Send + 'static,
+        Q: Send + 'static,
+        A: Send + 'static,
+        F: Fn(I, ActorRef<StatusReply<A>>) -> Q + Send + Sync + 'static,
+    {
+        let make = Arc::new(make);
+        Flow::new().try_map_async(parallelism, move |x: I| {
+            let make = make.clone();
+            let reply = target.ask_with_status(move |reply_to| make(x, reply_to), timeout);
+            async move { reply.await.map_err(StreamError::failed) }
         })
     }
 }

@@ -50,7 +50,7 @@ mod sources;
 pub mod testkit;
 
 #[cfg(feature = "actor")]
-pub use actor_ref::ActorSourceMsg;
+pub use actor_ref::{ActorFlow, ActorSourceMsg};
 pub use attributes::{Attributes, DEFAULT_INPUT_BUFFER};
 pub use bidi::BidiFlow;
 pub use dsl::{Elems, Flow, Keep, RunnableGraph, Sink, Source, StreamFuture};

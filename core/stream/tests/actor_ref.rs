@@ -11,7 +11,7 @@ use rekko_actor::{
 };
 use rekko_stream::prelude::*;
 use rekko_stream::testkit::{ProbeSource, ProbeStats};
-use rekko_stream::{ActorSourceMsg, StreamError};
+use rekko_stream::{ActorFlow, ActorSourceMsg, StreamError};
 use tokio::sync::mpsc;
 
 fn settings() -> ActorSystemSettings {
@@ -459,5 +459,67 @@ async fn actor_sink_without_ack_tells_elements_then_completion() {
         .await
         .expect("the sink ends once the target stopped")
         .expect("upstream is cancelled, not failed");
+    sys.terminate();
+}
+
+enum Calc {
+    Double(u32, ActorRef<u32>),
+    Checked(u32, ActorRef<rekko_actor::StatusReply<u32>>),
+    Ignore(ActorRef<u32>),
+}
+
+fn calculator() -> rekko_actor::Behavior<Calc> {
+    Behaviors::receive_message(|m: Calc| {
+        match m {
+            Calc::Double(x, reply_to) => reply_to.tell(x * 2),
+            Calc::Checked(x, reply_to) if x < 3 => {
+                reply_to.tell(rekko_actor::StatusReply::success(x))
+            }
+            Calc::Checked(x, reply_to) => {
+                reply_to.tell(rekko_actor::StatusReply::error(format!("{x} is too big")))
+            }
+            Calc::Ignore(reply_to) => drop(reply_to), // never answers
+        }
+        Behaviors::same()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_flow_ask_emits_replies_in_order() {
+    let sys =
+        ActorSystem::new(Behaviors::ignore::<()>(), "actor-flow-ask", settings()).expect("system");
+    let calc = sys.system_actor_of(calculator(), "calc").expect("calc");
+    let doubled = Source::iter(1..=20u32)
+        .via(ActorFlow::ask(4, calc.clone(), WAIT, Calc::Double))
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(doubled, (1..=20).map(|x| x * 2).collect::<Vec<_>>());
+
+    // an error status reply fails the stream
+    let err = Source::iter(0..5u32)
+        .via(ActorFlow::ask_with_status(
+            2,
+            calc.clone(),
+            WAIT,
+            Calc::Checked,
+        ))
+        .run_with(Sink::seq())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("3 is too big"), "{err}");
+
+    // no reply: the ask times out and fails the stream
+    let err = Source::single(0u32)
+        .via(ActorFlow::ask(
+            1,
+            calc,
+            std::time::Duration::from_millis(50),
+            |_, reply_to: ActorRef<u32>| Calc::Ignore(reply_to),
+        ))
+        .run_with(Sink::seq())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("timed out"), "{err}");
     sys.terminate();
 }
