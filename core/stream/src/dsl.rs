@@ -239,6 +239,25 @@ impl<Out: Send + 'static, Mat: 'static> Source<Out, Mat> {
         self.with_attributes(Attributes::name(name))
     }
 
+    /// Materializes this source now and returns its materialized value together with a
+    /// source of its elements (Pekko `preMaterialize`). The returned source can be
+    /// materialized once; a second materialization fails with
+    /// [`StreamError::AlreadyMaterialized`]. The elements flow once that source runs.
+    pub fn pre_materialize(self) -> (Mat, Source<Out, ()>) {
+        let (elems, mat) = (self.f)(&Attributes::new());
+        let cell = parking_lot::Mutex::new(Some(elems));
+        let source = Source::from_materializer(move |_| match cell.lock().take() {
+            Some(elems) => (elems, ()),
+            None => (
+                Box::pin(futures::stream::once(futures::future::ready(Err(
+                    StreamError::AlreadyMaterialized("a pre-materialized source"),
+                )))) as Elems<Out>,
+                (),
+            ),
+        });
+        (mat, source)
+    }
+
     /// Materializes this source as a `futures::Stream`, discarding the materialized value.
     /// The stream runs on the task that polls it (fused, no spawned task).
     pub fn into_stream(self) -> Elems<Out> {

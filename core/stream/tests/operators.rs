@@ -901,3 +901,17 @@ async fn intersperse_injects_between_and_around() {
     assert_eq!(xs, vec!["[", "a"]);
     assert!(matches!(end, Signal::Error(_)));
 }
+
+#[tokio::test]
+async fn pre_materialize_gives_the_value_first_and_the_elements_once() {
+    let (q, source) = Source::<i32, _>::queue(4, OverflowStrategy::Backpressure).pre_materialize();
+    // the materialized value is usable before the elements are consumed
+    q.offer(1);
+    q.offer(2);
+    q.complete();
+    assert_eq!(collect(source.clone()).await.unwrap(), vec![1, 2]);
+    assert!(matches!(
+        collect(source).await,
+        Err(StreamError::AlreadyMaterialized(_))
+    ));
+}
