@@ -12,13 +12,11 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::actor_ref::AnyActorRef;
 use crate::behavior::{interpret_message, interpret_signal, start, Behavior, Behaviors, Inner};
 use crate::behavior::{ChildFailed, Signal, Terminated};
 use crate::context::ActorContext;
-use crate::mailbox::{Item, Mailbox, Push};
+use crate::mailbox::{Item, Mailbox, Push, SpinLock};
 use crate::path::{anonymous_name, ActorPath};
 use crate::supervision::{guarded, ActorFailure};
 use crate::system::{DispatcherKind, SystemHandle};
@@ -93,9 +91,9 @@ pub(crate) trait ErasedCell: Send + Sync + 'static {
     /// The live children (empty when asked from inside this actor's own turn, as
     /// `child_by_name`).
     fn children(&self) -> Vec<AnyActorRef>;
-    /// Processes one turn; gives the actor back when messages are left for another turn
-    /// (`None`: it went idle or terminated).
-    fn run_batch(self: Arc<Self>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>>;
+    /// Processes one turn; `me` is this actor (the current one on this thread). Returns `true`
+    /// when it went idle or terminated, `false` when messages are left for another turn.
+    fn turn(&self, me: &Arc<dyn ErasedCell>, limits: TurnLimits) -> bool;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -116,7 +114,7 @@ pub(crate) struct ActorState<M> {
 pub(crate) struct Cell<M> {
     pub(crate) header: Header,
     mailbox: Mailbox<M>,
-    state: Mutex<ActorState<M>>,
+    state: SpinLock<ActorState<M>>,
 }
 
 thread_local! {
@@ -161,8 +159,9 @@ thread_local! {
 /// over its run queue, which starts with `first` and takes the actors that its actors schedule.
 /// An actor whose turn ends with messages left goes to the back of the queue. Once every actor
 /// that was busy at the start of the round had a turn (or after `MAX_INLINE_TURNS` turns) the
-/// task yields to other tasks; then it keeps at most `MAX_GROUP` actors and hands the others to
-/// new tasks. The task ends when its queue is empty.
+/// task yields to other tasks, as a dispatcher thread moves on to other actors; then it keeps at
+/// most `MAX_GROUP` actors and hands the others to new tasks. The task ends when its queue is
+/// empty.
 fn spawn_run(runtime: &tokio::runtime::Handle, first: Runnable, sys_id: usize) {
     let rt = runtime.clone();
     runtime.spawn(async move {
@@ -174,13 +173,12 @@ fn spawn_run(runtime: &tokio::runtime::Handle, first: Runnable, sys_id: usize) {
             let round = queue.len();
             let mut busy = 0;
             let mut turns = 0;
+            let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
             while busy < round && turns < MAX_INLINE_TURNS {
                 let Some((cell, limits)) = queue.pop_front() else {
-                    return;
+                    break;
                 };
-                let prev = RUNNING_SYSTEM.with(|r| r.replace(sys_id));
-                let again = cell.run_batch(limits);
-                RUNNING_SYSTEM.with(|r| r.set(prev));
+                let again = run_turn(cell, limits);
                 READY.with(|r| {
                     let mut r = r.borrow_mut();
                     if !r.is_empty() {
@@ -193,6 +191,7 @@ fn spawn_run(runtime: &tokio::runtime::Handle, first: Runnable, sys_id: usize) {
                     busy += 1;
                 }
             }
+            RUNNING_SYSTEM.with(|r| r.set(prev));
             if queue.is_empty() {
                 return;
             }
@@ -211,16 +210,21 @@ pub(crate) fn current_actor_path() -> Option<ActorPath> {
     CURRENT.with(|c| c.borrow().as_ref().map(|a| a.erased_path()))
 }
 
-struct CurrentGuard(Option<Arc<dyn ErasedCell>>);
-impl CurrentGuard {
-    fn enter(cell: Arc<dyn ErasedCell>) -> Self {
-        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(cell)))
-    }
-}
-impl Drop for CurrentGuard {
-    fn drop(&mut self) {
-        let prev = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = prev);
+/// Runs one turn of `cell` as the current actor of this thread: the thread-local slot owns the
+/// actor for the turn and the turn borrows it from there, so a turn clones the actor's `Arc` only
+/// once (for its context). Gives the actor back when messages are left for another turn (`None`:
+/// it went idle or terminated). Turns never nest on one thread.
+fn run_turn(cell: Arc<dyn ErasedCell>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>> {
+    let prev = CURRENT.with(|c| c.replace(Some(cell)));
+    let done = CURRENT.with(|c| match &*c.borrow() {
+        Some(me) => me.turn(me, limits),
+        None => true,
+    });
+    let cell = CURRENT.with(|c| c.replace(prev));
+    if done {
+        None
+    } else {
+        cell
     }
 }
 
@@ -259,7 +263,7 @@ impl<M: Send + 'static> Cell<M> {
         Arc::new(Cell {
             header,
             mailbox: Mailbox::new(capacity, dispatcher),
-            state: Mutex::new(ActorState { behavior, ext }),
+            state: SpinLock::new(ActorState { behavior, ext }),
         })
     }
 
@@ -374,10 +378,12 @@ impl<M: Send + 'static> Cell<M> {
                 }
             }
             DispatcherKind::Blocking => {
-                let cell = self.clone();
-                system
-                    .runtime()
-                    .spawn_blocking(move || while !cell.process_batch(TurnLimits::UNLIMITED) {});
+                let mut cell: Option<Arc<dyn ErasedCell>> = Some(self.clone());
+                system.runtime().spawn_blocking(move || {
+                    while let Some(c) = cell.take() {
+                        cell = run_turn(c, TurnLimits::UNLIMITED);
+                    }
+                });
             }
         }
     }
@@ -396,7 +402,7 @@ impl<M: Send + 'static> Cell<M> {
 
     /// Processes up to `limits.throughput` items, and stops early when the turn's deadline has
     /// passed. Returns `true` when the actor went idle or terminated.
-    pub(crate) fn process_batch(self: &Arc<Self>, limits: TurnLimits) -> bool {
+    fn process_batch(&self, me: Arc<Self>, limits: TurnLimits) -> bool {
         let budget = limits.throughput;
         let deadline = limits.deadline.map(|d| std::time::Instant::now() + d);
         let mut guard = self.state.lock();
@@ -405,8 +411,7 @@ impl<M: Send + 'static> Cell<M> {
             self.mailbox.clear_scheduled();
             return true;
         }
-        let _current = CurrentGuard::enter(self.clone());
-        let mut ctx = ActorContext::new(self.clone(), st.ext.take());
+        let mut ctx = ActorContext::new(me, st.ext.take());
         if ctx.life == Life::New {
             self.do_start(st, &mut ctx);
         }
@@ -443,7 +448,7 @@ impl<M: Send + 'static> Cell<M> {
         done
     }
 
-    fn do_start(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
+    fn do_start(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
         ctx.life = Life::Running;
         let b = std::mem::replace(&mut st.behavior, Behaviors::empty());
         match guarded(|| start(b, ctx)) {
@@ -456,12 +461,7 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     #[inline]
-    fn handle_user(
-        self: &Arc<Self>,
-        st: &mut ActorState<M>,
-        ctx: &mut ActorContext<M>,
-        env: Envelope<M>,
-    ) {
+    fn handle_user(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, env: Envelope<M>) {
         match env {
             Envelope::Msg(m) => self.deliver(st, ctx, m),
             Envelope::Adapted(f) => match guarded(|| Ok(f())) {
@@ -489,7 +489,7 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     #[inline]
-    fn deliver(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, m: M) {
+    fn deliver(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, m: M) {
         let r = guarded(|| interpret_message(&mut st.behavior, ctx, m));
         self.apply(st, ctx, r, None);
         if ctx.life == Life::Running {
@@ -499,7 +499,7 @@ impl<M: Send + 'static> Cell<M> {
 
     #[inline]
     fn apply(
-        self: &Arc<Self>,
+        &self,
         st: &mut ActorState<M>,
         ctx: &mut ActorContext<M>,
         r: Result<Behavior<M>, ActorFailure>,
@@ -529,13 +529,13 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
-    fn fail(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, f: ActorFailure) {
+    fn fail(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, f: ActorFailure) {
         tracing::error!(actor = %self.path(), "actor failed and is stopped: {f}");
         self.begin_stop(st, ctx, None, Some(Arc::new(f)));
     }
 
     fn begin_stop(
-        self: &Arc<Self>,
+        &self,
         st: &mut ActorState<M>,
         ctx: &mut ActorContext<M>,
         hook: Option<Arc<crate::behavior::PostStopFn>>,
@@ -557,7 +557,7 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
-    fn finish(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
+    fn finish(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>) {
         if ctx.life != Life::Terminating {
             return;
         }
@@ -578,7 +578,7 @@ impl<M: Send + 'static> Cell<M> {
         }
         drop(b);
         ctx.life = Life::Terminated;
-        let me: Arc<dyn ErasedCell> = self.clone();
+        let me: Arc<dyn ErasedCell> = ctx.cell().clone();
         let leftover = self.mailbox.close(&mut ctx.batch);
         let parent_id = self.header.parent.as_ref().map(|p| p.0.id());
         {
@@ -617,13 +617,13 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
-    fn handle_sys(self: &Arc<Self>, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, s: SysMsg) {
+    fn handle_sys(&self, st: &mut ActorState<M>, ctx: &mut ActorContext<M>, s: SysMsg) {
         match s {
             SysMsg::Watch(w) => {
                 let is_parent = self.header.parent.as_ref().map(|p| p.0.id()) == Some(w.id());
                 if ctx.life == Life::Terminated {
                     w.send_sys(SysMsg::DeathNotice {
-                        actor: self.clone(),
+                        actor: ctx.cell().clone(),
                         failure: None,
                     });
                 } else if !is_parent {
@@ -691,11 +691,11 @@ impl<M: Send + 'static> ErasedCell for Cell<M> {
     fn is_terminated(&self) -> bool {
         self.mailbox.is_closed()
     }
-    fn run_batch(self: Arc<Self>, limits: TurnLimits) -> Option<Arc<dyn ErasedCell>> {
-        if self.process_batch(limits) {
-            None
-        } else {
-            Some(self)
+    fn turn(&self, me: &Arc<dyn ErasedCell>, limits: TurnLimits) -> bool {
+        match me.clone().into_any().downcast::<Cell<M>>() {
+            Ok(me) => self.process_batch(me, limits),
+            // `me` is always this cell; a mismatch would be a bug, and the turn ends.
+            Err(_) => true,
         }
     }
     fn child_by_name(&self, name: &str) -> Option<AnyActorRef> {
@@ -724,7 +724,7 @@ impl<M: Send + 'static> Cell<M> {
     /// The actor's state, waiting for a running turn to end; `None` when called from inside
     /// this actor's own turn (its children are then in its context, not here, and waiting for
     /// the lock would never end).
-    fn state_outside_turn(&self) -> Option<parking_lot::MutexGuard<'_, ActorState<M>>> {
+    fn state_outside_turn(&self) -> Option<spin::mutex::SpinMutexGuard<'_, ActorState<M>>> {
         if let Some(st) = self.state.try_lock() {
             return Some(st);
         }
@@ -749,5 +749,43 @@ mod tests {
             "{}",
             std::mem::size_of::<Cell<u64>>()
         );
+    }
+
+    /// A `setup` actor that started and got no message allocated no mailbox queues: its idle
+    /// footprint is the same as that of an actor that never ran.
+    #[tokio::test]
+    async fn a_started_setup_actor_without_messages_has_no_queues() {
+        use crate::{ActorRef, ActorSystem, ActorSystemSettings};
+        let mut settings = ActorSystemSettings::default();
+        settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
+        let (tx, rx) = tokio::sync::oneshot::channel::<ActorRef<u8>>();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let guardian = Behaviors::setup(move |ctx: &mut ActorContext<()>| {
+            let child = ctx.spawn(
+                Behaviors::setup(|_| Behaviors::receive_message(|_: u8| Behaviors::same())),
+                "child",
+            );
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(child);
+            }
+            Behaviors::empty()
+        });
+        let sys = ActorSystem::new(guardian, "Lazy", settings).expect("system");
+        let child = rx.await.expect("child spawned");
+        let cell = child.local().expect("local actor").clone();
+        // Wait until its start ran (the turn cleared the scheduled flag).
+        while cell
+            .state
+            .try_lock()
+            .map(|s| s.ext.is_some())
+            .unwrap_or(true)
+        {
+            tokio::task::yield_now().await;
+        }
+        assert!(!cell.mailbox.has_queues());
+        child.tell(1);
+        assert!(cell.mailbox.has_queues());
+        sys.terminate();
+        sys.when_terminated().await;
     }
 }

@@ -160,6 +160,24 @@ impl<M> Extras<M> {
         self.children.iter().flatten().cloned().collect()
     }
 
+    /// Holds nothing but the running state: a started actor can drop it and stay small.
+    /// (The name counters count as content: anonymous names are never reused.)
+    fn is_vacant(&self) -> bool {
+        self.life == Life::Running
+            && self.child_count == 0
+            && self.children.is_empty()
+            && self.free.is_empty()
+            && self.named.is_empty()
+            && self.self_link.is_none()
+            && self.anon == 0
+            && self.adapters == 0
+            && self.watching.is_empty()
+            && self.watchers.is_empty()
+            && self.timers.is_none()
+            && self.receive_timeout.is_none()
+            && self.stopping.is_none()
+    }
+
     fn is_child(&self, c: &Arc<dyn ErasedCell>) -> bool {
         match self.children.get(c.header().slot as usize) {
             Some(Some(x)) => x.id() == c.id(),
@@ -251,7 +269,9 @@ impl<M: Send + 'static> ActorContext<M> {
             None if life != Life::Running => self.ext = Some(Box::new(Extras::with_life(life))),
             None => {}
         }
-        self.ext.take()
+        // A `setup` actor got its extras to carry the `New` state; once started with nothing
+        // else in them, they go.
+        self.ext.take().filter(|e| !e.is_vacant())
     }
 
     fn ext_mut(&mut self) -> &mut Extras<M> {

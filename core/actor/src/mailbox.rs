@@ -1,30 +1,39 @@
-//! An actor's mailbox: one short lock around the queues and the scheduled flag, and a batch
-//! that the running actor takes out of the queue in one go.
+//! An actor's mailbox: one short spin lock around the queues, flags the lock guards, and a
+//! batch that the running actor takes out of the queue in one go.
 //!
 //! A sender takes the lock once per message: it appends and learns, in the same critical
 //! section, whether the actor was idle (then the sender schedules it). The consumer takes the
 //! lock once per batch (up to its remaining `throughput`), so its cost per message is small,
-//! and once more to go idle. Because the scheduled flag only changes under the lock, no message
-//! can be left behind by an actor that went idle, and a bounded mailbox never holds more than
-//! its capacity however many senders race. The queues are allocated on the first message (or
-//! start), so an idle actor that never got one stays small.
+//! and once more to go idle. The flags (scheduled, closed, side queues waiting) live in one
+//! atomic word that only a lock holder writes, so a write is a plain store and a reader outside
+//! the lock needs no read-modify-write either; releasing the lock is a plain store as well, which
+//! leaves one atomic read-modify-write per message on the sender's side. Because the scheduled
+//! flag only changes under the lock, no message can be left behind by an actor that went idle,
+//! and a bounded mailbox never holds more than its capacity however many senders race.
 //!
-//! System messages and unstashed messages wait in side queues; the `SIDE` bit of the atomic
-//! state tells the consumer to look there before it takes the next message of its batch, and
-//! any batch it holds then goes back to the head of the queue, so order is never changed.
+//! The lock sits in the actor itself; the queues are allocated on the first message, so an idle
+//! actor that never got one (a `setup` actor that only started included) stays small.
+//!
+//! System messages and unstashed messages wait in side queues; the `SIDE` bit tells the consumer
+//! to look there before it takes the next message of its batch, and any batch it holds then goes
+//! back to the head of the queue, so order is never changed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
 
-use parking_lot::Mutex;
 use smallvec::SmallVec;
 
 use crate::cell::{Envelope, SysMsg};
 
+/// The lock of a mailbox and of an actor's state: taking it is one compare-and-swap, releasing
+/// it a plain store; a waiter yields its thread, so a holder that lost its CPU gets it back.
+pub(crate) type SpinLock<T> = spin::mutex::SpinMutex<T, spin::relax::Yield>;
+
 const CLOSED: u32 = 1;
 /// The side queue (system or unstashed messages) may hold something.
 const SIDE: u32 = 2;
+/// A turn is scheduled or running.
+const SCHEDULED: u32 = 4;
 const FLAG_BITS: u32 = 8;
 
 /// How many messages the consumer takes out of the queue at most per lock.
@@ -52,12 +61,17 @@ struct Queues<M> {
     sys: VecDeque<SysMsg>,
     /// Messages put back at the front (unstash), taken before `user`.
     front: VecDeque<Envelope<M>>,
-    /// A turn is scheduled or running.
-    scheduled: bool,
-    closed: bool,
 }
 
 impl<M> Queues<M> {
+    fn boxed() -> Box<Self> {
+        Box::new(Queues {
+            user: VecDeque::new(),
+            sys: VecDeque::new(),
+            front: VecDeque::new(),
+        })
+    }
+
     /// Puts a batch the consumer took back at the head of the queue, order kept.
     fn give_back(&mut self, batch: &mut Batch<M>) {
         // The batch is newest first: pushing each at the front leaves the oldest first.
@@ -73,13 +87,15 @@ pub(crate) struct Leftovers<M> {
     pub(crate) user: Vec<Envelope<M>>,
 }
 
+type Guard<'a, M> = spin::mutex::SpinMutexGuard<'a, Option<Box<Queues<M>>>>;
+
 pub(crate) struct Mailbox<M> {
-    /// `CLOSED` and `SIDE` bits (mirrors for lock-free reads), and the dispatcher index above
-    /// `FLAG_BITS`.
+    /// `CLOSED`, `SIDE` and `SCHEDULED` bits, written only while holding `q`; the dispatcher
+    /// index above `FLAG_BITS` (fixed).
     state: AtomicU32,
     /// 0 means unbounded.
     capacity: u32,
-    q: OnceLock<Box<Mutex<Queues<M>>>>,
+    q: SpinLock<Option<Box<Queues<M>>>>,
 }
 
 impl<M> Mailbox<M> {
@@ -87,21 +103,24 @@ impl<M> Mailbox<M> {
         Mailbox {
             state: AtomicU32::new(u32::from(dispatcher) << FLAG_BITS),
             capacity,
-            q: OnceLock::new(),
+            q: SpinLock::new(None),
         }
     }
 
+    /// The flags, read by a lock holder (`_g` proves it holds the lock).
     #[inline]
-    fn queues(&self) -> &Mutex<Queues<M>> {
-        self.q.get_or_init(|| {
-            Box::new(Mutex::new(Queues {
-                user: VecDeque::new(),
-                sys: VecDeque::new(),
-                front: VecDeque::new(),
-                scheduled: false,
-                closed: false,
-            }))
-        })
+    fn flags(&self, _g: &Guard<'_, M>) -> u32 {
+        self.state.load(Ordering::Relaxed)
+    }
+
+    /// Sets and clears flags; only a lock holder writes them, so a store is enough.
+    #[inline]
+    fn set_flags(&self, _g: &Guard<'_, M>, set: u32, clear: u32) {
+        let s = self.state.load(Ordering::Relaxed);
+        let n = (s | set) & !clear;
+        if n != s {
+            self.state.store(n, Ordering::Release);
+        }
     }
 
     pub(crate) fn dispatcher(&self) -> u8 {
@@ -112,59 +131,68 @@ impl<M> Mailbox<M> {
         self.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
-    /// Marks the actor scheduled; `true` when it was idle (the caller schedules).
+    /// Marks the actor scheduled; `true` when it was idle (the caller schedules). Allocates
+    /// nothing.
     pub(crate) fn try_schedule(&self) -> bool {
-        let mut q = self.queues().lock();
-        if q.closed || q.scheduled {
+        let g = self.q.lock();
+        if self.flags(&g) & (CLOSED | SCHEDULED) != 0 {
             return false;
         }
-        q.scheduled = true;
+        self.set_flags(&g, SCHEDULED, 0);
         true
     }
 
     /// Clears the scheduled flag (a turn on a closed mailbox ends).
     pub(crate) fn clear_scheduled(&self) {
-        self.queues().lock().scheduled = false;
+        let g = self.q.lock();
+        self.set_flags(&g, 0, SCHEDULED);
     }
 
     /// Puts an ordinary message in (senders).
     #[inline]
     pub(crate) fn push(&self, env: Envelope<M>) -> Push<M> {
-        let mut q = self.queues().lock();
-        if q.closed || (self.capacity != 0 && q.user.len() >= self.capacity as usize) {
+        let mut g = self.q.lock();
+        let flags = self.flags(&g);
+        if flags & CLOSED != 0 {
+            return Push::Rejected(env);
+        }
+        let q = g.get_or_insert_with(Queues::boxed);
+        if self.capacity != 0 && q.user.len() >= self.capacity as usize {
             return Push::Rejected(env);
         }
         q.user.push_back(env);
-        let idle = !q.scheduled;
-        q.scheduled = true;
-        Push::Queued(idle)
+        if flags & SCHEDULED != 0 {
+            return Push::Queued(false);
+        }
+        self.set_flags(&g, SCHEDULED, 0);
+        Push::Queued(true)
     }
 
     /// Puts a system message in; `Err` gives it back when the mailbox is closed, `Ok(true)`
     /// means the caller schedules.
     pub(crate) fn push_sys(&self, msg: SysMsg) -> Result<bool, SysMsg> {
-        let mut q = self.queues().lock();
-        if q.closed {
+        let mut g = self.q.lock();
+        let flags = self.flags(&g);
+        if flags & CLOSED != 0 {
             return Err(msg);
         }
-        q.sys.push_back(msg);
-        self.state.fetch_or(SIDE, Ordering::AcqRel);
-        let idle = !q.scheduled;
-        q.scheduled = true;
-        Ok(idle)
+        g.get_or_insert_with(Queues::boxed).sys.push_back(msg);
+        self.set_flags(&g, SIDE | SCHEDULED, 0);
+        Ok(flags & SCHEDULED == 0)
     }
 
     /// Puts messages back at the front, in order (unstash; only from the running actor).
     /// `Err` gives them back when the mailbox is closed.
     pub(crate) fn prepend(&self, msgs: VecDeque<M>) -> Result<(), VecDeque<M>> {
-        let mut q = self.queues().lock();
-        if q.closed {
+        let mut g = self.q.lock();
+        if self.flags(&g) & CLOSED != 0 {
             return Err(msgs);
         }
+        let q = g.get_or_insert_with(Queues::boxed);
         for m in msgs.into_iter().rev() {
             q.front.push_front(Envelope::Msg(m));
         }
-        self.state.fetch_or(SIDE, Ordering::AcqRel);
+        self.set_flags(&g, SIDE, 0);
         Ok(())
     }
 
@@ -179,7 +207,8 @@ impl<M> Mailbox<M> {
                 return Some(Item::User(e));
             }
         }
-        let mut q = self.q.get()?.lock();
+        let mut g = self.q.lock();
+        let q = g.as_mut()?;
         if !batch.is_empty() {
             q.give_back(batch);
         }
@@ -192,13 +221,19 @@ impl<M> Mailbox<M> {
         } else {
             q.user.pop_front().map(|e| {
                 let more = want.clamp(1, BATCH + 1).saturating_sub(1).min(q.user.len());
-                batch.extend(q.user.drain(..more).rev());
+                for _ in 0..more {
+                    if let Some(e) = q.user.pop_front() {
+                        batch.push(e);
+                    }
+                }
+                // Newest first, so that `pop` gives the oldest.
+                batch.reverse();
                 Item::User(e)
             })
         };
-        if q.sys.is_empty() && q.front.is_empty() && self.state.load(Ordering::Relaxed) & SIDE != 0
-        {
-            self.state.fetch_and(!SIDE, Ordering::AcqRel);
+        let side = !(q.sys.is_empty() && q.front.is_empty());
+        if !side {
+            self.set_flags(&g, 0, SIDE);
         }
         item
     }
@@ -209,46 +244,59 @@ impl<M> Mailbox<M> {
         if batch.is_empty() {
             return Vec::new();
         }
-        let mut q = self.queues().lock();
-        if q.closed {
+        let mut g = self.q.lock();
+        if self.flags(&g) & CLOSED != 0 {
             return batch.drain(..).rev().collect();
         }
-        q.give_back(batch);
+        g.get_or_insert_with(Queues::boxed).give_back(batch);
         Vec::new()
     }
 
     /// Called by the consumer that found nothing: `true` when the actor is now idle, `false`
     /// when work arrived and this turn goes on.
     pub(crate) fn go_idle(&self, running: bool) -> bool {
-        let mut q = self.queues().lock();
-        let work = !q.sys.is_empty() || (running && !(q.front.is_empty() && q.user.is_empty()));
-        if work {
-            return false;
+        let g = self.q.lock();
+        if let Some(q) = g.as_ref() {
+            let work = !q.sys.is_empty() || (running && !(q.front.is_empty() && q.user.is_empty()));
+            if work {
+                return false;
+            }
         }
-        q.scheduled = false;
+        self.set_flags(&g, 0, SCHEDULED);
         true
     }
 
     /// Closes the mailbox and takes what is left in it (the consumer's batch included).
     pub(crate) fn close(&self, batch: &mut Batch<M>) -> Leftovers<M> {
-        let mut q = self.queues().lock();
-        q.closed = true;
-        self.state.fetch_or(CLOSED, Ordering::AcqRel);
-        q.give_back(batch);
+        let mut g = self.q.lock();
+        self.set_flags(&g, CLOSED, 0);
         let mut left = Leftovers {
-            sys: q.sys.drain(..).collect(),
-            user: Vec::with_capacity(q.front.len() + q.user.len()),
+            sys: Vec::new(),
+            user: Vec::new(),
         };
-        let Queues { front, user, .. } = &mut *q;
-        left.user.extend(front.drain(..));
-        left.user.extend(user.drain(..));
+        let q = match g.as_mut() {
+            Some(q) => q,
+            None if batch.is_empty() => return left,
+            None => g.insert(Queues::boxed()),
+        };
+        q.give_back(batch);
+        left.sys.extend(q.sys.drain(..));
+        left.user.reserve(q.front.len() + q.user.len());
+        left.user.extend(q.front.drain(..));
+        left.user.extend(q.user.drain(..));
         left
+    }
+
+    /// Whether the queues were allocated (an actor that never got a message has none).
+    #[cfg(test)]
+    pub(crate) fn has_queues(&self) -> bool {
+        self.q.lock().is_some()
     }
 
     /// How many ordinary messages wait in the queue (not counting a consumer's batch).
     #[cfg(test)]
     pub(crate) fn queued(&self) -> usize {
-        self.q.get().map(|q| q.lock().user.len()).unwrap_or(0)
+        self.q.lock().as_ref().map(|q| q.user.len()).unwrap_or(0)
     }
 }
 
@@ -277,6 +325,21 @@ mod tests {
         assert!(mb.next(true, &mut b, 5).is_none());
         assert!(mb.go_idle(true));
         assert!(matches!(mb.push(Envelope::Msg(3)), Push::Queued(true)));
+    }
+
+    /// Scheduling a start and a turn that finds nothing allocate no queues: an idle `setup`
+    /// actor stays as small as one that never started.
+    #[test]
+    fn a_start_without_messages_allocates_no_queues() {
+        let mb = Mailbox::<u64>::new(0, 0);
+        let mut b = Batch::new();
+        assert!(mb.try_schedule());
+        assert!(!mb.try_schedule());
+        assert!(mb.next(true, &mut b, 5).is_none());
+        assert!(mb.go_idle(true));
+        assert!(!mb.has_queues());
+        assert!(matches!(mb.push(Envelope::Msg(1)), Push::Queued(true)));
+        assert!(mb.has_queues());
     }
 
     #[test]

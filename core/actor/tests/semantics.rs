@@ -37,22 +37,59 @@ fn system(name: &str) -> ActorSystem<Spawn> {
     ActorSystem::new(spawner(), name, settings()).expect("system starts")
 }
 
+/// A system whose guardian stops on its first `()`.
+fn stop_on_message_system(name: &str) -> ActorSystem<()> {
+    ActorSystem::new(
+        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
+        name,
+        settings(),
+    )
+    .expect("system starts")
+}
+
+/// Terminates the system and waits until it is terminated.
+async fn shutdown<M: Send + 'static>(sys: &ActorSystem<M>) {
+    sys.terminate();
+    sys.when_terminated().await;
+}
+
+/// A probe and a ref that sends to it.
+fn probe<M: Send + 'static>() -> (TestProbe<M>, ActorRef<M>) {
+    let probe = TestProbe::new("p");
+    let r = probe.ref_();
+    (probe, r)
+}
+
+/// Runs `f` inside the guardian (whose children it may spawn) and returns what it returns.
+async fn in_guardian<R: Send + 'static>(
+    sys: &ActorSystem<Spawn>,
+    f: impl FnOnce(&mut rekko_actor::ActorContext<Spawn>) -> R + Send + 'static,
+) -> R {
+    let probe = TestProbe::<R>::new("guardian");
+    let reply = probe.ref_();
+    sys.tell(Spawn::Any(Box::new(move |ctx| reply.tell(f(ctx)))));
+    probe.expect_message(T).await
+}
+
 async fn spawn<C: Send + 'static>(
     sys: &ActorSystem<Spawn>,
     b: Behavior<C>,
     name: Option<&str>,
 ) -> ActorRef<C> {
-    let probe = TestProbe::<ActorRef<C>>::new("spawned");
-    let reply = probe.ref_();
     let name = name.map(str::to_string);
-    sys.tell(Spawn::Any(Box::new(move |ctx| {
-        let r = match name {
-            Some(n) => ctx.spawn(b, &n),
-            None => ctx.spawn_anonymous(b),
-        };
-        reply.tell(r);
-    })));
-    probe.expect_message(T).await
+    in_guardian(sys, move |ctx| match name {
+        Some(n) => ctx.spawn(b, &n),
+        None => ctx.spawn_anonymous(b),
+    })
+    .await
+}
+
+/// A probe that gets every dead letter of the system.
+async fn dead_letters(sys: &ActorSystem<Spawn>) -> TestProbe<DeadLetter> {
+    let dl = TestProbe::<DeadLetter>::new("dl");
+    let dl_fwd = spawn(sys, forwarder(dl.ref_()), None).await;
+    sys.event_stream().subscribe(dl_fwd);
+    dl
 }
 
 fn forwarder<M: Send + 'static>(probe: ActorRef<M>) -> Behavior<M> {
@@ -73,15 +110,13 @@ async fn messages_from_one_sender_arrive_in_order() {
     for i in 0..10_000 {
         assert_eq!(probe.expect_message(T).await, i);
     }
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn paths_names_and_uids_render_like_pekko() {
     let sys = system("Sys");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let a = spawn(
         &sys,
         Behaviors::setup(move |ctx| {
@@ -123,15 +158,13 @@ async fn paths_names_and_uids_render_like_pekko() {
     assert!(a.path().to_string().starts_with("pekko://Sys/user/a#"));
     let found = sys.resolve::<()>(&a.path());
     assert_eq!(found, Some(a.clone()));
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn children_of_lists_the_live_children_of_a_path() {
     let sys = system("Tree");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let a = spawn(
         &sys,
         Behaviors::setup(move |ctx| {
@@ -177,8 +210,7 @@ async fn children_of_lists_the_live_children_of_a_path() {
     );
     assert!(names(&["user", "a", "w1"]).is_empty());
     assert!(names(&["user", "nobody"]).is_empty());
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 fn post_stop_reporter(name: &'static str, probe: ActorRef<String>) -> Behavior<()> {
@@ -193,8 +225,7 @@ fn post_stop_reporter(name: &'static str, probe: ActorRef<String>) -> Behavior<(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_stop_before_parent_and_get_post_stop_first() {
     let sys = system("Stop");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let parent = spawn(
         &sys,
         Behaviors::setup(move |ctx| {
@@ -231,17 +262,14 @@ async fn children_stop_before_parent_and_get_post_stop_first() {
     let c2 = seen.iter().position(|s| s == "child2");
     assert!(g < c2, "grandchild stops before its parent: {seen:?}");
     assert!(seen.contains(&"child1".to_string()));
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn nothing_is_delivered_after_post_stop_and_late_messages_are_dead_letters() {
     let sys = system("Late");
     let probe = TestProbe::<String>::new("p");
-    let dl = TestProbe::<DeadLetter>::new("dl");
-    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), Some("dl")).await;
-    sys.event_stream().subscribe(dl_fwd);
+    let dl = dead_letters(&sys).await;
     let p = probe.ref_();
     let p2 = probe.ref_();
     let r = spawn(
@@ -280,16 +308,13 @@ async fn nothing_is_delivered_after_post_stop_and_late_messages_are_dead_letters
     assert!(d3.sender.is_none());
     assert!(probe.try_receive().is_none());
     assert!(sys.dead_letter_count() >= 3);
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn dead_letters_carry_the_sending_actor() {
     let sys = system("DlSender");
-    let dl = TestProbe::<DeadLetter>::new("dl");
-    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), Some("dl")).await;
-    sys.event_stream().subscribe(dl_fwd);
+    let dl = dead_letters(&sys).await;
     let dead = spawn(&sys, Behaviors::stopped::<u8>(), Some("dead")).await;
     let sender = spawn(
         &sys,
@@ -311,8 +336,7 @@ async fn dead_letters_carry_the_sending_actor() {
         d.recipient.to_string_without_uid(),
         "pekko://DlSender/user/dead"
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[derive(Debug)]
@@ -373,8 +397,7 @@ async fn restart_keeps_the_mailbox_and_drops_the_failing_message() {
     assert_eq!(probe.expect_message(T).await, "started");
     // State was reset by the restart; messages behind the failing one were kept.
     assert_eq!(got, Ok(vec![2, 3]));
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
@@ -392,15 +415,13 @@ async fn resume_keeps_state() {
     r.tell(Work::Fail);
     r.tell(Work::Add(2));
     assert_eq!(r.ask(Work::Get, T).await, Ok(vec![1, 2]));
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn restart_limit_stops_the_actor_and_parent_sees_child_failed() {
     let sys = system("Limit");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let parent = spawn(
         &sys,
         Behaviors::setup(move |ctx| {
@@ -451,15 +472,13 @@ async fn restart_limit_stops_the_actor_and_parent_sees_child_failed() {
         msgs.last().map(String::as_str),
         Some("ChildFailed child boom")
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn backoff_restarts_after_growing_delays() {
     let sys = system("Backoff");
-    let probe = TestProbe::<tokio::time::Instant>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<tokio::time::Instant>();
     let fails = Arc::new(AtomicUsize::new(0));
     let f2 = fails.clone();
     let r = spawn(
@@ -493,15 +512,13 @@ async fn backoff_restarts_after_growing_delays() {
         .collect();
     assert_eq!(gaps, vec![100, 200, 400, 500]);
     let _ = r;
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn messages_during_backoff_are_stashed_and_delivered_after_restart() {
     let sys = system("BackoffStash");
-    let probe = TestProbe::<u32>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<u32>();
     let r = spawn(
         &sys,
         Behaviors::supervise(Behaviors::receive_message(move |m: u32| {
@@ -524,8 +541,7 @@ async fn messages_during_backoff_are_stashed_and_delivered_after_restart() {
     r.tell(2);
     assert_eq!(probe.expect_message(T).await, 1);
     assert_eq!(probe.expect_message(T).await, 2);
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -540,8 +556,7 @@ enum Tick {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_or_replaced_timers_never_deliver_stale_messages() {
     let sys = system("Timers");
-    let probe = TestProbe::<Tick>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<Tick>();
     let r = spawn(
         &sys,
         Behaviors::with_timers(move |timers| {
@@ -587,15 +602,13 @@ async fn cancelled_or_replaced_timers_never_deliver_stale_messages() {
     assert_eq!(probe.expect_message(T).await, Tick::Fired("new"));
     r.tell(Tick::Ping);
     assert_eq!(probe.expect_message(T).await, Tick::Ping);
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn periodic_timers_repeat_and_die_with_the_actor() {
     let sys = system("Periodic");
-    let probe = TestProbe::<u32>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<u32>();
     let r = spawn(
         &sys,
         Behaviors::with_timers(move |timers| {
@@ -627,8 +640,7 @@ async fn periodic_timers_repeat_and_die_with_the_actor() {
     while probe.try_receive().is_some() {}
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(probe.try_receive().is_none());
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[derive(Debug)]
@@ -637,34 +649,34 @@ enum Db {
     Save(#[allow(dead_code)] u32),
 }
 
+/// Stashes messages (up to `capacity`, an overflow reported to `p`) until `Db::Loaded`, then
+/// unstashes them all and reports each message it handles to `p`.
+fn stash_until_loaded(capacity: usize, p: ActorRef<String>) -> Behavior<Db> {
+    Behaviors::with_stash(capacity, move |stash| {
+        let p = p.clone();
+        Behaviors::receive_message(move |m: Db| match m {
+            Db::Loaded => {
+                let p = p.clone();
+                stash.unstash_all(Behaviors::receive_message(move |m: Db| {
+                    p.tell(format!("{m:?}"));
+                    Behaviors::same()
+                }))
+            }
+            other => {
+                if let Err(e) = stash.stash(other) {
+                    p.tell(format!("overflow: {e}"));
+                }
+                Behaviors::same()
+            }
+        })
+    })
+}
+
 #[tokio::test]
 async fn stash_preserves_order_and_overflows_with_an_error() {
     let sys = system("Stash");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
-    let r = spawn(
-        &sys,
-        Behaviors::with_stash(3, move |stash| {
-            let p = p.clone();
-            Behaviors::receive_message(move |m: Db| match m {
-                Db::Loaded => {
-                    let p = p.clone();
-                    stash.unstash_all(Behaviors::receive_message(move |m: Db| {
-                        p.tell(format!("{m:?}"));
-                        Behaviors::same()
-                    }))
-                }
-                other => {
-                    if let Err(e) = stash.stash(other) {
-                        p.tell(format!("overflow: {e}"));
-                    }
-                    Behaviors::same()
-                }
-            })
-        }),
-        Some("db"),
-    )
-    .await;
+    let (probe, p) = probe::<String>();
+    let r = spawn(&sys, stash_until_loaded(3, p), Some("db")).await;
     for i in 1..=4 {
         r.tell(Db::Save(i));
     }
@@ -678,8 +690,7 @@ async fn stash_preserves_order_and_overflows_with_an_error() {
     for i in [1, 2, 3, 5] {
         assert_eq!(probe.expect_message(T).await, format!("Save({i})"));
     }
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -706,8 +717,7 @@ async fn ask_times_out_when_nobody_replies() {
         echo.ask_with_status(|r| (0, r), T).await,
         Err(AskError::Status { .. })
     ));
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
@@ -747,15 +757,13 @@ async fn watching_a_dead_actor_yields_terminated_at_once() {
     )
     .await;
     assert_eq!(probe.expect_message(T).await, "custom");
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn unhandled_terminated_is_a_death_pact() {
     let sys = system("Pact");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     spawn(
         &sys,
         Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<()>| {
@@ -784,8 +792,7 @@ async fn unhandled_terminated_is_a_death_pact() {
     )
     .await;
     assert_eq!(probe.expect_message(T).await, "watcher true");
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -813,15 +820,13 @@ async fn panics_do_not_take_the_system_down() {
     ok.tell(2);
     assert_eq!(probe.expect_message(T).await, 2);
     assert!(!sys.is_terminated());
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn receive_timeout_fires_after_inactivity() {
     let sys = system("Idle");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let r = spawn(
         &sys,
         Behaviors::setup(move |ctx| {
@@ -851,8 +856,7 @@ async fn receive_timeout_fires_after_inactivity() {
         fired_after >= Duration::from_millis(1600),
         "{fired_after:?}"
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 enum Frontend {
@@ -864,8 +868,7 @@ enum Frontend {
 #[tokio::test]
 async fn message_adapter_ask_and_pipe_to_self() {
     let sys = system("Adapt");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     let backend = spawn(
         &sys,
         Behaviors::receive_message(|(q, r): (String, ActorRef<String>)| {
@@ -904,45 +907,33 @@ async fn message_adapter_ask_and_pipe_to_self() {
         got,
         vec!["asked Ok(\"ASKED\")", "piped 42", "reply ADAPTED"]
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn bounded_mailbox_overflows_to_dead_letters() {
     let sys = system("Bounded");
-    let dl = TestProbe::<DeadLetter>::new("dl");
-    let dl_fwd = spawn(&sys, forwarder(dl.ref_()), None).await;
-    sys.event_stream().subscribe(dl_fwd);
-    let probe = TestProbe::<u32>::new("p");
-    let p = probe.ref_();
-    let gate = Arc::new(std::sync::Barrier::new(1));
-    let r = {
-        let p2 = p.clone();
-        let _ = gate;
-        let probe2 = TestProbe::<ActorRef<u32>>::new("s");
-        let reply = probe2.ref_();
-        sys.tell(Spawn::Any(Box::new(move |ctx| {
-            let r = ctx.spawn_with_props(
-                forwarder(p2),
-                "bounded",
-                Props::default().with_mailbox(MailboxSelector::bounded(2)),
-            );
-            // Fill the mailbox while this (the parent) handler runs on the only thread.
-            for i in 0..5 {
-                r.tell(i);
-            }
-            reply.tell(r);
-        })));
-        probe2.expect_message(T).await
-    };
+    let dl = dead_letters(&sys).await;
+    let (probe, p) = probe::<u32>();
+    let r = in_guardian(&sys, move |ctx| {
+        let r = ctx.spawn_with_props(
+            forwarder(p),
+            "bounded",
+            Props::default().with_mailbox(MailboxSelector::bounded(2)),
+        );
+        // Fill the mailbox while this (the parent) handler runs on the only thread.
+        for i in 0..5 {
+            r.tell(i);
+        }
+        r
+    })
+    .await;
     assert_eq!(probe.expect_message(T).await, 0);
     assert_eq!(probe.expect_message(T).await, 1);
     for _ in 0..3 {
         assert_eq!(dl.expect_message(T).await.recipient, r.path());
     }
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 /// On a current-thread runtime every default-dispatcher actor runs on the test's thread; an
@@ -951,22 +942,18 @@ async fn runs_off_the_test_thread(
     sys: &ActorSystem<Spawn>,
     selector: rekko_actor::DispatcherSelector,
 ) -> bool {
-    let probe = TestProbe::<std::thread::ThreadId>::new("p");
-    let p = probe.ref_();
-    let probe2 = TestProbe::<ActorRef<()>>::new("s");
-    let reply = probe2.ref_();
-    sys.tell(Spawn::Any(Box::new(move |ctx| {
-        let r = ctx.spawn_with_props(
+    let (probe, p) = probe::<std::thread::ThreadId>();
+    let r = in_guardian(sys, move |ctx| {
+        ctx.spawn_with_props(
             Behaviors::receive_message(move |_: ()| {
                 p.tell(std::thread::current().id());
                 Behaviors::same()
             }),
             "io",
             Props::default().with_dispatcher(selector),
-        );
-        reply.tell(r);
-    })));
-    let r = probe2.expect_message(T).await;
+        )
+    })
+    .await;
     r.tell(());
     probe.expect_message(T).await != std::thread::current().id()
 }
@@ -975,8 +962,7 @@ async fn runs_off_the_test_thread(
 async fn blocking_dispatcher_runs_actors_on_the_blocking_pool() {
     let sys = system("Blocking");
     assert!(runs_off_the_test_thread(&sys, rekko_actor::DispatcherSelector::blocking()).await);
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
@@ -1002,8 +988,7 @@ async fn system_from_config_applies_application_overrides() {
         )
         .await
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
@@ -1032,8 +1017,7 @@ async fn receptionist_register_find_subscribe() {
     svc.tell(1);
     // Termination removes the registration.
     assert!(listings.expect_message(T).await.services.is_empty());
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
@@ -1066,12 +1050,7 @@ async fn coordinated_shutdown_runs_phases_in_order_then_terminates() {
 
 #[tokio::test]
 async fn guardian_stopping_terminates_the_system() {
-    let sys = ActorSystem::new(
-        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
-        "G",
-        settings(),
-    )
-    .expect("system");
+    let sys = stop_on_message_system("G");
     sys.tell(());
     sys.when_terminated().await;
     assert!(sys.is_terminated());
@@ -1079,12 +1058,7 @@ async fn guardian_stopping_terminates_the_system() {
 
 #[test]
 fn system_without_a_runtime_starts_its_own() {
-    let sys = ActorSystem::new(
-        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
-        "Own",
-        settings(),
-    )
-    .expect("system");
+    let sys = stop_on_message_system("Own");
     sys.tell(());
     let h = sys.runtime().clone();
     h.block_on(sys.when_terminated());
@@ -1093,29 +1067,8 @@ fn system_without_a_runtime_starts_its_own() {
 #[tokio::test]
 async fn unstashed_messages_come_before_messages_already_taken_from_the_mailbox() {
     let sys = system("Stash2");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
-    let r = spawn(
-        &sys,
-        Behaviors::with_stash(10, move |stash| {
-            let p = p.clone();
-            Behaviors::receive_message(move |m: Db| match m {
-                Db::Loaded => {
-                    let p = p.clone();
-                    stash.unstash_all(Behaviors::receive_message(move |m: Db| {
-                        p.tell(format!("{m:?}"));
-                        Behaviors::same()
-                    }))
-                }
-                other => {
-                    let _ = stash.stash(other);
-                    Behaviors::same()
-                }
-            })
-        }),
-        None,
-    )
-    .await;
+    let (probe, p) = probe::<String>();
+    let r = spawn(&sys, stash_until_loaded(10, p), None).await;
     // All sent before the actor runs, so they are handled in one turn.
     r.tell(Db::Save(1));
     r.tell(Db::Save(2));
@@ -1125,18 +1078,12 @@ async fn unstashed_messages_come_before_messages_already_taken_from_the_mailbox(
     for i in 1..=4 {
         assert_eq!(probe.expect_message(T).await, format!("Save({i})"));
     }
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 #[tokio::test]
 async fn when_terminated_completes_even_if_awaited_after_termination() {
-    let sys = ActorSystem::new(
-        Behaviors::receive_message(|_: ()| Behaviors::stopped()),
-        "Late",
-        settings(),
-    )
-    .expect("system");
+    let sys = stop_on_message_system("Late");
     let probe = TestProbe::<()>::new("p");
     let p = probe.ref_();
     sys.coordinated_shutdown()
@@ -1157,8 +1104,7 @@ async fn when_terminated_completes_even_if_awaited_after_termination() {
 #[tokio::test]
 async fn a_failing_message_adapter_fails_the_adapting_actor_not_the_sender() {
     let sys = system("AdaptFail");
-    let probe = TestProbe::<String>::new("p");
-    let p = probe.ref_();
+    let (probe, p) = probe::<String>();
     spawn(
         &sys,
         Behaviors::setup(move |ctx: &mut rekko_actor::ActorContext<()>| {
@@ -1191,8 +1137,7 @@ async fn a_failing_message_adapter_fails_the_adapting_actor_not_the_sender() {
         probe.expect_message(T).await,
         "adapting failed: not a number: x"
     );
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
 
 /// Two actors get three messages each, sent together from outside, on the test's single thread;
@@ -1229,8 +1174,7 @@ async fn turn_order(dispatcher: &str, work: Duration) -> String {
     }
     done.expect_message(T).await;
     done.expect_message(T).await;
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
     let order = log.lock().clone();
     order
 }
@@ -1267,24 +1211,20 @@ async fn bounded_mailbox_with_concurrent_senders_loses_nothing() {
     let sys = system("BoundedRace");
     let delivered = Arc::new(AtomicUsize::new(0));
     let all_accounted = TestProbe::<u64>::new("all");
-    let r = {
-        let (delivered, all) = (delivered.clone(), all_accounted.ref_());
-        let probe = TestProbe::<ActorRef<u64>>::new("spawned");
-        let reply = probe.ref_();
-        sys.tell(Spawn::Any(Box::new(move |ctx| {
-            let counter = Behaviors::receive(move |ctx, _: u64| {
-                let n = delivered.fetch_add(1, Ordering::AcqRel) as u64 + 1;
-                let dead = ctx.system().dead_letter_count();
-                if n + dead == SENDERS * PER {
-                    all.tell(dead);
-                }
-                Behaviors::same()
-            });
-            let props = Props::default().with_mailbox(MailboxSelector::bounded(8));
-            reply.tell(ctx.spawn_with_props(counter, "counter", props));
-        })));
-        probe.expect_message(T).await
-    };
+    let (counted, all) = (delivered.clone(), all_accounted.ref_());
+    let r = in_guardian(&sys, move |ctx| {
+        let counter = Behaviors::receive(move |ctx, _: u64| {
+            let n = counted.fetch_add(1, Ordering::AcqRel) as u64 + 1;
+            let dead = ctx.system().dead_letter_count();
+            if n + dead == SENDERS * PER {
+                all.tell(dead);
+            }
+            Behaviors::same()
+        });
+        let props = Props::default().with_mailbox(MailboxSelector::bounded(8));
+        ctx.spawn_with_props(counter, "counter", props)
+    })
+    .await;
     let senders: Vec<_> = (0..SENDERS)
         .map(|s| {
             let r = r.clone();
@@ -1308,6 +1248,5 @@ async fn bounded_mailbox_with_concurrent_senders_loses_nothing() {
             SENDERS * PER
         );
     }
-    sys.terminate();
-    sys.when_terminated().await;
+    shutdown(&sys).await;
 }
