@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::Stream;
+use parking_lot::Mutex;
 use rand::Rng;
 use tokio::time::Instant;
 
 use crate::attributes::Attributes;
-use crate::dsl::{Elems, Source};
+use crate::dsl::{Elems, Sink, Source};
 use crate::error::StreamError;
 use crate::ops::poll_up;
 use crate::ops::timing::Timer;
@@ -59,6 +61,40 @@ impl RestartSettings {
     }
 }
 
+/// Restart counting and back-off delays of one restarting stage.
+struct Backoff {
+    settings: RestartSettings,
+    restarts: u32,
+    reset_deadline: Option<Instant>,
+}
+
+impl Backoff {
+    fn new(settings: RestartSettings) -> Self {
+        Backoff {
+            settings,
+            restarts: 0,
+            reset_deadline: None,
+        }
+    }
+
+    /// Whether the restart limit is reached (the count resets after a quiet period).
+    fn max_reached(&mut self) -> bool {
+        if self.reset_deadline.is_some_and(|d| Instant::now() >= d) {
+            self.restarts = 0;
+        }
+        self.settings.max_restarts == Some(self.restarts)
+    }
+
+    /// Counts a restart; returns when it is due.
+    fn next_restart(&mut self) -> Instant {
+        let delay = self.settings.delay(self.restarts);
+        self.restarts += 1;
+        let now = Instant::now();
+        self.reset_deadline = Some(now + self.settings.max_restarts_within);
+        now + delay
+    }
+}
+
 /// Restarting wrappers (Pekko `RestartSource`).
 pub struct RestartSource;
 
@@ -102,10 +138,8 @@ where
             started: false,
             waiting: false,
             done: false,
-            settings,
             only_failures,
-            restarts: 0,
-            reset_deadline: None,
+            backoff: Backoff::new(settings),
             timer: Timer::default(),
         };
         (Box::pin(s) as Elems<T>, ())
@@ -119,10 +153,8 @@ struct Restart<T, F> {
     started: bool,
     waiting: bool,
     done: bool,
-    settings: RestartSettings,
     only_failures: bool,
-    restarts: u32,
-    reset_deadline: Option<Instant>,
+    backoff: Backoff,
     timer: Timer,
 }
 
@@ -130,18 +162,12 @@ impl<T, F> Unpin for Restart<T, F> {}
 
 impl<T: Send + 'static, M: 'static, F: Fn() -> Source<T, M>> Restart<T, F> {
     fn max_reached(&mut self) -> bool {
-        if self.reset_deadline.is_some_and(|d| Instant::now() >= d) {
-            self.restarts = 0;
-        }
-        self.settings.max_restarts == Some(self.restarts)
+        self.backoff.max_reached()
     }
 
     fn schedule(&mut self) {
-        let delay = self.settings.delay(self.restarts);
-        self.restarts += 1;
-        let now = Instant::now();
-        self.reset_deadline = Some(now + self.settings.max_restarts_within);
-        self.timer.arm(now + delay);
+        let at = self.backoff.next_restart();
+        self.timer.arm(at);
         self.waiting = true;
     }
 }
@@ -162,7 +188,7 @@ impl<T: Send + 'static, M: 'static, F: Fn() -> Source<T, M>> Stream for Restart<
             if this.cur.is_none() {
                 if this.started {
                     tracing::info!(
-                        restarts = this.restarts,
+                        restarts = this.backoff.restarts,
                         "RestartSource: restarting the wrapped source"
                     );
                 }
@@ -188,5 +214,77 @@ impl<T: Send + 'static, M: 'static, F: Fn() -> Source<T, M>> Stream for Restart<
                 }
             }
         }
+    }
+}
+
+/// Restarting sink wrapper (Pekko `RestartSink`).
+pub struct RestartSink;
+
+impl RestartSink {
+    /// Feeds the sink `factory` builds and builds a new one, after a back-off, whenever it
+    /// finishes (completes, cancels or fails) while upstream still runs (Pekko
+    /// `RestartSink.withBackoff`). Elements are back-pressured meanwhile; none is lost
+    /// between two sinks. Upstream completion or failure reaches the current sink and ends
+    /// the wrapper. When the restart limit is reached, upstream is cancelled.
+    pub fn with_backoff<T, M, F>(settings: RestartSettings, factory: F) -> Sink<T, ()>
+    where
+        T: Send + 'static,
+        M: 'static,
+        F: Fn() -> Sink<T, M> + Send + Sync + 'static,
+    {
+        let factory = Arc::new(factory);
+        Sink::from_materializer(move |up: Elems<T>, attrs| {
+            let factory = factory.clone();
+            let attrs = attrs.clone();
+            let up = Arc::new(Mutex::new(Lent {
+                up: Some(up),
+                ended: false,
+            }));
+            let run = async move {
+                let mut backoff = Backoff::new(settings);
+                loop {
+                    let lend = Lend { shared: up.clone() };
+                    let (_, inner) = factory().materialize(Box::pin(lend), &attrs);
+                    inner.await;
+                    if up.lock().ended {
+                        return;
+                    }
+                    if backoff.max_reached() {
+                        tracing::warn!("RestartSink: restart limit reached, cancelling upstream");
+                        return;
+                    }
+                    let at = backoff.next_restart();
+                    tracing::info!(
+                        restarts = backoff.restarts,
+                        "RestartSink: wrapped sink finished, restarting after back-off"
+                    );
+                    tokio::time::sleep_until(at).await;
+                }
+            };
+            ((), Box::pin(run) as BoxFuture<'static, ()>)
+        })
+    }
+}
+
+/// The upstream of a [`RestartSink`], lent to one wrapped sink after the other.
+struct Lent<T> {
+    up: Option<Elems<T>>,
+    /// Upstream completed or failed (the wrapper ends with the current sink).
+    ended: bool,
+}
+
+struct Lend<T> {
+    shared: Arc<Mutex<Lent<T>>>,
+}
+
+impl<T> Stream for Lend<T> {
+    type Item = Result<T, StreamError>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut lent = self.shared.lock();
+        let r = ready!(poll_up(&mut lent.up, cx));
+        if !matches!(r, Some(Ok(_))) {
+            lent.ended = true;
+        }
+        Poll::Ready(r)
     }
 }

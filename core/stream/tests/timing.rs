@@ -295,3 +295,52 @@ async fn take_within_initial_delay_and_limit() {
     let r = Source::iter(1..=4).limit(3).run_with(Sink::seq()).await;
     assert!(matches!(r, Err(StreamError::LimitReached { limit: 3 })));
 }
+
+#[tokio::test(start_paused = true)]
+async fn restart_sink_restarts_the_wrapped_sink_without_losing_elements() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(usize, i32)>>> = Arc::default();
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let settings = RestartSettings::new(100 * MS, Duration::from_secs(10), 0.0)
+        .with_max_restarts(100, Duration::from_secs(60));
+    let (seen2, runs2) = (seen.clone(), runs.clone());
+    // every wrapped sink takes two elements, then cancels
+    let sink = RestartSink::with_backoff(settings, move || {
+        let run = runs2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let seen = seen2.clone();
+        Flow::new().take(2).to(Sink::for_each(move |x: i32| {
+            seen.lock().unwrap().push((run, x))
+        }))
+    });
+    let start = Instant::now();
+    let done = Source::iter(0..7)
+        .via_mat(Flow::watch_termination(), Keep::right)
+        .to_mat(sink, Keep::left)
+        .run();
+    done.await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(0, 0), (0, 1), (1, 2), (1, 3), (2, 4), (2, 5), (3, 6)]
+    );
+    // back-off 100 ms, then 200, then 400
+    assert_eq!(start.elapsed(), 700 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_sink_cancels_upstream_at_the_restart_limit() {
+    let settings = RestartSettings::new(10 * MS, Duration::from_secs(1), 0.0)
+        .with_max_restarts(1, Duration::from_secs(60));
+    let sink = RestartSink::with_backoff(settings, || Flow::new().take(2).to(Sink::ignore()));
+    let (stats, done) =
+        rekko_stream::testkit::ProbeSource::of((0..100).collect::<Vec<i32>>(), false)
+            .via_mat(Flow::watch_termination(), Keep::both)
+            .to_mat(sink, Keep::left)
+            .run();
+    done.await.unwrap();
+    assert_eq!(
+        stats.pulled(),
+        4,
+        "the first sink and one restart took two each"
+    );
+    assert!(stats.cancelled());
+}
