@@ -66,7 +66,7 @@ pub use ops::decouple::{DelayOverflowStrategy, OverflowStrategy};
 pub use ops::timing::{Cancellable, ThrottleMode};
 pub use partition_hub::{ConsumerInfo, PartitionHub, PARTITION_HUB_DEFAULT_BUFFER};
 pub use queue::{QueueOfferResult, SourceQueue};
-pub use restart::{RestartSettings, RestartSink, RestartSource};
+pub use restart::{RestartFlow, RestartSettings, RestartSink, RestartSource};
 pub use sinks::SinkQueue;
 
 /// Everything needed to build and run streams.
@@ -74,8 +74,8 @@ pub mod prelude {
     pub use crate::{
         Attributes, BidiFlow, BroadcastHub, DelayOverflowStrategy, Directive, Flow, FlowOps,
         GraphBuilder, Keep, KillSwitches, MergeHub, OverflowStrategy, PartitionHub,
-        QueueOfferResult, RestartSettings, RestartSink, RestartSource, RunnableGraph, Sink, Source,
-        StreamError, StreamFuture, Supervision, ThrottleMode,
+        QueueOfferResult, RestartFlow, RestartSettings, RestartSink, RestartSource, RunnableGraph,
+        Sink, Source, StreamError, StreamFuture, Supervision, ThrottleMode,
     };
 }
 

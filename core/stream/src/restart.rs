@@ -13,7 +13,7 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use crate::attributes::Attributes;
-use crate::dsl::{Elems, Sink, Source};
+use crate::dsl::{Elems, Flow, Sink, Source};
 use crate::error::StreamError;
 use crate::ops::poll_up;
 use crate::ops::timing::Timer;
@@ -286,5 +286,131 @@ impl<T> Stream for Lend<T> {
             lent.ended = true;
         }
         Poll::Ready(r)
+    }
+}
+
+/// Restarting flow wrapper (Pekko `RestartFlow`).
+pub struct RestartFlow;
+
+impl RestartFlow {
+    /// Runs elements through the flow `factory` builds and builds a new one, after a
+    /// back-off, whenever it completes or fails while upstream still runs (Pekko
+    /// `RestartFlow.withBackoff`). Elements inside the failed flow are lost, none between
+    /// two flows. When upstream has ended, the flow's completion or failure is passed on;
+    /// when the restart limit is reached too, and upstream is cancelled.
+    pub fn with_backoff<I, O, M, F>(settings: RestartSettings, factory: F) -> Flow<I, O, ()>
+    where
+        I: Send + 'static,
+        O: Send + 'static,
+        M: 'static,
+        F: Fn() -> Flow<I, O, M> + Send + Sync + 'static,
+    {
+        restarting_flow(settings, factory, false)
+    }
+
+    /// Like [`RestartFlow::with_backoff`] but restarts only on failure; completion of the
+    /// wrapped flow completes the stream (Pekko `RestartFlow.onFailuresWithBackoff`).
+    pub fn on_failures_with_backoff<I, O, M, F>(
+        settings: RestartSettings,
+        factory: F,
+    ) -> Flow<I, O, ()>
+    where
+        I: Send + 'static,
+        O: Send + 'static,
+        M: 'static,
+        F: Fn() -> Flow<I, O, M> + Send + Sync + 'static,
+    {
+        restarting_flow(settings, factory, true)
+    }
+}
+
+fn restarting_flow<I, O, M, F>(
+    settings: RestartSettings,
+    factory: F,
+    only_failures: bool,
+) -> Flow<I, O, ()>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    M: 'static,
+    F: Fn() -> Flow<I, O, M> + Send + Sync + 'static,
+{
+    let factory = Arc::new(factory);
+    Flow::from_materializer(move |up: Elems<I>, attrs| {
+        let s = RestartingFlow {
+            factory: factory.clone(),
+            attrs: attrs.clone(),
+            up: Arc::new(Mutex::new(Lent {
+                up: Some(up),
+                ended: false,
+            })),
+            cur: None,
+            waiting: false,
+            done: false,
+            only_failures,
+            backoff: Backoff::new(settings),
+            timer: Timer::default(),
+        };
+        (Box::pin(s) as Elems<O>, ())
+    })
+}
+
+struct RestartingFlow<I, O, F> {
+    factory: Arc<F>,
+    attrs: Attributes,
+    up: Arc<Mutex<Lent<I>>>,
+    cur: Option<Elems<O>>,
+    waiting: bool,
+    done: bool,
+    only_failures: bool,
+    backoff: Backoff,
+    timer: Timer,
+}
+
+impl<I, O, F> Unpin for RestartingFlow<I, O, F> {}
+
+impl<I, O, M, F> Stream for RestartingFlow<I, O, F>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    M: 'static,
+    F: Fn() -> Flow<I, O, M>,
+{
+    type Item = Result<O, StreamError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            if this.waiting {
+                ready!(this.timer.poll_fire(cx));
+                this.waiting = false;
+            }
+            if this.cur.is_none() {
+                let lend = Lend {
+                    shared: this.up.clone(),
+                };
+                this.cur = Some((this.factory)().materialize(Box::pin(lend), &this.attrs).0);
+            }
+            let r = ready!(poll_up(&mut this.cur, cx));
+            let failed = match &r {
+                Some(Ok(_)) => return Poll::Ready(r),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "RestartFlow: wrapped flow failed");
+                    true
+                }
+                None => false,
+            };
+            let ended = this.up.lock().ended;
+            if ended || (!failed && this.only_failures) || this.backoff.max_reached() {
+                this.done = true;
+                this.up.lock().up = None; // cancel upstream
+                return Poll::Ready(r);
+            }
+            let at = this.backoff.next_restart();
+            this.timer.arm(at);
+            this.waiting = true;
+        }
     }
 }

@@ -344,3 +344,56 @@ async fn restart_sink_cancels_upstream_at_the_restart_limit() {
     );
     assert!(stats.cancelled());
 }
+
+#[tokio::test(start_paused = true)]
+async fn restart_flow_restarts_the_wrapped_flow() {
+    let settings = RestartSettings::new(100 * MS, Duration::from_secs(10), 0.0)
+        .with_max_restarts(100, Duration::from_secs(60));
+    // each wrapped flow passes two elements, then completes: nothing is lost between flows
+    let flow = RestartFlow::with_backoff(settings, || Flow::<i32, i32, ()>::new().take(2));
+    let start = Instant::now();
+    let got = Source::iter(0..7)
+        .via(flow)
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(got, (0..7).collect::<Vec<_>>());
+    assert_eq!(start.elapsed(), 700 * MS, "back-off 100, 200 and 400 ms");
+
+    // only on failures: the element that failed the flow is lost, completion completes
+    let settings = RestartSettings::new(10 * MS, Duration::from_secs(1), 0.0);
+    let flow = RestartFlow::on_failures_with_backoff(settings, || {
+        Flow::<i32, i32, ()>::new().try_map(|x| {
+            if x == 3 {
+                Err(StreamError::msg("three"))
+            } else {
+                Ok(x)
+            }
+        })
+    });
+    let got = Source::iter(0..7)
+        .via(flow)
+        .run_with(Sink::seq())
+        .await
+        .unwrap();
+    assert_eq!(got, vec![0, 1, 2, 4, 5, 6]);
+
+    // at the restart limit the failure is passed on and upstream cancelled
+    let settings = RestartSettings::new(10 * MS, Duration::from_secs(1), 0.0)
+        .with_max_restarts(1, Duration::from_secs(60));
+    let flow = RestartFlow::with_backoff(settings, || {
+        Flow::<i32, i32, ()>::new().try_map(|_| Err::<i32, _>(StreamError::msg("always")))
+    });
+    let (stats, out) =
+        rekko_stream::testkit::ProbeSource::of((0..100).collect::<Vec<i32>>(), false)
+            .via(flow)
+            .to_mat(Sink::seq(), Keep::both)
+            .run();
+    assert_eq!(out.await.unwrap_err().to_string(), "always");
+    assert_eq!(
+        stats.pulled(),
+        2,
+        "the first flow and one restart took one each"
+    );
+    assert!(stats.cancelled());
+}
