@@ -1,8 +1,8 @@
 //! Every route of Pekko Management's cluster HTTP, asked of a Rekko node and of a JVM Pekko
 //! 1.7.0 node running pekko-management-cluster-http (`ClusterNode --management-port`) in the
 //! same cluster: status code, content type, `Allow` header and body must be equal (JSON compared
-//! as text with its key order, after sorting the parts Pekko keeps in sets — members, roles —
-//! and setting aside `selfNode`, the one field that legitimately differs).
+//! as text with its key and member order, after sorting what Pekko writes in hash order — roles,
+//! oldest per role — and setting aside `selfNode`, the one field that legitimately differs).
 //!
 //! Read-write mode: joining through `POST /cluster/members`, the member list and single members
 //! (full and `system@host:port` addresses, unknown members), `PUT /cluster`, `PUT` with unknown
@@ -115,12 +115,11 @@ enum Body {
     Text(String),
 }
 
-/// Sorts what Pekko keeps in sets and hash maps (members by node, roles, oldest per role) and
-/// drops `selfNode`.
+/// Sorts what Pekko writes in hash order (roles, oldest per role) and drops `selfNode`.
 fn normalise(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            map.remove("selfNode");
+            map.shift_remove("selfNode");
             for (key, value) in map.iter_mut() {
                 normalise(value);
                 if let (true, Value::Array(items)) = (key == "roles", &mut *value) {
@@ -132,9 +131,6 @@ fn normalise(v: &mut Value) {
                         std::mem::take(per_role).into_iter().collect();
                     entries.sort_by(|a, b| a.0.cmp(&b.0));
                     per_role.extend(entries);
-                }
-                if let (true, Value::Array(items)) = (key == "members", &mut *value) {
-                    items.sort_by(|a, b| a["node"].as_str().cmp(&b["node"].as_str()));
                 }
             }
         }

@@ -39,7 +39,7 @@ pub struct ClusterMembers {
     /// The leader of this node's data center; omitted when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
-    /// Every member of the gossip, in member order.
+    /// Every member of the gossip, ordered by `node` (as text).
     pub members: Vec<ClusterMember>,
     /// The oldest `Up` member of this node's data center; omitted when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +88,10 @@ pub fn cluster_member(m: &Member) -> ClusterMember {
 
 /// The cluster status document of `GET /cluster/members` for `state`.
 pub fn cluster_members(state: &MembershipState) -> ClusterMembers {
-    let members = state.gossip.members.values().map(cluster_member).collect();
+    // Pekko Management collects the members into a set ordered by the `node` string.
+    let mut members: Vec<ClusterMember> =
+        state.gossip.members.values().map(cluster_member).collect();
+    members.sort_by(|a, b| a.node.cmp(&b.node));
 
     let mut grouped: BTreeMap<UniqueAddress, BTreeSet<UniqueAddress>> = BTreeMap::new();
     for r in state.gossip.reachability.records() {
@@ -193,6 +196,21 @@ mod tests {
                     "dc-default": "pekko://Sys@127.0.0.1:2552"
                 }
             })
+        );
+    }
+
+    #[test]
+    fn members_are_ordered_by_node_text() {
+        let (a, b) = (node(9999, 1), node(10000, 2));
+        let gossip = Gossip::with_members([
+            member(&a, MemberStatus::Up, 1, &[]),
+            member(&b, MemberStatus::Up, 2, &[]),
+        ]);
+        let doc = cluster_members(&MembershipState::new(gossip, a.clone(), "default"));
+        let nodes: Vec<&str> = doc.members.iter().map(|m| m.node.as_str()).collect();
+        assert_eq!(
+            nodes,
+            ["pekko://Sys@127.0.0.1:10000", "pekko://Sys@127.0.0.1:9999"]
         );
     }
 
