@@ -129,92 +129,17 @@ where
     M: 'static,
     F: Fn() -> Source<T, M> + Send + Sync + 'static,
 {
-    let factory = Arc::new(factory);
-    Source::from_materializer(move |attrs| {
-        let s = Restart {
-            factory: factory.clone(),
-            attrs: attrs.clone(),
-            cur: None,
-            started: false,
-            waiting: false,
-            done: false,
-            only_failures,
-            backoff: Backoff::new(settings),
-            timer: Timer::default(),
-        };
-        (Box::pin(s) as Elems<T>, ())
-    })
-}
-
-struct Restart<T, F> {
-    factory: Arc<F>,
-    attrs: Attributes,
-    cur: Option<Elems<T>>,
-    started: bool,
-    waiting: bool,
-    done: bool,
-    only_failures: bool,
-    backoff: Backoff,
-    timer: Timer,
-}
-
-impl<T, F> Unpin for Restart<T, F> {}
-
-impl<T: Send + 'static, M: 'static, F: Fn() -> Source<T, M>> Restart<T, F> {
-    fn max_reached(&mut self) -> bool {
-        self.backoff.max_reached()
-    }
-
-    fn schedule(&mut self) {
-        let at = self.backoff.next_restart();
-        self.timer.arm(at);
-        self.waiting = true;
-    }
-}
-
-impl<T: Send + 'static, M: 'static, F: Fn() -> Source<T, M>> Stream for Restart<T, F> {
-    type Item = Result<T, StreamError>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if this.done {
-                return Poll::Ready(None);
-            }
-            if this.waiting {
-                ready!(this.timer.poll_fire(cx));
-                this.waiting = false;
-                this.cur = None;
-            }
-            if this.cur.is_none() {
-                if this.started {
-                    tracing::info!(
-                        restarts = this.backoff.restarts,
-                        "RestartSource: restarting the wrapped source"
-                    );
-                }
-                this.started = true;
-                this.cur = Some((this.factory)().materialize(&this.attrs).0);
-            }
-            match ready!(poll_up(&mut this.cur, cx)) {
-                Some(Ok(x)) => return Poll::Ready(Some(Ok(x))),
-                Some(Err(e)) => {
-                    if this.max_reached() {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    tracing::warn!(error = %e, "RestartSource: wrapped source failed, restarting after back-off");
-                    this.schedule();
-                }
-                None => {
-                    if this.only_failures || this.max_reached() {
-                        this.done = true;
-                        return Poll::Ready(None);
-                    }
-                    this.schedule();
-                }
-            }
-        }
-    }
+    // a restarting flow whose wrapped flows ignore their (never ending) input
+    let flow = restarting_flow(
+        settings,
+        move || {
+            let source = factory();
+            Flow::from_materializer(move |_: Elems<()>, attrs| (source.materialize(attrs).0, ()))
+        },
+        only_failures,
+        "RestartSource",
+    );
+    Source::never().via(flow)
 }
 
 /// Restarting sink wrapper (Pekko `RestartSink`).
@@ -305,7 +230,7 @@ impl RestartFlow {
         M: 'static,
         F: Fn() -> Flow<I, O, M> + Send + Sync + 'static,
     {
-        restarting_flow(settings, factory, false)
+        restarting_flow(settings, factory, false, "RestartFlow")
     }
 
     /// Like [`RestartFlow::with_backoff`] but restarts only on failure; completion of the
@@ -320,14 +245,16 @@ impl RestartFlow {
         M: 'static,
         F: Fn() -> Flow<I, O, M> + Send + Sync + 'static,
     {
-        restarting_flow(settings, factory, true)
+        restarting_flow(settings, factory, true, "RestartFlow")
     }
 }
 
+/// The restarting stage behind `RestartFlow` and `RestartSource` (`name` is for logs).
 fn restarting_flow<I, O, M, F>(
     settings: RestartSettings,
     factory: F,
     only_failures: bool,
+    name: &'static str,
 ) -> Flow<I, O, ()>
 where
     I: Send + 'static,
@@ -350,6 +277,8 @@ where
             only_failures,
             backoff: Backoff::new(settings),
             timer: Timer::default(),
+            started: false,
+            name,
         };
         (Box::pin(s) as Elems<O>, ())
     })
@@ -365,6 +294,8 @@ struct RestartingFlow<I, O, F> {
     only_failures: bool,
     backoff: Backoff,
     timer: Timer,
+    started: bool,
+    name: &'static str,
 }
 
 impl<I, O, F> Unpin for RestartingFlow<I, O, F> {}
@@ -388,6 +319,14 @@ where
                 this.waiting = false;
             }
             if this.cur.is_none() {
+                if this.started {
+                    tracing::info!(
+                        restarts = this.backoff.restarts,
+                        "{}: restarting the wrapped stage",
+                        this.name
+                    );
+                }
+                this.started = true;
                 let lend = Lend {
                     shared: this.up.clone(),
                 };
@@ -397,7 +336,7 @@ where
             let failed = match &r {
                 Some(Ok(_)) => return Poll::Ready(r),
                 Some(Err(e)) => {
-                    tracing::warn!(error = %e, "RestartFlow: wrapped flow failed");
+                    tracing::warn!(error = %e, "{}: wrapped stage failed", this.name);
                     true
                 }
                 None => false,
