@@ -13,8 +13,8 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use parking_lot::Mutex;
 use rekko_actor::{
-    ActorContext, ActorPath, ActorRef, ActorRefTarget, Address, Behaviors, Signal, StatusReply,
-    SystemHandle,
+    ActorContext, ActorPath, ActorRef, ActorRefTarget, Address, AskError, Behaviors, Signal,
+    StatusReply, SystemHandle,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -470,11 +470,13 @@ impl ActorFlow {
         A: Send + 'static,
         F: Fn(I, ActorRef<StatusReply<A>>) -> Q + Send + Sync + 'static,
     {
-        let make = Arc::new(make);
-        Flow::new().try_map_async(parallelism, move |x: I| {
-            let make = make.clone();
-            let reply = target.ask_with_status(move |reply_to| make(x, reply_to), timeout);
-            async move { reply.await.map_err(StreamError::failed) }
+        let path = target.path();
+        Self::ask(parallelism, target, timeout, make).try_map(move |reply| match reply {
+            StatusReply::Success(a) => Ok(a),
+            StatusReply::Error(message) => Err(StreamError::failed(AskError::Status {
+                target: path.clone(),
+                message,
+            })),
         })
     }
 }
