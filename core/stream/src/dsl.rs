@@ -408,6 +408,29 @@ impl<In: Send + 'static, Mat: 'static> Sink<In, Mat> {
         Sink::from_materializer(move |up, outer| s(up, &outer.and(&attrs)))
     }
 
+    /// Materializes and starts this sink now (on the current tokio runtime, like `run`)
+    /// and returns its materialized value together with a sink feeding it (Pekko
+    /// `Sink.preMaterialize`). The returned sink can be materialized once; a second
+    /// materialization cancels its upstream at once. Until it runs, the started sink waits
+    /// for elements.
+    pub fn pre_materialize(self) -> (Mat, Sink<In, ()>) {
+        let (tx, rx) = futures::channel::mpsc::channel::<Result<In, StreamError>>(0);
+        let (mat, fut) = (self.f)(Box::pin(rx), &Attributes::new());
+        tokio::spawn(fut);
+        let cell = parking_lot::Mutex::new(Some(tx));
+        let sink = Sink::from_materializer(move |up: Elems<In>, _| {
+            let fut: BoxFuture<'static, ()> = match cell.lock().take() {
+                Some(tx) => Box::pin(crate::graph::pump(up, tx)),
+                None => {
+                    tracing::warn!("a pre-materialized sink was materialized twice; cancelling the second upstream");
+                    Box::pin(async move { drop(up) })
+                }
+            };
+            ((), fut)
+        });
+        (mat, sink)
+    }
+
     /// Feeds the sink from `source` and runs it, returning the sink's materialized value.
     pub fn run_with<M1: 'static>(self, source: Source<In, M1>) -> Mat {
         source.to_mat(self, Keep::right).run()

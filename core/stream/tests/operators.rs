@@ -915,3 +915,18 @@ async fn pre_materialize_gives_the_value_first_and_the_elements_once() {
         Err(StreamError::AlreadyMaterialized(_))
     ));
 }
+
+#[tokio::test]
+async fn sink_pre_materialize_gives_the_value_first_and_takes_one_upstream() {
+    let (sum, sink) = Sink::fold(0, |a, x: i32| a + x).pre_materialize();
+    Source::iter(1..=4).run_with(sink.clone());
+    assert_eq!(sum.await.unwrap(), 10);
+    // the second upstream is cancelled at once
+    let (stats, done) = ProbeSource::of(vec![1, 2, 3], false)
+        .via_mat(Flow::watch_termination(), Keep::both)
+        .to_mat(sink, Keep::left)
+        .run();
+    done.await.unwrap();
+    assert_eq!(stats.pulled(), 0);
+    assert!(stats.cancelled());
+}
