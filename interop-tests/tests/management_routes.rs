@@ -10,8 +10,9 @@
 //! form fields, 404), the health checks, a member leaving through `PUT operation=Leave` and
 //! `DELETE`, and `/cluster/domain-events`: the replayed state (members, leader, role leaders)
 //! and the events of the member that left. Read-only mode with a `base-path`: the refusals and
-//! the routes that remain. Conditions are polled until a deadline; nothing sleeps as
-//! synchronisation.
+//! the routes that remain. A member killed with SIGKILL: the same unreachable document and the
+//! same reachability and member events until it is downed and removed. Conditions are polled
+//! until a deadline; nothing sleeps as synchronisation.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -574,6 +575,88 @@ async fn read_only_routes_under_a_base_path_answer_as_pekko_management() -> Resu
     let (s_j, ct_j, _) = SseReader::open(&format!("{jvm}/cluster/domain-events")).await;
     assert_eq!((s_r, ct_r), (s_j, ct_j));
 
+    server.stop().await;
+    rekko.remote().shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_member_and_its_downing_answer_as_pekko_management(
+) -> Result<(), HarnessError> {
+    require_jvm!();
+    let dir = tempfile::tempdir().map_err(|source| HarnessError::Io {
+        context: "creating a temporary directory".to_string(),
+        source,
+    })?;
+    let conf = write_conf(dir.path(), "default.conf", "")?;
+    let (p1, p2, p3) = (free_port()?, free_port()?, free_port()?);
+    let (h1, h2, h3) = (free_port()?, free_port()?, free_port()?);
+    let seed = address(p1);
+    let _j1 = start_jvm("mgmt-unreachable-seed", p1, Some(&seed), h1, &conf)?;
+    let mut j2 = start_jvm("mgmt-unreachable-victim", p2, Some(&seed), h2, &conf)?;
+    let (rekko, server) = start_rekko(p3, h3, "").await;
+    rekko.join_seed_nodes(&[seed.parse().expect("seed address")]);
+    let jvm = format!("http://127.0.0.1:{h1}");
+    let ours = server.base_uri().to_string();
+    let (a1, a2, a3) = (address(p1), address(p2), address(p3));
+    await_all_up(&[&ours, &jvm], &[a1.clone(), a2.clone(), a3.clone()]).await;
+
+    let events = "/cluster/domain-events?type=ReachabilityEvent&type=MemberEvent";
+    let (_, _, mut events_r) = SseReader::open(&format!("{ours}{events}")).await;
+    let (_, _, mut events_j) = SseReader::open(&format!("{jvm}{events}")).await;
+    tokio::task::block_in_place(|| j2.kill())?;
+
+    // Both endpoints report the killed node unreachable, observed by both survivors, with the
+    // same document; then the split brain resolver downs it and both list two members.
+    let observers = {
+        let mut o = vec![a1.clone(), a3.clone()];
+        o.sort();
+        o
+    };
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let from_rekko = send(&Method::GET, &format!("{ours}/cluster/members"), None).await;
+        let from_jvm = send(&Method::GET, &format!("{jvm}/cluster/members"), None).await;
+        let unreachable = match &from_rekko.body {
+            Body::Json(text) => serde_json::from_str::<Value>(text)
+                .map(|v| v["unreachable"].clone())
+                .unwrap_or_default(),
+            Body::Text(_) => Value::Null,
+        };
+        let expected = serde_json::json!([{ "node": a2, "observedBy": observers }]);
+        if unreachable == expected && from_rekko == from_jvm {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never the same unreachable view: Rekko {from_rekko:?} JVM {from_jvm:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let removed = |events: &[Sse]| {
+        has(events, "MemberRemoved", |d| {
+            d["member"]["uniqueAddress"]["address"] == a2.as_str()
+        })
+    };
+    let seen_r = about(&events_r.until("the member removed", removed).await, &a2);
+    let seen_j = about(&events_j.until("the member removed", removed).await, &a2);
+    let kinds: Vec<&str> = seen_j.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "MemberUp",
+            "UnreachableMember",
+            "MemberDowned",
+            "MemberRemoved"
+        ],
+        "{seen_j:#?}"
+    );
+    assert_eq!(texts(&seen_r), texts(&seen_j));
+    await_all_up(&[&ours, &jvm], &[a1.clone(), a3.clone()]).await;
+    same(&ours, &jvm, Method::GET, "/cluster/members", None).await;
+
+    drop((events_r, events_j));
     server.stop().await;
     rekko.remote().shutdown().await;
     Ok(())
