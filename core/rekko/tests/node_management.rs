@@ -1,7 +1,9 @@
 //! `rekko node` serves Pekko Management's cluster HTTP routes and health checks when its
 //! configuration sets `pekko.management.http.*`: a one-node cluster reports itself `Up`,
 //! leader and oldest; `/ready` and `/alive` answer 200; an unknown member is 404; and
-//! `PUT operation=Leave` on the node itself makes it leave the cluster and exit.
+//! `PUT operation=Leave` on the node itself makes it leave the cluster and exit. Under a
+//! `base-path`, the node streams its cluster events (member, leader and role leader) in Pekko
+//! HTTP's encoding and answers the shard and full-shutdown routes.
 //! Conditions are polled until a deadline; nothing sleeps as synchronisation.
 
 use std::process::Command;
@@ -21,6 +23,12 @@ struct Node {
 }
 
 fn start_node(read_only: bool) -> Result<Node, HarnessError> {
+    start_node_with(&format!("route-providers-read-only = {read_only}"), "")
+}
+
+/// A one-node `rekko node` whose `pekko.management.http` block has `http` added; `base_path`
+/// is the configured base path (`""` for none), appended to the node's `base`.
+fn start_node_with(http_extra: &str, base_path: &str) -> Result<Node, HarnessError> {
     let (port, http) = (free_port()?, free_port()?);
     let address = format!("pekko://ClusterSystem@127.0.0.1:{port}");
     let dir = tempfile::tempdir().map_err(|e| HarnessError::Io {
@@ -39,7 +47,7 @@ pekko {{
   management.http {{
     hostname = "127.0.0.1"
     port = {http}
-    route-providers-read-only = {read_only}
+    {http_extra}
   }}
 }}
 "#
@@ -56,7 +64,7 @@ pekko {{
     Ok(Node {
         process,
         address,
-        base: format!("http://127.0.0.1:{http}"),
+        base: format!("http://127.0.0.1:{http}{base_path}"),
         _dir: dir,
     })
 }
@@ -175,5 +183,103 @@ async fn put_leave_through_management_makes_rekko_node_leave_and_exit() -> Resul
         "rekko node exits after leaving; log:\n{}",
         node.process.log_tail()
     );
+    Ok(())
+}
+
+/// Reads server-sent events from `r` until `done` holds for the `(event, data)` pairs read;
+/// panics naming them at the deadline.
+async fn read_events(
+    r: &mut reqwest::Response,
+    done: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let deadline = Instant::now() + CONVERGE;
+    let (mut buf, mut events) = (String::new(), Vec::new());
+    while !done(&events) {
+        if let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let field = |name: &str| {
+                frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            events.push((field("event:"), field("data:")));
+            continue;
+        }
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_default();
+        match tokio::time::timeout(left, r.chunk()).await {
+            Ok(Ok(Some(chunk))) => buf.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("stream ended or timed out ({other:?}); read {events:#?}"),
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rekko_node_streams_events_and_answers_every_route_under_its_base_path(
+) -> Result<(), HarnessError> {
+    let node = tokio::task::block_in_place(|| {
+        start_node_with(
+            r#"route-providers-read-only = false, base-path = "ops""#,
+            "/ops",
+        )
+    })?;
+    wait_self_up(&node).await;
+    let a = node.address.as_str();
+
+    let mut r = reqwest::get(format!("{}/cluster/domain-events", node.base))
+        .await
+        .expect("the stream opens");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let events = read_events(&mut r, |e| e.iter().any(|(k, _)| k == "RoleLeaderChanged")).await;
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["MemberUp", "LeaderChanged", "RoleLeaderChanged"]);
+    let up: Value = serde_json::from_str(&events[0].1).expect("JSON");
+    assert_eq!(up["member"]["uniqueAddress"]["address"], a);
+    assert_eq!(up["member"]["status"], "Up");
+    assert_eq!(
+        events[1].1,
+        format!(r#"{{"address":"{a}","type":"LeaderChanged"}}"#)
+    );
+    assert_eq!(
+        events[2].1,
+        format!(r#"{{"address":"{a}","role":"dc-default","type":"RoleLeaderChanged"}}"#)
+    );
+
+    assert_eq!(
+        get(&format!("{}/cluster/shards", node.base)).await,
+        (200, r#"{"entityTypeKeys":[]}"#.to_string())
+    );
+    assert_eq!(
+        get(&format!("{}/cluster/shards/Cart", node.base)).await,
+        (
+            404,
+            r#"{"message":"Shard Region Cart is not started"}"#.to_string()
+        )
+    );
+    // The cluster cannot prepare a full shutdown yet: refused as an unsupported operation.
+    let r = reqwest::Client::new()
+        .put(format!("{}/cluster", node.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("operation=prepare-for-full-shutdown")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"message":"Operation not supported"}"#
+    );
+    let root = node.base.trim_end_matches("/ops");
+    assert_eq!(get(&format!("{root}/ready")).await.0, 404);
+    assert_eq!(
+        get(&format!("{}/ready", node.base)).await,
+        (200, "OK".to_string())
+    );
+    wait_self_up(&node).await;
     Ok(())
 }
