@@ -398,6 +398,8 @@ fn main() {
             println!("RESULT tell_8_pairs_msgs_per_cpu_s {c:.0}");
         }
         if want("latency") {
+            // Warm-up run, as the JVM side does.
+            let _ = latency(n(50_000)).await;
             let (p50, p99) = latency(n(200_000)).await;
             println!("RESULT pingpong_p50_us {p50:.2}");
             println!("RESULT pingpong_p99_us {p99:.2}");

@@ -77,8 +77,10 @@
 //! in round robin, up to `throughput` messages (`pekko.actor.default-dispatcher.throughput`)
 //! and at most `throughput-deadline-time` per turn, and yields to other tasks after each round. System messages (watch, stop, termination notices)
 //! go before ordinary ones. Handlers are synchronous; use `pipe_to_self` for futures.
-//! A sender holds the mailbox lock only to append one message; the running actor takes a
-//! batch of messages per lock. The queues are allocated on an actor's first message.
+//! A sender holds the mailbox's spin lock only to append one message (one atomic
+//! read-modify-write; the release is a plain store); the running actor takes a batch of messages
+//! per lock. The queues are allocated on an actor's first message; starting a `setup` actor
+//! allocates none.
 //!
 //! # Remoting boundary
 //!
