@@ -8,7 +8,7 @@ use crate::address::{Address, UniqueAddress};
 use crate::codec::{ClusterMessage, ConfigCheck, HeartbeatRsp, Join};
 use crate::events::{diff, ClusterEvent};
 use crate::gossip::Gossip;
-use crate::member::{age_ordering, Member, MemberStatus};
+use crate::member::{Member, MemberStatus};
 use crate::membership::{
     leader_actions_on_convergence, weakly_up_promotion, LeaderActionSettings, MembershipState,
 };
@@ -671,6 +671,43 @@ impl ClusterCore {
         }
     }
 
+    /// Pekko's `isGossipSpeedupNeeded`: after a gossip round, two more rounds follow within the
+    /// same interval (at 1/3 and 2/3 of it) while a member is Down or fewer than half of the
+    /// members have seen the latest gossip. In a multi-data-center cluster Pekko's rule holds
+    /// whenever this data center has a member, so it is kept as is.
+    pub fn is_gossip_speedup_needed(&self) -> bool {
+        let g = &self.state.gossip;
+        if g.is_multi_dc() {
+            g.members
+                .values()
+                .any(|m| m.status == MemberStatus::Down || m.data_center() == self.settings.self_dc)
+                || g.seen
+                    .iter()
+                    .filter(|n| {
+                        g.member(n)
+                            .is_some_and(|m| m.data_center() == self.settings.self_dc)
+                    })
+                    .count()
+                    < g.members
+                        .values()
+                        .filter(|m| m.data_center() == self.settings.self_dc)
+                        .count()
+                        / 2
+        } else {
+            g.members.values().any(|m| m.status == MemberStatus::Down)
+                || g.seen.len() < g.members.len() / 2
+        }
+    }
+
+    /// Pekko's `GossipSpeedupTick`: one more gossip round if the speedup is still needed.
+    pub fn gossip_speedup_tick(&mut self) -> Vec<Outgoing> {
+        if self.is_gossip_speedup_needed() {
+            self.gossip_tick()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// `Leave(address)`: marks that member Leaving and gossips.
     pub fn leave(&mut self, address: &Address) -> Vec<Outgoing> {
         if self.status != CoreStatus::Initialized {
@@ -852,21 +889,17 @@ impl ClusterCore {
         }
         let g = if self.exit_phase { g.clear_seen() } else { g };
         self.set_state(g);
-        // newly Exiting members: tell the two oldest quickly
-        let exiting: Vec<&Member> = outcome
+        // Newly Exiting members: tell the oldest quickly (Pekko's gossipExitingMembersToOldest).
+        let exiting: Vec<Member> = outcome
             .changed
             .iter()
             .filter(|m| m.status == MemberStatus::Exiting)
+            .cloned()
             .collect();
-        if exiting.is_empty() {
-            return Vec::new();
-        }
-        let mut by_age: Vec<Member> = self.state.dc_members().cloned().collect();
-        by_age.sort_by(age_ordering);
-        by_age
+        self.state
+            .gossip_targets_for_exiting(&exiting)
             .iter()
-            .filter(|m| &m.unique_address != self.self_node())
-            .take(2)
+            .filter(|m| self.state.valid_node_for_gossip(&m.unique_address))
             .map(|m| self.gossip_to(&m.unique_address))
             .collect()
     }

@@ -180,6 +180,38 @@ impl MembershipState {
         self.dc_members()
             .min_by(|a, b| crate::member::age_ordering(a, b))
     }
+
+    /// Where the leader gossips members it just moved to Exiting (quick news for singletons):
+    /// the two oldest members of this data center and, for each role of the exiting members
+    /// (`dc-` roles aside), the two oldest with that role. Self may be among them (the caller
+    /// does not gossip to itself), as in Pekko.
+    pub fn gossip_targets_for_exiting(&self, exiting: &[Member]) -> Vec<Member> {
+        let mut targets: Vec<Member> = Vec::new();
+        if exiting.is_empty() {
+            return targets;
+        }
+        let mut by_age: Vec<&Member> = self.dc_members().collect();
+        by_age.sort_by(|a, b| crate::member::age_ordering(a, b));
+        let mut add = |m: &Member| {
+            if !targets.iter().any(|t| t.unique_address == m.unique_address) {
+                targets.push(m.clone());
+            }
+        };
+        for m in by_age.iter().take(2) {
+            add(m);
+        }
+        let roles: BTreeSet<&String> = exiting
+            .iter()
+            .flat_map(|m| m.roles.iter())
+            .filter(|r| !r.starts_with(crate::member::DC_ROLE_PREFIX))
+            .collect();
+        for role in roles {
+            for m in by_age.iter().filter(|m| m.has_role(role)).take(2) {
+                add(m);
+            }
+        }
+        targets
+    }
 }
 
 /// Settings the leader actions depend on (from `pekko.cluster.*`).
@@ -363,6 +395,34 @@ mod tests {
 
     fn state(members: Vec<Member>, self_node: &UniqueAddress) -> MembershipState {
         MembershipState::new(Gossip::with_members(members), self_node.clone(), "default")
+    }
+
+    #[test]
+    fn exiting_news_go_to_the_two_oldest_and_the_two_oldest_of_each_role() {
+        let (a, b, c, d) = (n("h", 1), n("h", 2), n("h", 3), n("h", 4));
+        let with_role = |node: &UniqueAddress, up: i32, role: &str| Member {
+            up_number: up,
+            ..Member::joining(node.clone(), vec![role.to_string()], "0.0.0")
+                .with_status(MemberStatus::Up)
+        };
+        let leaving = with_role(&d, 4, "backend").with_status(MemberStatus::Exiting);
+        let s = state(
+            vec![
+                m(&a, MemberStatus::Up, 1),
+                m(&b, MemberStatus::Up, 2),
+                with_role(&c, 3, "backend"),
+                leaving.clone(),
+            ],
+            &a,
+        );
+        let targets: Vec<UniqueAddress> = s
+            .gossip_targets_for_exiting(std::slice::from_ref(&leaving))
+            .into_iter()
+            .map(|m| m.unique_address)
+            .collect();
+        // a (self, oldest) is a target like in Pekko; the caller skips itself.
+        assert_eq!(targets, vec![a.clone(), b.clone(), c.clone(), d.clone()]);
+        assert!(s.gossip_targets_for_exiting(&[]).is_empty());
     }
 
     #[test]

@@ -274,20 +274,21 @@ impl ClusterNode {
     }
 
     /// Leaves the cluster gracefully: marks self Leaving and waits (up to `timeout`) until the
-    /// leader moved it to Exiting and the exit was confirmed. Returns true if that happened.
+    /// leader moved it to Exiting and this node confirmed its exit. Returns true if that
+    /// happened.
+    ///
+    /// As in Pekko, the node is done at that point: its last gossip and the `ExitingConfirmed`
+    /// to the two leader candidates are queued, and the leader removes the confirmed Exiting
+    /// member on its own without hearing from this node again. The caller may shut remoting
+    /// down right away (its flush delivers what is queued).
     pub async fn leave_gracefully(&self, timeout: Duration) -> bool {
         if self.self_member().is_none() {
             return true;
         }
         self.leave(&self.inner.self_node.address.clone());
-        let ok = tokio::time::timeout(timeout, self.terminated())
+        tokio::time::timeout(timeout, self.terminated())
             .await
-            .is_ok();
-        if ok {
-            // Give the leader a few rounds to remove this node before remoting goes away.
-            tokio::time::sleep(self.inner.settings.leader_actions_interval * 2).await;
-        }
-        ok
+            .is_ok()
     }
 
     /// Stops the cluster extension's endpoints (remoting keeps running).
@@ -383,6 +384,12 @@ impl Inner {
         let Some(msg) = self.decode(&d) else {
             return;
         };
+        tracing::debug!(
+            "Cluster Node [{}] - received {} from [{}]",
+            self.self_node.address,
+            msg.manifest(),
+            d.origin.address
+        );
         let sender = from_wire_address(&d.origin.address);
         if let (ClusterMessage::InitJoin { .. }, Some(reply_to)) = (&msg, d.sender.as_deref()) {
             // InitJoinAck/Nack go back to the sender: the joiner's seed-node process actor.
@@ -432,7 +439,8 @@ impl Inner {
             .clone()
             .unwrap_or_else(|| format!("{}{}", d.origin.address, HEARTBEAT_SENDER));
         let from = format!("{}{}", self.remote.address(), HEARTBEAT_RECEIVER);
-        if let Err(e) = self.remote.tell(&to, Some(&from), serialize(&rsp)) {
+        // A PriorityMessage on the JVM: the control stream.
+        if let Err(e) = self.remote.tell_priority(&to, Some(&from), serialize(&rsp)) {
             tracing::debug!("heartbeat response to {to} failed: {e}");
         }
     }
@@ -499,7 +507,12 @@ impl Inner {
             if address == &self.self_node.address {
                 continue;
             }
-            self.send_selection(address, CORE_DAEMON, CORE_DAEMON, &o.message);
+            tracing::debug!(
+                "Cluster Node [{}] - sending {} to [{address}]",
+                self.self_node.address,
+                o.message.manifest()
+            );
+            self.send_selection(address, CORE_DAEMON, CORE_DAEMON, &o.message, false);
         }
     }
 
@@ -516,8 +529,16 @@ impl Inner {
     }
 
     /// Sends `msg` as an actor selection to `path` on `address`, with the local `from` path
-    /// as sender.
-    fn send_selection(&self, address: &Address, path: &str, from: &str, msg: &ClusterMessage) {
+    /// as sender; `priority` sends it on the control stream (the JVM's `PriorityMessage`:
+    /// `Heartbeat` and `HeartbeatRsp`).
+    fn send_selection(
+        &self,
+        address: &Address,
+        path: &str,
+        from: &str,
+        msg: &ClusterMessage,
+        priority: bool,
+    ) {
         let inner = serialize(msg);
         let sel = SelectionEnvelope::new(
             Payload::new(inner.serializer_id, &inner.manifest, inner.payload),
@@ -531,7 +552,12 @@ impl Inner {
             manifest: String::new(),
             payload: sel.encode(),
         };
-        if let Err(e) = self.remote.tell(&root, Some(&sender), m) {
+        let sent = if priority {
+            self.remote.tell_priority(&root, Some(&sender), m)
+        } else {
+            self.remote.tell(&root, Some(&sender), m)
+        };
+        if let Err(e) = sent {
             tracing::debug!(
                 "Cluster Node [{}] - sending {} to [{address}] failed: {e}",
                 self.self_node.address,
@@ -647,10 +673,16 @@ impl Inner {
     }
 
     fn tick(self: &Arc<Self>, which: Tick) {
+        let mut speedup = false;
         self.with_state(|inner, st| {
             let now = Instant::now();
             match which {
-                Tick::Gossip => st.core.gossip_tick(),
+                Tick::Gossip => {
+                    let out = st.core.gossip_tick();
+                    speedup = st.core.is_gossip_speedup_needed();
+                    out
+                }
+                Tick::GossipSpeedup => st.core.gossip_speedup_tick(),
                 Tick::LeaderActions => st.core.leader_actions_tick(now_ms()),
                 Tick::Heartbeat => {
                     if st.core.status() != &CoreStatus::Initialized {
@@ -660,7 +692,13 @@ impl Inner {
                     let (hb, receivers) = st.hb.tick(&inner.self_node.address, nanos, now);
                     let msg = ClusterMessage::Heartbeat(hb);
                     for r in receivers {
-                        inner.send_selection(&r.address, HEARTBEAT_RECEIVER, HEARTBEAT_SENDER, &msg);
+                        inner.send_selection(
+                            &r.address,
+                            HEARTBEAT_RECEIVER,
+                            HEARTBEAT_SENDER,
+                            &msg,
+                            true,
+                        );
                     }
                     Vec::new()
                 }
@@ -714,6 +752,28 @@ impl Inner {
                 }
             }
         });
+        if speedup {
+            self.schedule_gossip_speedup();
+        }
+    }
+
+    /// Two extra gossip rounds at 1/3 and 2/3 of the gossip interval (Pekko's
+    /// `GossipSpeedupTick`s).
+    fn schedule_gossip_speedup(self: &Arc<Self>) {
+        let third = self.settings.gossip_interval / 3;
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                tokio::time::sleep(third).await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                if *inner.stopped.borrow() {
+                    return;
+                }
+                inner.tick(Tick::GossipSpeedup);
+            }
+        });
     }
 }
 
@@ -757,6 +817,7 @@ fn log_event(me: &Address, e: &ClusterEvent) {
 #[derive(Clone, Copy, Debug)]
 enum Tick {
     Gossip,
+    GossipSpeedup,
     LeaderActions,
     Heartbeat,
     Reaper,

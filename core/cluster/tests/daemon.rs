@@ -258,3 +258,34 @@ fn join_from_another_actor_system_is_ignored() {
     assert!(a.receive(&stranger.address, join.message, 0).is_empty());
     assert!(!a.gossip().has_member(&stranger));
 }
+
+#[test]
+fn gossip_speeds_up_while_fewer_than_half_have_seen_the_latest_gossip() {
+    // A one-node cluster: its own seen entry is at least half of one member.
+    let mut a = core(2551, 1);
+    a.join(&node(2551, 1).address, 0);
+    assert!(!a.is_gossip_speedup_needed());
+    // B, C and D join: A's gossip is seen by A only, 1 < 4 / 2.
+    for (port, uid) in [(2552, 2), (2553, 3), (2554, 4)] {
+        let mut j = core(port, uid);
+        let join = one(j.join(&node(2551, 1).address, 0));
+        a.receive(&node(port, uid).address, wire(join.message), 10);
+    }
+    assert_eq!(a.gossip().members.len(), 4);
+    assert_eq!(a.gossip().seen.len(), 1);
+    assert!(a.is_gossip_speedup_needed());
+    assert_eq!(
+        a.gossip_speedup_tick().len(),
+        1,
+        "a speedup tick is one more gossip round"
+    );
+    // A Down member also asks for speedup, whatever the seen set.
+    let mut b = core(2552, 2);
+    b.join(&node(2552, 2).address, 0);
+    let mut c = core(2553, 3);
+    let join = one(c.join(&node(2552, 2).address, 0));
+    b.receive(&node(2553, 3).address, wire(join.message), 10);
+    assert!(!b.is_gossip_speedup_needed(), "1 seen of 2 members is half");
+    b.down(&node(2553, 3).address);
+    assert!(b.is_gossip_speedup_needed());
+}

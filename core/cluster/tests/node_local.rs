@@ -61,7 +61,11 @@ async fn second_node_joins_first_seed_and_leaves() {
         "first self event of b is SelfUp with its own address: {self_up:?}"
     );
 
+    let mut a_events = a.subscribe();
     assert!(b.leave_gracefully(Duration::from_secs(30)).await);
+    // Done leaving: b goes away at once, as `rekko node` and a JVM node do; the leader a
+    // needs nothing more from it (remoting's shutdown flushes the queued ExitingConfirmed).
+    b.remote().shutdown().await;
     let removed = next_self_event(&mut b_events).await;
     assert_eq!(
         removed,
@@ -70,9 +74,28 @@ async fn second_node_joins_first_seed_and_leaves() {
         },
         "b publishes SelfRemoved after leaving"
     );
+    let b_node = b.self_unique_address().clone();
+    let wait = async {
+        loop {
+            match a_events.recv().await {
+                Ok(ClusterEvent::UnreachableMember(m)) if m.unique_address == b_node => {
+                    panic!("a marked the leaving node unreachable")
+                }
+                Ok(ClusterEvent::MemberRemoved {
+                    member,
+                    previous_status,
+                }) if member.unique_address == b_node => return previous_status,
+                Ok(_) => continue,
+                Err(e) => panic!("event stream of a ended: {e}"),
+            }
+        }
+    };
+    let previous = tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("a removes b within 30 s");
+    assert_eq!(previous, MemberStatus::Exiting, "a removed b as Exiting");
     eventually("b removed on a", || all_up(&a, 1)).await;
     a.remote().shutdown().await;
-    b.remote().shutdown().await;
 }
 
 /// The next `SelfUp` or `SelfRemoved` on `rx` (other events are skipped), within 30 s.

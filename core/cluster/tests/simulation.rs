@@ -117,6 +117,56 @@ fn a_node_leaves_gracefully_and_is_removed_everywhere() {
 }
 
 #[test]
+fn a_leaving_node_confirms_its_exit_and_stops_when_it_sees_itself_exiting() {
+    for seed in [12, 13, 14] {
+        let mut sim = cluster_of(5, seed, None);
+        let leaver = sim.node_id(3);
+        sim.leave(3);
+        let rest = [0usize, 1, 2, 4];
+        let took = sim.run_until(60_000, |s| s.all_up(&rest));
+        assert!(took.is_some(), "leaver not removed: {:?}", sim.view(0));
+        let node = &sim.nodes[3];
+        let saw_exiting = node
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, ClusterEvent::MemberExited(m) if m.unique_address == leaver))
+            .map(|(t, _)| *t)
+            .expect("the leaver saw itself Exiting");
+        // No waiting for a tick or for the removal: the exit completes in the same step.
+        assert_eq!(node.stopped_at, Some(saw_exiting), "seed {seed}");
+        // Its last words reached the leader: ExitingConfirmed, sent when it stopped.
+        let leader = sim.nodes[0].core.state().leader().expect("a leader");
+        let l = (0..5)
+            .find(|&i| sim.node_id(i) == leader)
+            .expect("leader is a node");
+        let confirmed = sim.nodes[l]
+            .received
+            .iter()
+            .find(|(_, from, manifest)| *from == 3 && *manifest == "EC")
+            .map(|(t, _, _)| *t)
+            .expect("the leader got ExitingConfirmed");
+        assert!(confirmed >= saw_exiting);
+        // The leader removed it after the confirmation, the leaver being gone already.
+        let removed = sim.nodes[l]
+            .events
+            .iter()
+            .find(|(_, e)| {
+                matches!(e, ClusterEvent::MemberRemoved { member, previous_status: MemberStatus::Exiting }
+                    if member.unique_address == leaver)
+            })
+            .map(|(t, _)| *t)
+            .expect("the leader removed the Exiting node");
+        assert!(removed >= confirmed, "seed {seed}");
+        for i in rest {
+            let unreachable = sim.nodes[i].events.iter().any(
+                |(_, e)| matches!(e, ClusterEvent::UnreachableMember(m) if m.unique_address == leaver),
+            );
+            assert!(!unreachable, "node {i} saw the leaving node unreachable");
+        }
+    }
+}
+
+#[test]
 fn partition_three_two_with_keep_majority_downs_the_minority() {
     let strategy = Strategy::KeepMajority { role: None };
     let mut sim = cluster_of(5, 21, Some((strategy, Duration::from_secs(5))));

@@ -39,32 +39,6 @@ const PRIORITY_PATHS: &[&str] = &[
     "/system/cluster/heartbeatReceiver",
 ];
 
-/// Whether `msg` is an actor selection carrying a heartbeat (a Pekko `PriorityMessage`): the
-/// cluster's `Heartbeat`/`HeartbeatRsp` or the remote watcher's heartbeats. The JVM sends
-/// such selections on the control stream, whatever their target path.
-fn is_priority_selection(msg: &SerializedMessage) -> bool {
-    if msg.serializer_id != serializers::MESSAGE_CONTAINER {
-        return false;
-    }
-    let Ok(selection) = SelectionEnvelope::decode(msg.payload.clone()) else {
-        return false;
-    };
-    let inner = &selection.message;
-    match inner.serializer_id {
-        serializers::CLUSTER => matches!(inner.manifest.as_str(), "HB" | "HBR"),
-        serializers::MISC => matches!(
-            inner.manifest.as_str(),
-            serializers::misc::REMOTE_WATCHER_HEARTBEAT
-                | serializers::misc::REMOTE_WATCHER_HEARTBEAT_RSP
-        ),
-        serializers::ARTERY => matches!(
-            inner.manifest.as_str(),
-            serializers::artery::ARTERY_HEARTBEAT | serializers::artery::ARTERY_HEARTBEAT_RSP
-        ),
-        _ => false,
-    }
-}
-
 /// Path that receives DeathWatchNotifications for watches made with
 /// [`RemoteNode::watch`].
 pub(crate) const WATCHER: &str = "/system/rekko-watcher";
@@ -398,12 +372,25 @@ impl Inner {
         }
     }
 
-    /// Sends a message to a full actor path.
+    /// Sends a message to a full actor path; messages to [`PRIORITY_PATHS`] go on the control
+    /// stream.
     pub fn tell_path(
         self: &Arc<Self>,
         recipient: &ActorPath,
         sender: Option<&str>,
         msg: &SerializedMessage,
+    ) -> Result<()> {
+        self.send_path(recipient, sender, msg, false)
+    }
+
+    /// Sends a message to a full actor path; `priority` puts it on the control stream whatever
+    /// the path (the JVM's `PriorityMessage`).
+    pub fn send_path(
+        self: &Arc<Self>,
+        recipient: &ActorPath,
+        sender: Option<&str>,
+        msg: &SerializedMessage,
+        priority: bool,
     ) -> Result<()> {
         if !self.settings.accepts_protocol(&recipient.address.protocol) {
             return Err(RemoteError::Wire(artery_wire::WireError::WrongProtocol {
@@ -411,20 +398,7 @@ impl Inner {
                 accepted: self.settings.accept_protocol_names.join(", "),
             }));
         }
-        let local_part = recipient.path_string();
-        let (stream, max) =
-            if PRIORITY_PATHS.contains(&local_part.as_str()) || is_priority_selection(msg) {
-                (StreamId::Control, self.settings.maximum_frame_size)
-            } else if self
-                .settings
-                .large_message_destinations
-                .iter()
-                .any(|p| path_matches(p, &recipient.elements))
-            {
-                (StreamId::Large, self.settings.maximum_large_frame_size)
-            } else {
-                (StreamId::Ordinary, self.settings.maximum_frame_size)
-            };
+        let (stream, max) = stream_for(&self.settings, recipient, priority);
         let recipient_text = recipient.to_string();
         let frame = if stream == StreamId::Ordinary {
             self.compressed_frame(&recipient.address, sender, &recipient_text, msg)?
@@ -728,6 +702,20 @@ impl RemoteNode {
         self.inner.tell_path(&target, sender, &msg)
     }
 
+    /// Sends `msg` to the actor at `path` on the control stream, as the JVM sends a
+    /// `PriorityMessage` (e.g. the cluster's `Heartbeat` and `HeartbeatRsp`, also when they
+    /// travel inside an actor selection to the remote root path): it is not queued behind
+    /// ordinary traffic. Otherwise like [`RemoteNode::tell`].
+    pub fn tell_priority(
+        &self,
+        path: &str,
+        sender: Option<&str>,
+        msg: SerializedMessage,
+    ) -> Result<()> {
+        let target: ActorPath = path.parse()?;
+        self.inner.send_path(&target, sender, &msg, true)
+    }
+
     /// Sends `msg` to `path` with a temporary sender and waits for the first
     /// reply.
     pub async fn ask(
@@ -1008,6 +996,27 @@ pub struct ShutdownReport {
     pub flush_acked: usize,
 }
 
+/// The stream a message to `recipient` goes on and that stream's maximum frame size: the
+/// control stream for a priority message or a [`PRIORITY_PATHS`] recipient, the large-message
+/// stream for a `large-message-destinations` match, the ordinary stream otherwise.
+pub(crate) fn stream_for(
+    settings: &RemoteSettings,
+    recipient: &ActorPath,
+    priority: bool,
+) -> (StreamId, usize) {
+    if priority || PRIORITY_PATHS.contains(&recipient.path_string().as_str()) {
+        (StreamId::Control, settings.maximum_frame_size)
+    } else if settings
+        .large_message_destinations
+        .iter()
+        .any(|p| path_matches(p, &recipient.elements))
+    {
+        (StreamId::Large, settings.maximum_large_frame_size)
+    } else {
+        (StreamId::Ordinary, settings.maximum_frame_size)
+    }
+}
+
 /// True if the `large-message-destinations` entry `pattern` (e.g.
 /// `/user/big*` or `/user/*/large`) matches the path elements.
 pub(crate) fn path_matches(pattern: &str, elements: &[String]) -> bool {
@@ -1029,55 +1038,37 @@ pub(crate) fn normalize(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn selection_of(serializer_id: i32, manifest: &str) -> SerializedMessage {
-        let sel = SelectionEnvelope::new(
-            Payload::new(serializer_id, manifest, Bytes::from_static(b"x")),
-            "/system/cluster/core/daemon",
+    fn path(p: &str) -> ActorPath {
+        format!("pekko://S@127.0.0.1:2552{p}").parse().unwrap()
+    }
+
+    #[test]
+    fn priority_messages_and_priority_paths_go_on_the_control_stream() {
+        let s = RemoteSettings::default();
+        // An explicit priority send: a cluster heartbeat inside a selection to the root path.
+        assert_eq!(stream_for(&s, &path("/"), true).0, StreamId::Control);
+        assert_eq!(
+            stream_for(&s, &path("/user/anything"), true).0,
+            StreamId::Control
         );
-        SerializedMessage {
-            serializer_id: serializers::MESSAGE_CONTAINER,
-            manifest: String::new(),
-            payload: sel.encode(),
+        for p in PRIORITY_PATHS {
+            assert_eq!(stream_for(&s, &path(p), false).0, StreamId::Control, "{p}");
         }
     }
 
     #[test]
-    fn heartbeat_selections_are_priority_messages() {
-        assert!(is_priority_selection(&selection_of(
-            serializers::CLUSTER,
-            "HB"
-        )));
-        assert!(is_priority_selection(&selection_of(
-            serializers::CLUSTER,
-            "HBR"
-        )));
-        assert!(is_priority_selection(&selection_of(
-            serializers::MISC,
-            serializers::misc::REMOTE_WATCHER_HEARTBEAT
-        )));
-        assert!(is_priority_selection(&selection_of(
-            serializers::ARTERY,
-            serializers::artery::ARTERY_HEARTBEAT_RSP
-        )));
-    }
-
-    #[test]
-    fn other_selections_and_messages_are_not_priority_messages() {
-        // Gossip goes on the ordinary stream, as on the JVM.
-        assert!(!is_priority_selection(&selection_of(
-            serializers::CLUSTER,
-            "GE"
-        )));
-        assert!(!is_priority_selection(&selection_of(
-            serializers::STRING,
-            ""
-        )));
-        assert!(!is_priority_selection(&SerializedMessage::string("HB")));
-        let garbage = SerializedMessage {
-            serializer_id: serializers::MESSAGE_CONTAINER,
-            manifest: String::new(),
-            payload: Bytes::from_static(b"\xff\xff"),
-        };
-        assert!(!is_priority_selection(&garbage));
+    fn other_messages_go_on_the_ordinary_or_large_stream() {
+        let mut s = RemoteSettings::default();
+        // Gossip to the root path (a selection) goes on the ordinary stream, as on the JVM.
+        assert_eq!(stream_for(&s, &path("/"), false).0, StreamId::Ordinary);
+        s.large_message_destinations = vec!["/user/big*".into()];
+        assert_eq!(
+            stream_for(&s, &path("/user/bigger"), false),
+            (StreamId::Large, s.maximum_large_frame_size)
+        );
+        assert_eq!(
+            stream_for(&s, &path("/user/small"), false),
+            (StreamId::Ordinary, s.maximum_frame_size)
+        );
     }
 }

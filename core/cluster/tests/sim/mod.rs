@@ -32,6 +32,10 @@ pub struct SimNode {
     pub heartbeats_answered: u64,
     /// The seed-node process while joining through `seed-nodes`.
     pub seed: Option<SeedNodeProcess>,
+    /// Virtual time at which the node stopped (removed, downed, or its exit completed).
+    pub stopped_at: Option<i64>,
+    /// Cluster messages delivered to this node: (time, sender index, manifest).
+    pub received: Vec<(i64, usize, &'static str)>,
     tick_offset: i64,
 }
 
@@ -82,6 +86,8 @@ impl Sim {
                     ),
                     heartbeats_answered: 0,
                     seed: None,
+                    stopped_at: None,
+                    received: Vec::new(),
                     core,
                     sbr,
                     events: Vec::new(),
@@ -191,6 +197,7 @@ impl Sim {
         let out = self.nodes[i].core.leave(&address(i));
         self.collect_events(i);
         self.send(i, out);
+        self.complete_exit(i);
     }
 
     fn instant(&self) -> Instant {
@@ -253,6 +260,7 @@ impl Sim {
                 .expect("simulated wire bytes decode");
             let sender = address(m.from);
             self.delivered += 1;
+            self.nodes[to].received.push((now, m.from, m.manifest));
             if let ClusterMessage::HeartbeatRsp(rsp) = &msg {
                 let instant = self.instant();
                 self.nodes[to].heartbeat.on_response(rsp, instant);
@@ -275,6 +283,30 @@ impl Sim {
             let out = self.nodes[to].core.receive(&sender, msg, now);
             self.collect_events(to);
             self.send(to, out);
+            self.complete_exit(to);
+        }
+    }
+
+    /// A node that sees itself Exiting runs its exit tasks at once and stops, as the driver
+    /// (and Pekko's coordinated shutdown, whose cluster phases have nothing else to wait for)
+    /// does.
+    fn complete_exit(&mut self, i: usize) {
+        if self.nodes[i].core.in_exit_phase()
+            && *self.nodes[i].core.status() == CoreStatus::Initialized
+        {
+            let out = self.nodes[i].core.exiting_completed();
+            self.collect_events(i);
+            self.send(i, out);
+        }
+        self.note_stopped(i);
+    }
+
+    fn note_stopped(&mut self, i: usize) {
+        if *self.nodes[i].core.status() == CoreStatus::Stopped {
+            self.nodes[i].alive = false;
+            if self.nodes[i].stopped_at.is_none() {
+                self.nodes[i].stopped_at = Some(self.now);
+            }
         }
     }
 
@@ -320,17 +352,8 @@ impl Sim {
             }
             self.collect_events(i);
         }
-        if self.nodes[i].core.in_exit_phase()
-            && *self.nodes[i].core.status() == CoreStatus::Initialized
-        {
-            // coordinated shutdown's exit tasks are done at the next tick
-            out.extend(self.nodes[i].core.exiting_completed());
-            self.collect_events(i);
-        }
         self.send(i, out);
-        if *self.nodes[i].core.status() == CoreStatus::Stopped {
-            self.nodes[i].alive = false;
-        }
+        self.complete_exit(i);
     }
 
     /// Advances virtual time by `ms`.

@@ -35,10 +35,12 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the node until it leaves, is removed or downed.
 pub fn run(args: &NodeArgs) -> ExitCode {
+    tracing::debug!("rekko node: process started");
     let config = match load(args.config.as_deref()) {
         Ok(c) => c,
         Err(message) => return fail(&message),
     };
+    tracing::debug!("rekko node: configuration loaded");
     let system = system_name(&config);
     let settings = match RemoteSettings::from_config(&system, &config) {
         Ok(s) => s,
@@ -92,6 +94,7 @@ async fn run_node(settings: RemoteSettings, config: Config) -> Result<(), String
     let remote = RemoteNode::start(settings)
         .await
         .map_err(|e| format!("starting remoting: {e}"))?;
+    tracing::debug!("rekko node: transport bound at {}", remote.address());
     let cluster = ClusterNode::start(remote.clone(), &config)
         .map_err(|e| format!("starting the cluster extension: {e}"))?;
     let me = cluster.self_address().clone();
