@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use hocon_config::Config;
 
-use crate::tls::TlsSettings;
+use crate::error::RemoteError;
+use crate::tls::{ConfigSslEngineSettings, SslEngineProvider, Tls, TlsSettings};
 
 use artery_wire::failure_detector::PhiAccrualSettings;
 use artery_wire::frame::{DEFAULT_MAXIMUM_FRAME_SIZE, DEFAULT_MAXIMUM_LARGE_FRAME_SIZE};
@@ -68,9 +69,15 @@ pub struct RemoteSettings {
     pub compression_manifests_max: usize,
     /// `advanced.compression.manifests.advertisement-interval`.
     pub compression_manifests_interval: Duration,
-    /// `transport = tls-tcp`: TLS with the PEM files of
-    /// `ssl.rotating-keys-engine`; `None` for plain `tcp`.
+    /// `transport = tls-tcp` with `ssl.ssl-engine-provider =
+    /// RotatingKeysSSLEngineProvider`: TLS with the PEM files of
+    /// `ssl.rotating-keys-engine`. Used when `ssl_engine_provider` is `None`.
     pub tls: Option<TlsSettings>,
+    /// `transport = tls-tcp` with any other `ssl.ssl-engine-provider`, by
+    /// default Pekko's `ConfigSSLEngineProvider` reading
+    /// `ssl.config-ssl-engine`; takes precedence over `tls`. `None` for plain
+    /// `tcp` and for the rotating-keys engine.
+    pub ssl_engine_provider: Option<SslEngineProvider>,
     /// `advanced.outbound-message-queue-size` (ordinary stream).
     pub outbound_message_queue_size: usize,
     /// `advanced.outbound-control-queue-size`.
@@ -115,6 +122,7 @@ impl RemoteSettings {
             watch_failure_detector: RemoteWatchSettings::default(),
             shutdown_flush_timeout: Duration::from_secs(1),
             tls: None,
+            ssl_engine_provider: None,
             outbound_message_queue_size: 3072,
             outbound_control_queue_size: 20000,
             outbound_large_message_queue_size: 256,
@@ -158,6 +166,9 @@ impl RemoteSettings {
             .iter()
             .filter_map(|m| artery_wire::preamble::magic_from_config(m).ok())
             .collect();
+        let tls_tcp = c.get_string(&format!("{a}.transport"))? == "tls-tcp";
+        let provider = c.get_string(&format!("{a}.ssl.ssl-engine-provider"))?;
+        let rotating_keys = is_provider(&provider, ROTATING_KEYS_PROVIDER);
         Ok(RemoteSettings {
             system_name: system_name.to_string(),
             protocol: c.get_string("pekko.remote.protocol-name")?,
@@ -211,8 +222,8 @@ impl RemoteSettings {
             compression_manifests_interval: c.get_duration(&format!(
                 "{a}.advanced.compression.manifests.advertisement-interval"
             ))?,
-            tls: match c.get_string(&format!("{a}.transport"))?.as_str() {
-                "tls-tcp" => {
+            tls: match (tls_tcp, rotating_keys) {
+                (true, true) => {
                     let r = format!("{a}.ssl.rotating-keys-engine");
                     Some(TlsSettings {
                         key_file: c.get_string(&format!("{r}.key-file"))?.into(),
@@ -220,6 +231,37 @@ impl RemoteSettings {
                         ca_cert_file: c.get_string(&format!("{r}.ca-cert-file"))?.into(),
                     })
                 }
+                _ => None,
+            },
+            ssl_engine_provider: match (tls_tcp, rotating_keys) {
+                (true, false) if is_provider(&provider, CONFIG_PROVIDER) => {
+                    let e = format!("{a}.ssl.config-ssl-engine");
+                    let bool_or_off = |key: &str| -> Result<bool, hocon_config::ConfigError> {
+                        let path = format!("{e}.{key}");
+                        if c.has_path(&path)? {
+                            c.get_bool(&path)
+                        } else {
+                            Ok(false)
+                        }
+                    };
+                    Some(SslEngineProvider::Config(ConfigSslEngineSettings {
+                        key_store: c.get_string(&format!("{e}.key-store"))?.into(),
+                        key_store_password: c.get_string(&format!("{e}.key-store-password"))?,
+                        key_password: c.get_string(&format!("{e}.key-password"))?,
+                        trust_store: c.get_string(&format!("{e}.trust-store"))?.into(),
+                        trust_store_password: c.get_string(&format!("{e}.trust-store-password"))?,
+                        protocol: c.get_string(&format!("{e}.protocol"))?,
+                        enabled_algorithms: c
+                            .get_string_list(&format!("{e}.enabled-algorithms"))?,
+                        random_number_generator: c
+                            .get_string(&format!("{e}.random-number-generator"))?,
+                        require_mutual_authentication: bool_or_off(
+                            "require-mutual-authentication",
+                        )?,
+                        hostname_verification: bool_or_off("hostname-verification")?,
+                    }))
+                }
+                (true, false) => Some(SslEngineProvider::Unsupported(provider.clone())),
                 _ => None,
             },
             outbound_message_queue_size: c
@@ -260,6 +302,14 @@ impl RemoteSettings {
         self.tcp_magic.first().copied().unwrap_or(MAGIC_AKKA)
     }
 
+    /// Loads the TLS key material these settings name (key store and trust
+    /// store, or PEM files) and checks the TLS settings, as
+    /// [`RemoteNode::start`](crate::RemoteNode::start) does; `Ok` for plain
+    /// `tcp`. Errors name the config key and the file.
+    pub fn check_tls(&self) -> Result<(), RemoteError> {
+        Tls::from_settings(self).map(|_| ())
+    }
+
     /// True if peers speaking `protocol` (`pekko`, `akka`) are accepted.
     pub fn accepts_protocol(&self, protocol: &str) -> bool {
         self.accept_protocol_names.iter().any(|p| p == protocol)
@@ -271,6 +321,16 @@ impl Default for RemoteSettings {
     fn default() -> Self {
         RemoteSettings::new("rekko", "127.0.0.1", 0)
     }
+}
+
+/// `ssl-engine-provider` of Pekko's default engine (`config-ssl-engine`).
+const CONFIG_PROVIDER: &str = "remote.artery.tcp.ConfigSSLEngineProvider";
+/// `ssl-engine-provider` of the PEM engine (`rotating-keys-engine`).
+const ROTATING_KEYS_PROVIDER: &str = "remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider";
+
+/// True if `class` is Pekko's (or Akka's) provider class `suffix`.
+fn is_provider(class: &str, suffix: &str) -> bool {
+    class == format!("org.apache.pekko.{suffix}") || class == format!("akka.{suffix}")
 }
 
 /// A table size that may be `off` (0).
@@ -339,12 +399,16 @@ mod tests {
         assert_eq!(s.protocol, "pekko");
         assert_eq!(s.tls, None);
         let tls = Config::parse_string(
-            r#"pekko.remote.artery { transport = tls-tcp, ssl.rotating-keys-engine.secret-mount-point = "/s" }"#,
+            r#"pekko.remote.artery { transport = tls-tcp, ssl.rotating-keys-engine.secret-mount-point = "/s"
+               ssl.ssl-engine-provider = org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider }"#,
         )
         .unwrap();
         let t = RemoteSettings::from_config("S", &tls).unwrap().tls.unwrap();
         assert_eq!(t.key_file, std::path::PathBuf::from("/s/tls.key"));
         assert_eq!(t.ca_cert_file, std::path::PathBuf::from("/s/ca.crt"));
+        assert_eq!(s.ssl_engine_provider, None);
+        let rk = RemoteSettings::from_config("S", &tls).unwrap();
+        assert_eq!(rk.ssl_engine_provider, None);
         assert_eq!(s.compression_actor_refs_max, 256);
         assert_eq!(s.compression_manifests_interval, Duration::from_secs(60));
         let off =
@@ -388,5 +452,84 @@ mod tests {
             "{}",
             s.canonical_hostname
         );
+    }
+
+    #[test]
+    fn config_ssl_engine_is_pekkos_default_provider() {
+        let c = Config::parse_string(
+            r#"pekko.remote.artery { transport = tls-tcp
+               ssl.config-ssl-engine { key-store = "/k/ks.p12", trust-store = "ts.p12"
+                 key-store-password = a, key-password = b, trust-store-password = c
+                 protocol = TLSv1.2, enabled-algorithms = [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+                 require-mutual-authentication = off, hostname-verification = on } }"#,
+        )
+        .unwrap();
+        let s = RemoteSettings::from_config("S", &c).unwrap();
+        assert_eq!(s.tls, None);
+        let Some(SslEngineProvider::Config(e)) = s.ssl_engine_provider else {
+            panic!("{:?}", s.ssl_engine_provider)
+        };
+        assert_eq!(e.key_store, std::path::PathBuf::from("/k/ks.p12"));
+        assert_eq!(e.trust_store, std::path::PathBuf::from("ts.p12"));
+        assert_eq!(
+            (e.key_store_password.as_str(), e.key_password.as_str()),
+            ("a", "b")
+        );
+        assert_eq!(e.trust_store_password, "c");
+        assert_eq!(e.protocol, "TLSv1.2");
+        assert_eq!(
+            e.enabled_algorithms,
+            vec!["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
+        );
+        assert!(!e.require_mutual_authentication);
+        assert!(e.hostname_verification);
+
+        // Pekko 1.7.0's defaults.
+        let d = Config::parse_string("pekko.remote.artery.transport = tls-tcp").unwrap();
+        let d = RemoteSettings::from_config("S", &d).unwrap();
+        assert_eq!(
+            d.ssl_engine_provider,
+            Some(SslEngineProvider::Config(ConfigSslEngineSettings::new(
+                "keystore",
+                "truststore",
+                "changeme"
+            )))
+        );
+
+        let akka = Config::parse_string(
+            "pekko.remote.artery { transport = tls-tcp, ssl.ssl-engine-provider = akka.remote.artery.tcp.ConfigSSLEngineProvider }",
+        )
+        .unwrap();
+        assert!(matches!(
+            RemoteSettings::from_config("S", &akka)
+                .unwrap()
+                .ssl_engine_provider,
+            Some(SslEngineProvider::Config(_))
+        ));
+
+        let other = Config::parse_string(
+            "pekko.remote.artery { transport = tls-tcp, ssl.ssl-engine-provider = com.example.MyProvider }",
+        )
+        .unwrap();
+        let s = RemoteSettings::from_config("S", &other).unwrap();
+        assert_eq!(
+            s.ssl_engine_provider,
+            Some(SslEngineProvider::Unsupported(
+                "com.example.MyProvider".into()
+            ))
+        );
+        let err = s.check_tls().unwrap_err().to_string();
+        assert!(
+            err.contains("ssl-engine-provider: com.example.MyProvider is not supported"),
+            "{err}"
+        );
+        let missing = d.check_tls().unwrap_err().to_string();
+        assert!(
+            missing.contains("key-store keystore: cannot read"),
+            "{missing}"
+        );
+        RemoteSettings::new("S", "127.0.0.1", 0)
+            .check_tls()
+            .unwrap();
     }
 }
