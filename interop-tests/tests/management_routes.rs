@@ -11,7 +11,8 @@
 //! `DELETE`, and `/cluster/domain-events`: the replayed state (members, leader, role leaders)
 //! and the events of the member that left. Read-only mode with a `base-path`: the refusals and
 //! the routes that remain. A member killed with SIGKILL: the same unreachable document and the
-//! same reachability and member events until it is downed and removed. Conditions are polled
+//! same reachability and member events until it is downed and removed. A full cluster shutdown
+//! started on the JVM endpoint: the same `ReadyForShutdown` document. Conditions are polled
 //! until a deadline; nothing sleeps as synchronisation.
 
 use std::path::Path;
@@ -601,6 +602,7 @@ async fn an_unreachable_member_and_its_downing_answer_as_pekko_management(
     rekko.join_seed_nodes(&[seed.parse().expect("seed address")]);
     let jvm = format!("http://127.0.0.1:{h1}");
     let ours = server.base_uri().to_string();
+    await_endpoint(&jvm).await;
     let (a1, a2, a3) = (address(p1), address(p2), address(p3));
     await_all_up(&[&ours, &jvm], &[a1.clone(), a2.clone(), a3.clone()]).await;
 
@@ -660,6 +662,70 @@ async fn an_unreachable_member_and_its_downing_answer_as_pekko_management(
     same(&ours, &jvm, Method::GET, "/cluster/members", None).await;
 
     drop((events_r, events_j));
+    server.stop().await;
+    rekko.remote().shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cluster_shutdown_started_on_the_jvm_reads_the_same() -> Result<(), HarnessError> {
+    require_jvm!();
+    let dir = tempfile::tempdir().map_err(|source| HarnessError::Io {
+        context: "creating a temporary directory".to_string(),
+        source,
+    })?;
+    let conf = write_conf(
+        dir.path(),
+        "read-write.conf",
+        "pekko.management.http.route-providers-read-only = false\n",
+    )?;
+    let (p1, p3, h1, h3) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let seed = address(p1);
+    let _j1 = start_jvm("mgmt-full-shutdown", p1, Some(&seed), h1, &conf)?;
+    let (rekko, server) = start_rekko(p3, h3, "").await;
+    rekko.join_seed_nodes(&[seed.parse().expect("seed address")]);
+    let jvm = format!("http://127.0.0.1:{h1}");
+    let ours = server.base_uri().to_string();
+    await_endpoint(&jvm).await;
+    await_all_up(&[&ours, &jvm], &[address(p1), address(p3)]).await;
+
+    let a = send(
+        &Method::PUT,
+        &format!("{jvm}/cluster"),
+        Some("operation=prepare-for-full-shutdown"),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body),
+        (
+            200,
+            Body::Json(r#"{"message":"Preparing for full cluster shutdown"}"#.to_string())
+        )
+    );
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let from_rekko = send(&Method::GET, &format!("{ours}/cluster/members"), None).await;
+        let from_jvm = send(&Method::GET, &format!("{jvm}/cluster/members"), None).await;
+        let all_ready = match &from_jvm.body {
+            Body::Json(text) => serde_json::from_str::<Value>(text).is_ok_and(|v| {
+                v["members"].as_array().is_some_and(|ms| {
+                    ms.len() == 2 && ms.iter().all(|m| m["status"] == "ReadyForShutdown")
+                })
+            }),
+            Body::Text(_) => false,
+        };
+        if all_ready && from_rekko == from_jvm {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never the same ReadyForShutdown view: Rekko {from_rekko:?} JVM {from_jvm:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let ready = same(&ours, &jvm, Method::GET, "/ready", None).await;
+    assert_eq!(ready.status, 500);
+
     server.stop().await;
     rekko.remote().shutdown().await;
     Ok(())
