@@ -7,14 +7,23 @@
 #   3. convergence of a 10-node cluster (2 JVM + 8 Rekko): after a join (start of the 10th
 #      node until all 10 nodes see it Up) and after a kill (SIGKILL of a Rekko node until all
 #      9 others have removed it: failure detection, split brain resolver, removal).
-# Prints one table with ratios Rekko/JVM.
+# Start-to-Up and convergence are measured twice, each time on a new cluster:
+#   "default": pekko.cluster defaults, gossip-interval and leader-actions-interval 1 s;
+#   "100ms":   every node (JVM and Rekko alike) with pekko.cluster.gossip-interval = 100ms
+#              and leader-actions-interval = 100ms, so that the seed's ticks do not hide the
+#              joining node's own latency.
+# Memory is measured in the default configuration only. Prints one table with ratios Rekko/JVM.
 #
-# Settings of every node: keep-majority, split-brain-resolver.stable-after = 3s, other
-# pekko.cluster defaults (gossip and leader-actions interval 1 s, heartbeat interval 1 s,
-# acceptable-heartbeat-pause 3 s). JVM nodes run with -Xmx512m -XX:+UseSerialGC as in the
-# interop tests. Times come from polling every 50 ms.
+# Other settings of every node: keep-majority, split-brain-resolver.stable-after = 3s, other
+# pekko.cluster defaults (heartbeat interval 1 s, acceptable-heartbeat-pause 3 s). JVM nodes
+# run with -Xmx512m -XX:+UseSerialGC as in the interop tests. Times come from polling every
+# 20 ms.
 #
 # Usage: bench/cluster/run.sh
+#   REKKO_BIN=PATH runs that `rekko` binary instead of building one.
+#   BENCH_TRACE=1  also prints the first Rekko joiner's debug timeline (config loaded,
+#                  transport bound, InitJoin sent, InitJoinAck, Join, Welcome, gossip back, Up)
+#                  for each configuration.
 # Needs cargo, java 17, mvn (the fixture jar is built if missing) and python3 (free ports).
 set -euo pipefail
 
@@ -32,9 +41,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "building rekko (release) ..." >&2
-(cd "$ROOT" && cargo build -q --release -p rekko)
-REKKO=$TARGET/release/rekko
+if [ -n "${REKKO_BIN:-}" ]; then
+  REKKO=$REKKO_BIN
+else
+  echo "building rekko (release) ..." >&2
+  (cd "$ROOT" && cargo build -q --release -p rekko)
+  REKKO=$TARGET/release/rekko
+fi
 if [ ! -f "$JAR" ]; then
   echo "building JVM fixtures ..." >&2
   (cd "$ROOT/jvm-fixtures" && mvn -B -q package -DskipTests)
@@ -49,7 +62,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 addr() { echo "pekko://ClusterSystem@127.0.0.1:$1"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-cat >"$WORK/cluster.conf" <<'EOF'
+cat >"$WORK/default.conf" <<'EOF'
 pekko.cluster {
   downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
   split-brain-resolver.active-strategy = keep-majority
@@ -58,13 +71,21 @@ pekko.cluster {
   retry-unsuccessful-join-after = 3s
 }
 EOF
+cp "$WORK/default.conf" "$WORK/100ms.conf"
+cat >>"$WORK/100ms.conf" <<'EOF'
+pekko.cluster {
+  gossip-interval = 100ms
+  leader-actions-interval = 100ms
+}
+EOF
+CONF=default
 
 # start_jvm NAME PORT SEED: a JVM ClusterNode with stdin held open by this shell (fifo).
 declare -A FD PID
 start_jvm() {
   local name=$1 port=$2 seed=$3 fd
   mkfifo "$WORK/$name.in"
-  "${JAVA[@]}" --system ClusterSystem --port "$port" --seeds "$seed" --config "$WORK/cluster.conf" \
+  "${JAVA[@]}" --system ClusterSystem --port "$port" --seeds "$seed" --config "$WORK/$CONF.conf" \
     <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PID[$name]=$!
   PIDS+=($!)
@@ -75,7 +96,7 @@ start_jvm() {
 # start_rekko NAME PORT SEED: `rekko node` with its own application.conf.
 start_rekko() {
   local name=$1 port=$2 seed=$3
-  cp "$WORK/cluster.conf" "$WORK/$name.conf"
+  cp "$WORK/$CONF.conf" "$WORK/$name.conf"
   cat >>"$WORK/$name.conf" <<EOF
 pekko {
   actor.provider = cluster
@@ -83,7 +104,9 @@ pekko {
   cluster.seed-nodes = ["$seed"]
 }
 EOF
-  "$REKKO" node --config "$WORK/$name.conf" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  local log=warn
+  if [ "${BENCH_TRACE:-0}" = 1 ] && [ "$name" = r1 ]; then log="warn,rekko=debug,rekko_cluster=debug"; fi
+  NO_COLOR=1 RUST_LOG=$log "$REKKO" node --config "$WORK/$name.conf" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PID[$name]=$!
   PIDS+=($!)
 }
@@ -124,9 +147,9 @@ rekko_logged() { grep -qF "$2" "$WORK/$1.err" 2>/dev/null; }
 await() {
   local what=$1
   shift
-  for _ in $(seq 1 2400); do
+  for _ in $(seq 1 6000); do
     if "$@"; then return 0; fi
-    sleep 0.05
+    sleep 0.02
   done
   echo "timed out: $what" >&2
   exit 1
@@ -134,57 +157,93 @@ await() {
 
 count_up() { jvm_members "$1" | tr ',' '\n' | grep -c '=Up$' || true; }
 
-# --- 1. start-to-Up ---------------------------------------------------------------------
-P_SEED=$(free_port)
-SEED=$(addr "$P_SEED")
-start_jvm seed "$P_SEED" "$SEED"
-wait_ready seed
-await "seed Up" jvm_sees seed "$SEED=Up"
-echo "JVM seed up at $SEED" >&2
+# stop_all: kills every node of the current cluster (between configurations).
+stop_all() {
+  local p fd
+  for p in "${PIDS[@]}"; do
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  for fd in "${FD[@]}"; do exec {fd}>&-; done
+  PIDS=()
+  FD=()
+  PID=()
+  rm -f "$WORK"/*.in "$WORK"/*.out "$WORK"/*.err "$WORK"/r*.conf
+}
 
-P_J2=$(free_port)
-T0=$(now)
-start_jvm j2 "$P_J2" "$SEED"
-await "JVM joiner Up" jvm_sees seed "$(addr "$P_J2")=Up"
-JVM_UP=$(elapsed "$T0" "$(now)")
-echo "JVM node Up after ${JVM_UP}s" >&2
+declare -A RESULT
+# scenario CONF: start-to-Up (and memory when CONF is default) and the 10-node convergence
+# on a new cluster whose nodes all use $WORK/CONF.conf.
+scenario() {
+  CONF=$1
+  echo "--- configuration $CONF" >&2
+  # --- 1. start-to-Up -------------------------------------------------------------------
+  P_SEED=$(free_port)
+  SEED=$(addr "$P_SEED")
+  start_jvm seed "$P_SEED" "$SEED"
+  wait_ready seed
+  await "seed Up" jvm_sees seed "$SEED=Up"
+  echo "JVM seed up at $SEED" >&2
 
-P_R1=$(free_port)
-T0=$(now)
-start_rekko r1 "$P_R1" "$SEED"
-await "Rekko joiner Up" jvm_sees seed "$(addr "$P_R1")=Up"
-REKKO_UP=$(elapsed "$T0" "$(now)")
-echo "Rekko node Up after ${REKKO_UP}s" >&2
+  P_J2=$(free_port)
+  T0=$(now)
+  start_jvm j2 "$P_J2" "$SEED"
+  await "JVM joiner Up" jvm_sees seed "$(addr "$P_J2")=Up"
+  RESULT[$CONF.jvm_up]=$(elapsed "$T0" "$(now)")
+  echo "JVM node Up after ${RESULT[$CONF.jvm_up]}s" >&2
 
-# --- 2. idle memory ---------------------------------------------------------------------
-sleep 10 # let both settle into the idle cluster (heartbeats and gossip only)
-JVM_RSS=$(rss_kb "${PID[j2]}")
-REKKO_RSS=$(rss_kb "${PID[r1]}")
+  P_R1=$(free_port)
+  T0=$(now)
+  start_rekko r1 "$P_R1" "$SEED"
+  await "Rekko joiner Up" jvm_sees seed "$(addr "$P_R1")=Up"
+  RESULT[$CONF.rekko_up]=$(elapsed "$T0" "$(now)")
+  echo "Rekko node Up after ${RESULT[$CONF.rekko_up]}s" >&2
+  if [ "${BENCH_TRACE:-0}" = 1 ]; then
+    echo "Rekko joiner timeline ($CONF), process started at $(date -u -d "@$T0" +%H:%M:%S.%N):" >&2
+    grep -E 'rekko node:| - (sending|received) |Welcome' "$WORK/r1.err" | head -14 >&2 || true
+  fi
 
-# --- 3. 10-node convergence -------------------------------------------------------------
-REKKOS=(r1)
-for i in 2 3 4 5 6 7; do
-  start_rekko "r$i" "$(free_port)" "$SEED"
-  REKKOS+=("r$i")
-done
+  # --- 2. idle memory -------------------------------------------------------------------
+  if [ "$CONF" = default ]; then
+    sleep 10 # let both settle into the idle cluster (heartbeats and gossip only)
+    JVM_RSS=$(rss_kb "${PID[j2]}")
+    REKKO_RSS=$(rss_kb "${PID[r1]}")
+  fi
+
+  # --- 3. 10-node convergence -----------------------------------------------------------
+  REKKOS=(r1)
+  for i in 2 3 4 5 6 7; do
+    start_rekko "r$i" "$(free_port)" "$SEED"
+    REKKOS+=("r$i")
+  done
+  await "9 nodes Up" nine_up
+  P_R8=$(free_port)
+  T0=$(now)
+  start_rekko r8 "$P_R8" "$SEED"
+  REKKOS+=(r8)
+  await "10th node Up everywhere" all_see_up "$(addr "$P_R8")"
+  RESULT[$CONF.join_conv]=$(elapsed "$T0" "$(now)")
+  echo "join converged after ${RESULT[$CONF.join_conv]}s" >&2
+
+  VICTIM=r4
+  VICTIM_ADDR=$(grep '^READY ' "$WORK/$VICTIM.out" | cut -d' ' -f2)
+  T0=$(now)
+  kill -9 "${PID[$VICTIM]}"
+  wait "${PID[$VICTIM]}" 2>/dev/null || true
+  await "killed node removed everywhere" all_removed "$VICTIM_ADDR"
+  RESULT[$CONF.kill_conv]=$(elapsed "$T0" "$(now)")
+  echo "kill converged after ${RESULT[$CONF.kill_conv]}s" >&2
+  stop_all
+}
+
 nine_up() { [ "$(count_up seed)" -ge 9 ]; }
-await "9 nodes Up" nine_up
-# all 9 nodes agree
+# all_see_up ADDRESS: both JVM nodes and every Rekko node see ADDRESS Up.
 all_see_up() {
   local a=$1 n
   jvm_sees seed "$a=Up" && jvm_sees j2 "$a=Up" || return 1
   for n in "${REKKOS[@]}"; do rekko_logged "$n" "Member is Up: [$a]" || return 1; done
 }
-P_R8=$(free_port)
-T0=$(now)
-start_rekko r8 "$P_R8" "$SEED"
-REKKOS+=(r8)
-await "10th node Up everywhere" all_see_up "$(addr "$P_R8")"
-JOIN_CONV=$(elapsed "$T0" "$(now)")
-echo "join converged after ${JOIN_CONV}s" >&2
-
-VICTIM=r4
-VICTIM_ADDR=$(grep '^READY ' "$WORK/$VICTIM.out" | cut -d' ' -f2)
+# all_removed ADDRESS: no JVM node lists ADDRESS and every live Rekko node logged its removal.
 all_removed() {
   local a=$1 n
   ! jvm_sees seed "$a=" && ! jvm_sees j2 "$a=" || return 1
@@ -193,20 +252,25 @@ all_removed() {
     rekko_logged "$n" "Member removed: [$a]" || return 1
   done
 }
-T0=$(now)
-kill -9 "${PID[$VICTIM]}"
-wait "${PID[$VICTIM]}" 2>/dev/null || true
-await "killed node removed everywhere" all_removed "$VICTIM_ADDR"
-KILL_CONV=$(elapsed "$T0" "$(now)")
-echo "kill converged after ${KILL_CONV}s" >&2
+
+scenario default
+scenario 100ms
 
 ratio() { awk -v r="$1" -v j="$2" 'BEGIN { if (j > 0) printf "%.3f", r / j; else print "-" }'; }
+row() { printf '%-58s %10s %10s %10s\n' "$@"; }
 echo
 echo "Cluster membership: Rekko (rekko node, release) vs JVM Pekko 1.7.0 ClusterNode; JVM seed; 127.0.0.1"
-printf '%-48s %12s %12s %12s\n' "measure" "Rekko" "JVM" "Rekko/JVM"
-printf '%-48s %12s %12s %12s\n' "start to MemberUp seen by the seed (s)" "$REKKO_UP" "$JVM_UP" "$(ratio "$REKKO_UP" "$JVM_UP")"
-printf '%-48s %12s %12s %12s\n' "RSS of an idle joined node (MiB)" \
+echo "default: gossip-interval and leader-actions-interval 1 s (Pekko's defaults) on every node"
+echo "100ms:   gossip-interval and leader-actions-interval 100 ms on every node, JVM and Rekko"
+row "measure" "Rekko" "JVM" "Rekko/JVM"
+for c in default 100ms; do
+  row "start to MemberUp seen by the seed (s), $c" "${RESULT[$c.rekko_up]}" "${RESULT[$c.jvm_up]}" \
+    "$(ratio "${RESULT[$c.rekko_up]}" "${RESULT[$c.jvm_up]}")"
+done
+row "RSS of an idle joined node (MiB), default" \
   "$(awk -v k="$REKKO_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" \
   "$(awk -v k="$JVM_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" "$(ratio "$REKKO_RSS" "$JVM_RSS")"
-printf '%-48s %12s\n' "10 nodes (2 JVM + 8 Rekko): join converged (s)" "$JOIN_CONV"
-printf '%-48s %12s\n' "10 nodes: SIGKILL to removed everywhere (s)" "$KILL_CONV"
+for c in default 100ms; do
+  row "10 nodes (2 JVM + 8 Rekko): join converged (s), $c" "${RESULT[$c.join_conv]}"
+  row "10 nodes: SIGKILL to removed everywhere (s), $c" "${RESULT[$c.kill_conv]}"
+done
