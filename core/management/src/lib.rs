@@ -10,11 +10,16 @@
 //! | `PUT /cluster/members/{address}` form `operation=Leave\|Down` | `{"message":"Leaving <a>"}` / `{"message":"Downing <a>"}`; other operations 400 |
 //! | `DELETE /cluster/members/{address}` | leave, `{"message":"Leaving <a>"}` |
 //! | `POST /cluster/members` form `address=<a>` | join, `{"message":"Joining <a>"}` |
-//! | `GET /cluster/domain-events[?type=T...]` | cluster events as server-sent events |
+//! | `PUT /cluster` form `operation=prepare-for-full-shutdown` | Pekko's answer when the cluster can ([`ManagedCluster::prepare_for_full_cluster_shutdown`]), else 400 `{"message":"Operation not supported"}` |
+//! | `GET /cluster/shards`, `/cluster/shards/{name}` | `{"entityTypeKeys":[]}`, 404 `{"message":"Shard Region <name> is not started"}` (no sharding) |
+//! | `GET /cluster/domain-events[?type=T...]` | cluster events (and role leaders) as server-sent events, written as Pekko HTTP writes them |
 //! | `GET /ready`, `/alive`, `/startup` | 200 `OK`, or 500 `Not Healthy: Check [<class>] not ok` |
 //!
 //! Mutating routes are served only with `pekko.management.http.route-providers-read-only =
-//! false`, as in Pekko Management (the default is read-only: 405 for PUT and DELETE).
+//! false`, as in Pekko Management (the default is read-only: 405 for PUT, POST and DELETE under
+//! `/cluster/members`). JSON keys are in name order, as Pekko Management (spray JSON) writes
+//! them. The interop test `management_routes` compares every answer with a JVM node; see
+//! `docs/management.md`.
 //! The endpoint is bound by the `pekko.management.http.*` keys ([`ManagementSettings`]).
 //!
 //! Layout: [`settings`] reads the keys, [`model`] computes the JSON documents from a
