@@ -6,14 +6,23 @@
 //!   the first node and counted by the second (JVM side: `StreamRefNode`);
 //! * `tell <pair>`: the same Strings told by the first node to a counting
 //!   actor on the second in windows of 1000, each closed by a `barrier` ask
-//!   (the transport limit the SourceRef is measured against).
+//!   (the transport limit the SourceRef is measured against);
+//! * `window <pair>`: the same Strings told by the first node to a windowed
+//!   counter on the second, never more than the stream refs' `buffer-capacity`
+//!   of them unacknowledged, the counter acknowledging every half of it (the
+//!   SourceRef's own flow control: a receiver asks for more once half its
+//!   buffer is consumed). This is the transport under the flow-control window
+//!   every SourceRef implementation must keep, so the upper bound for it.
 //!
 //! Two JVM `StreamRefNode`s (one offering, one consuming) and two Rekko nodes
 //! run side by side. Usage: `source_ref_bench <fixtures jar> [n] [rounds]`
 //! (defaults 200000 and 3); the env var `BUFFER` sets the stream refs'
 //! `buffer-capacity` on all nodes (default: Pekko's 32) and `ONLY` runs only
 //! the cases whose `<kind> <pair>` contains it. Prints
-//! `RESULT <kind> <pair> <n> <seconds> <elements/s>` per case and round.
+//! `RESULT <kind> <pair> <n> <seconds> <elements/s> <cpu µs/element>` per case
+//! and round, the last figure being this process's CPU time (all threads, so
+//! both Rekko nodes, and only the Rekko side of a mixed pair) per element, a
+//! figure that moves less than the rate when other processes load the host.
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,6 +153,91 @@ fn register_count(node: &RemoteNode) {
     );
 }
 
+/// `/user/wcount`: the windowed counter. `"start <half>"` resets the count
+/// and is answered `"ack 0"`; every `half` Strings it tells their sender
+/// `"ack <count>"`; `"barrier"` is answered with `"ack <count>"` too.
+fn register_window_count(node: &RemoteNode) {
+    let me = format!("{}/user/wcount", node.address());
+    let state = Arc::new(parking_lot::Mutex::new((0u64, 1u64)));
+    node.register(
+        "/user/wcount",
+        Arc::new(move |node: &RemoteNode, d: Delivery| {
+            let Some(t) = d.message.as_text() else {
+                return;
+            };
+            let mut st = state.lock();
+            let ack = if let Some(h) = t.strip_prefix("start ") {
+                *st = (0, h.trim().parse::<u64>().unwrap_or(1).max(1));
+                true
+            } else if t == "barrier" {
+                true
+            } else {
+                st.0 += 1;
+                st.0 % st.1 == 0
+            };
+            if let (true, Some(sender)) = (ack, d.sender.as_deref()) {
+                let reply = SerializedMessage::string(&format!("ack {}", st.0));
+                let _ = node.tell(sender, Some(&me), reply);
+            }
+        }),
+    );
+}
+
+/// Tells `n` numbers to the windowed counter at `path`, never more than
+/// `window` ahead of its acknowledgements.
+async fn tell_window(node: &RemoteNode, path: &str, n: u64, window: u64) -> Result<f64, BoxError> {
+    static TELLERS: AtomicU64 = AtomicU64::new(0);
+    let local = format!("/user/wteller-{}", TELLERS.fetch_add(1, Ordering::Relaxed));
+    let me = format!("{}{local}", node.address());
+    let (tx, mut acks) = tokio::sync::mpsc::unbounded_channel();
+    node.register(
+        &local,
+        Arc::new(move |_: &RemoteNode, d: Delivery| {
+            let ack = d.message.as_text().and_then(|t| {
+                t.strip_prefix("ack ")
+                    .and_then(|a| a.trim().parse::<u64>().ok())
+            });
+            if let Some(a) = ack {
+                let _ = tx.send(a);
+            }
+        }),
+    );
+    let start = Instant::now();
+    let half = (window / 2).max(1);
+    let result = async {
+        node.tell(
+            path,
+            Some(&me),
+            SerializedMessage::string(&format!("start {half}")),
+        )?;
+        let (mut sent, mut barrier) = (0u64, false);
+        loop {
+            let acked = tokio::time::timeout(TIMEOUT, acks.recv())
+                .await?
+                .ok_or("teller endpoint closed")?;
+            if acked >= n {
+                return Ok::<_, BoxError>(());
+            }
+            while sent < n && sent - acked < window {
+                node.tell(
+                    path,
+                    Some(&me),
+                    SerializedMessage::string(&sent.to_string()),
+                )?;
+                sent += 1;
+            }
+            if sent == n && !barrier {
+                barrier = true;
+                node.tell(path, Some(&me), SerializedMessage::string("barrier"))?;
+            }
+        }
+    }
+    .await;
+    node.unregister(&local);
+    result?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
 /// Consumes the SourceRef offered by `refs_path`; returns the seconds from
 /// the ref's arrival to the stream's completion.
 async fn consume(
@@ -189,8 +283,29 @@ async fn tell(node: &RemoteNode, path: &str, n: u64) -> Result<f64, BoxError> {
     Ok(start.elapsed().as_secs_f64())
 }
 
-fn report(kind: &str, pair: &str, n: u64, secs: f64) {
-    println!("RESULT {kind} {pair} {n} {secs:.3} {:.0}", n as f64 / secs);
+/// CPU time of this process (all threads) so far, from `/proc/self/stat`
+/// (clock ticks of 1/100 s); 0 where that file is missing.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: utime and stime are the
+    // 12th and 13th of them.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut tick = || {
+        fields
+            .next()
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick() + tick()) / 100.0
+}
+
+fn report(kind: &str, pair: &str, n: u64, secs: f64, cpu: f64) {
+    println!(
+        "RESULT {kind} {pair} {n} {secs:.3} {:.0} {:.2}",
+        n as f64 / secs,
+        cpu * 1e6 / n as f64
+    );
 }
 
 #[tokio::main]
@@ -209,6 +324,7 @@ async fn main() -> Result<(), BoxError> {
         .ok()
         .map(|b| b.parse())
         .transpose()?;
+    let window = buffer.unwrap_or(StreamRefSettings::default().buffer_capacity) as u64;
     let settings = match buffer {
         Some(b) => StreamRefSettings::default().with_buffer_capacity(b),
         None => StreamRefSettings::default(),
@@ -222,55 +338,91 @@ async fn main() -> Result<(), BoxError> {
     let offer_refs = StreamRefs::new(offerer.clone(), settings);
     register_refs(&offerer, &offer_refs);
     register_count(&reader);
+    register_window_count(&reader);
 
     let jvm_refs = format!("{}/user/refs", jvm_offer.address);
     let jvm_count = format!("{}/user/count", jvm_offer.address);
     let rekko_refs = format!("{}/user/refs", offerer.address());
     let rekko_count = format!("{}/user/count", reader.address());
+    let jvm_wcount = format!("{}/user/wcount", jvm_offer.address);
+    let rekko_wcount = format!("{}/user/wcount", reader.address());
 
     let only = std::env::var("ONLY").unwrap_or_default();
     let run = |kind: &str, pair: &str| format!("{kind} {pair}").contains(&only);
     for _ in 0..rounds {
         if run("sourceref", "jvm->jvm") {
+            let cpu0 = cpu_secs();
             let s = jvm_read
                 .bench(&format!("bench-source {jvm_refs} {n}"), n)
                 .await?;
-            report("sourceref", "jvm->jvm", n, s);
+            report("sourceref", "jvm->jvm", n, s, cpu_secs() - cpu0);
         }
         if run("sourceref", "jvm->rekko") {
+            let cpu0 = cpu_secs();
             let s = consume(&reader, &reader_refs, &jvm_refs, n).await?;
-            report("sourceref", "jvm->rekko", n, s);
+            report("sourceref", "jvm->rekko", n, s, cpu_secs() - cpu0);
         }
         if run("sourceref", "rekko->jvm") {
+            let cpu0 = cpu_secs();
             let s = jvm_read
                 .bench(&format!("bench-source {rekko_refs} {n}"), n)
                 .await?;
-            report("sourceref", "rekko->jvm", n, s);
+            report("sourceref", "rekko->jvm", n, s, cpu_secs() - cpu0);
         }
         if run("sourceref", "rekko->rekko") {
+            let cpu0 = cpu_secs();
             let s = consume(&reader, &reader_refs, &rekko_refs, n).await?;
-            report("sourceref", "rekko->rekko", n, s);
+            report("sourceref", "rekko->rekko", n, s, cpu_secs() - cpu0);
         }
 
         if run("tell", "jvm->jvm") {
+            let cpu0 = cpu_secs();
             let s = jvm_read
                 .bench(&format!("bench-tell {jvm_count} {n}"), n)
                 .await?;
-            report("tell", "jvm->jvm", n, s);
+            report("tell", "jvm->jvm", n, s, cpu_secs() - cpu0);
         }
         if run("tell", "jvm->rekko") {
+            let cpu0 = cpu_secs();
             let s = jvm_read
                 .bench(&format!("bench-tell {rekko_count} {n}"), n)
                 .await?;
-            report("tell", "jvm->rekko", n, s);
+            report("tell", "jvm->rekko", n, s, cpu_secs() - cpu0);
         }
         if run("tell", "rekko->jvm") {
+            let cpu0 = cpu_secs();
             let s = tell(&offerer, &jvm_count, n).await?;
-            report("tell", "rekko->jvm", n, s);
+            report("tell", "rekko->jvm", n, s, cpu_secs() - cpu0);
         }
         if run("tell", "rekko->rekko") {
+            let cpu0 = cpu_secs();
             let s = tell(&offerer, &rekko_count, n).await?;
-            report("tell", "rekko->rekko", n, s);
+            report("tell", "rekko->rekko", n, s, cpu_secs() - cpu0);
+        }
+
+        if run("window", "jvm->jvm") {
+            let cpu0 = cpu_secs();
+            let s = jvm_read
+                .bench(&format!("bench-window {jvm_wcount} {n} {window}"), n)
+                .await?;
+            report("window", "jvm->jvm", n, s, cpu_secs() - cpu0);
+        }
+        if run("window", "jvm->rekko") {
+            let cpu0 = cpu_secs();
+            let s = jvm_read
+                .bench(&format!("bench-window {rekko_wcount} {n} {window}"), n)
+                .await?;
+            report("window", "jvm->rekko", n, s, cpu_secs() - cpu0);
+        }
+        if run("window", "rekko->jvm") {
+            let cpu0 = cpu_secs();
+            let s = tell_window(&offerer, &jvm_wcount, n, window).await?;
+            report("window", "rekko->jvm", n, s, cpu_secs() - cpu0);
+        }
+        if run("window", "rekko->rekko") {
+            let cpu0 = cpu_secs();
+            let s = tell_window(&offerer, &rekko_wcount, n, window).await?;
+            report("window", "rekko->rekko", n, s, cpu_secs() - cpu0);
         }
     }
 

@@ -148,6 +148,12 @@ impl Receiver {
         std::mem::take(&mut self.effects)
     }
 
+    /// Moves the effects produced since the last call, in order, to the end
+    /// of `into` (both vectors keep their allocations).
+    pub fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        into.append(&mut self.effects);
+    }
+
     /// True once the stage completed, failed or was cancelled.
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
@@ -327,26 +333,34 @@ impl Receiver {
                 if !self.check_seq_nr(seq_nr, "Illegal sequence nr in SequencedOnNext") {
                     return;
                 }
-                match self.state.clone() {
-                    State::AwaitingSubscription(p) => {
-                        if self.check_partner(sender, &p) {
-                            self.subscription_deadline = None;
-                            self.state = State::Running(p);
-                            self.deliver(payload, now);
-                        }
-                    }
-                    State::Running(p) | State::UpstreamTerminated(p) => {
-                        if self.check_partner(sender, &p) {
-                            self.deliver(payload, now);
-                        }
-                    }
+                // The hot path: the state is only borrowed (no partner clone
+                // per element).
+                let (partner, first) = match &self.state {
+                    State::AwaitingSubscription(p) => (p.as_str(), true),
+                    State::Running(p) | State::UpstreamTerminated(p) => (p.as_str(), false),
                     State::WaitingForCancelAck(p, _) => {
+                        let p = p.clone();
                         if self.check_partner(sender, &p) {
                             tracing::debug!(stage = %self.name, seq_nr, "element dropped while cancelling");
                         }
+                        return;
                     }
-                    _ => self.illegal("SequencedOnNext"),
+                    _ => return self.illegal("SequencedOnNext"),
+                };
+                if !sender.is_some_and(|s| same_actor(s, partner)) {
+                    let p = partner.to_string();
+                    self.check_partner(sender, &p);
+                    return;
                 }
+                if first {
+                    self.subscription_deadline = None;
+                    if let State::AwaitingSubscription(p) =
+                        std::mem::replace(&mut self.state, State::Finished)
+                    {
+                        self.state = State::Running(p);
+                    }
+                }
+                self.deliver(payload, now);
             }
             StreamRefMessage::RemoteStreamCompleted(seq_nr) => {
                 if matches!(self.state, State::WaitingForCancelAck(..)) {

@@ -65,6 +65,12 @@ impl Sender {
         std::mem::take(&mut self.effects)
     }
 
+    /// Moves the effects produced since the last call, in order, to the end
+    /// of `into` (both vectors keep their allocations).
+    pub fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        into.append(&mut self.effects);
+    }
+
     /// True once the stage completed, failed or was cancelled.
     pub fn is_finished(&self) -> bool {
         self.finished

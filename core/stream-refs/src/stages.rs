@@ -432,8 +432,10 @@ async fn run_sender(
     let mut up = Some(up);
     let mut pulling = false;
     let mut ready_in_a_row = 0;
+    let mut effects = Vec::new();
     let result = 'outer: loop {
-        for effect in sm.take_effects() {
+        sm.drain_effects(&mut effects);
+        for effect in effects.drain(..) {
             match effect {
                 Effect::Send { to, msg } => {
                     if let Err(e) = send(&ep, &to, &msg) {

@@ -212,6 +212,49 @@ fn foreign_sender_is_an_invalid_partner() {
 }
 
 #[test]
+fn element_before_the_handshake_starts_the_stream_and_foreign_elements_fail() {
+    let now = Instant::now();
+    let mut r = Receiver::target(R, S, StreamRefSettings::default(), now);
+    r.on_pull(now);
+    r.take_effects();
+    // The partner's first element may overtake its handshake.
+    r.on_message(
+        Some(S),
+        StreamRefMessage::SequencedOnNext {
+            seq_nr: 0,
+            payload: elem(0),
+        },
+        now,
+    );
+    assert_eq!(r.take_effects(), vec![Effect::Push(elem(0))]);
+    // Running: no subscription timeout any more, only demand redelivery.
+    assert_eq!(r.next_deadline(), Some(now + Duration::from_secs(1)));
+    r.on_pull(now);
+    r.on_message(
+        Some(S.split('#').next().unwrap()),
+        StreamRefMessage::SequencedOnNext {
+            seq_nr: 1,
+            payload: elem(1),
+        },
+        now,
+    );
+    assert_eq!(r.take_effects(), vec![Effect::Push(elem(1))]);
+    r.on_message(
+        Some("pekko://X@127.0.0.1:9/user/other"),
+        StreamRefMessage::SequencedOnNext {
+            seq_nr: 2,
+            payload: elem(2),
+        },
+        now,
+    );
+    assert!(r.take_effects().iter().any(|e| matches!(
+        e,
+        Effect::Fail(StreamRefError::InvalidPartner { expected, .. }) if expected == S
+    )));
+    assert!(r.is_finished());
+}
+
+#[test]
 fn timers_follow_the_settings() {
     let now = Instant::now();
     let settings = StreamRefSettings::default();
