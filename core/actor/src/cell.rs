@@ -16,7 +16,7 @@ use crate::actor_ref::AnyActorRef;
 use crate::behavior::{interpret_message, interpret_signal, start, Behavior, Behaviors, Inner};
 use crate::behavior::{ChildFailed, Signal, Terminated};
 use crate::context::ActorContext;
-use crate::mailbox::{Item, Mailbox, Push, SpinLock};
+use crate::mailbox::{Item, Mailbox, Push};
 use crate::path::{anonymous_name, ActorPath};
 use crate::supervision::{guarded, ActorFailure};
 use crate::system::{DispatcherKind, SystemHandle};
@@ -114,7 +114,7 @@ pub(crate) struct ActorState<M> {
 pub(crate) struct Cell<M> {
     pub(crate) header: Header,
     mailbox: Mailbox<M>,
-    state: SpinLock<ActorState<M>>,
+    state: parking_lot::Mutex<ActorState<M>>,
 }
 
 thread_local! {
@@ -263,7 +263,7 @@ impl<M: Send + 'static> Cell<M> {
         Arc::new(Cell {
             header,
             mailbox: Mailbox::new(capacity, dispatcher),
-            state: SpinLock::new(ActorState { behavior, ext }),
+            state: parking_lot::Mutex::new(ActorState { behavior, ext }),
         })
     }
 
@@ -724,7 +724,7 @@ impl<M: Send + 'static> Cell<M> {
     /// The actor's state, waiting for a running turn to end; `None` when called from inside
     /// this actor's own turn (its children are then in its context, not here, and waiting for
     /// the lock would never end).
-    fn state_outside_turn(&self) -> Option<spin::mutex::SpinMutexGuard<'_, ActorState<M>>> {
+    fn state_outside_turn(&self) -> Option<parking_lot::MutexGuard<'_, ActorState<M>>> {
         if let Some(st) = self.state.try_lock() {
             return Some(st);
         }
