@@ -69,7 +69,8 @@ pub enum HarnessError {
 }
 
 impl HarnessError {
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    /// [`HarnessError::Io`] with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         HarnessError::Io {
             context: context.into(),
             source,

@@ -22,17 +22,22 @@
 //! ```
 
 pub mod artery_proxy;
+pub mod cluster_conf;
 mod error;
 mod jar;
+pub mod logs;
 mod paths;
 pub mod persistence_fixture;
 mod pki;
 mod process;
+pub mod remote_events;
 mod requirements;
+pub mod typed_node;
 
 pub use error::HarnessError;
 pub use jar::{fixture_jar, PekkoVersion};
-pub use paths::{free_port, interop_logs_dir, repo_root};
+pub use logs::init_test_logs;
+pub use paths::{free_port, interop_logs_dir, repo_root, write_fixture_conf};
 pub use pki::{test_pki, TestPki};
 pub use process::{FixtureSpec, JvmNode, LineProcess};
 pub use requirements::{jvm_available_or_fail, running_in_ci, Skipped};

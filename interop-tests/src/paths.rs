@@ -21,6 +21,15 @@ pub fn interop_logs_dir() -> Result<PathBuf, HarnessError> {
     Ok(dir)
 }
 
+/// Writes `text` to the file `name` in [`interop_logs_dir`] (a fixture's `--config` file, kept
+/// next to its log) and returns its path.
+pub fn write_fixture_conf(name: &str, text: &str) -> Result<PathBuf, HarnessError> {
+    let conf = interop_logs_dir()?.join(name);
+    std::fs::write(&conf, text)
+        .map_err(|e| HarnessError::io(format!("writing {}", conf.display()), e))?;
+    Ok(conf)
+}
+
 /// The cargo target directory: test binaries live in `<target>/<profile>/deps/`.
 pub(crate) fn target_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {

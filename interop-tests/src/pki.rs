@@ -17,6 +17,17 @@ pub struct TestPki {
     pub ca_cert_file: PathBuf,
 }
 
+impl TestPki {
+    /// These files as Rekko's TLS settings (`pekko.remote.artery.ssl.rotating-keys-engine`).
+    pub fn tls_settings(&self) -> rekko_remote::TlsSettings {
+        rekko_remote::TlsSettings {
+            key_file: self.key_file.clone(),
+            cert_file: self.cert_file.clone(),
+            ca_cert_file: self.ca_cert_file.clone(),
+        }
+    }
+}
+
 /// Creates in `dir` a new CA and an RSA node certificate with CN and DNS SAN `name`, valid for
 /// server and client authentication. Two calls make two unrelated CAs.
 pub fn test_pki(dir: &Path, name: &str) -> Result<TestPki, HarnessError> {

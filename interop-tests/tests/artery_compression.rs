@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rekko_interop_tests::{interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_interop_tests::{require_jvm, write_fixture_conf, FixtureSpec, HarnessError, JvmNode};
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
 
 const ANSWER: Duration = Duration::from_secs(30);
@@ -12,17 +12,12 @@ const ANSWER: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rekko_uses_the_table_a_jvm_advertises() -> Result<(), HarnessError> {
     require_jvm!();
-    let conf = interop_logs_dir()?.join("artery-compression.conf");
-    std::fs::write(
-        &conf,
+    let conf = write_fixture_conf(
+        "artery-compression.conf",
         "pekko.remote.artery.advanced.compression {\n  \
          actor-refs.advertisement-interval = 500 ms\n  \
          manifests.advertisement-interval = 500 ms\n}\n",
-    )
-    .map_err(|source| HarnessError::Io {
-        context: format!("writing {}", conf.display()),
-        source,
-    })?;
+    )?;
     let jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")

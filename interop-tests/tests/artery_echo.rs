@@ -4,27 +4,20 @@
 
 use std::time::Duration;
 
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
+use rekko_interop_tests::{
+    init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ANSWER: Duration = Duration::from_secs(30);
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
 
 fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
     tokio::task::block_in_place(|| node.request(line, ANSWER))
 }
 
 async fn echo_both_ways(version: PekkoVersion, system: &str) -> Result<(), HarnessError> {
-    init_logs();
+    init_test_logs();
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")

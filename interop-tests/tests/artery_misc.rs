@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rekko_interop_tests::{
-    interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    require_jvm, write_fixture_conf, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
 };
 use rekko_remote::{
     ByteArray, JvmThrowable, PoisonPill, RemoteEvent, RemoteNode, RemoteSettings, StackFrame,
@@ -259,16 +259,11 @@ async fn status_failure_from_rekko_is_decoded_by_the_jvm() -> Result<(), Harness
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_mib_message_on_the_large_stream_both_ways() -> Result<(), HarnessError> {
     require_jvm!();
-    let conf = interop_logs_dir()?.join("artery-large.conf");
     // The JVM sends replies to Rekko's temporary ask paths on stream 3.
-    std::fs::write(
-        &conf,
+    let conf = write_fixture_conf(
+        "artery-large.conf",
         "pekko.remote.artery {\n  large-message-destinations = [\"/temp/*\"]\n  advanced.maximum-large-frame-size = 4 MiB\n}\n",
-    )
-    .map_err(|source| HarnessError::Io {
-        context: format!("writing {}", conf.display()),
-        source,
-    })?;
+    )?;
     let jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")

@@ -7,51 +7,19 @@ use std::time::Duration;
 
 use rekko_actor::remote::SerializerRegistry;
 use rekko_actor::testkit::TestProbe;
-use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors};
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
-use rekko_remote::typed::RemoteActorRefProvider;
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_interop_tests::typed_node::{spawn_tagger, tagger_guardian, TypedNode};
+use rekko_interop_tests::{
+    init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 
 const ANSWER: Duration = Duration::from_secs(30);
-
-/// Spawns an actor that forwards `<name>:<text>` to the probe for every String.
-struct SpawnTagger {
-    name: String,
-    probe: ActorRef<String>,
-    reply_to: ActorRef<ActorRef<String>>,
-}
-
-fn guardian() -> Behavior<SpawnTagger> {
-    Behaviors::receive(|ctx, m: SpawnTagger| {
-        let tag = m.name.clone();
-        let probe = m.probe;
-        let r = ctx.spawn(
-            Behaviors::receive_message(move |s: String| {
-                probe.tell(format!("{tag}:{s}"));
-                Behaviors::same()
-            }),
-            &m.name,
-        );
-        m.reply_to.tell(r);
-        Behaviors::same()
-    })
-}
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
 
 fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
     tokio::task::block_in_place(|| node.request(line, ANSWER))
 }
 
 async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> {
-    init_logs();
+    init_test_logs();
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.SelectionNode")
@@ -60,30 +28,12 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
                 .args(["--system", "SelJvm"]),
         )
     })?;
-    let mut settings = ActorSystemSettings::default();
-    settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
-    let system = ActorSystem::new(guardian(), "Rekko", settings).expect("actor system");
-    let node = RemoteNode::start(RemoteSettings::new("Rekko", "127.0.0.1", 0))
-        .await
-        .expect("node");
-    let provider = RemoteActorRefProvider::new(&node, system.handle(), SerializerRegistry::new())
-        .expect("provider");
+    let rekko_node = TypedNode::start(tagger_guardian(), "Rekko", SerializerRegistry::new()).await;
+    let (node, provider) = (&rekko_node.node, &rekko_node.provider);
     let probe = TestProbe::new("probe");
     let mut spawned = Vec::new();
     for name in ["worker-a", "worker-b", "other", "inbox"] {
-        let p = probe.ref_();
-        let r: ActorRef<String> = system
-            .guardian()
-            .ask(
-                |reply_to| SpawnTagger {
-                    name: name.into(),
-                    probe: p,
-                    reply_to,
-                },
-                ANSWER,
-            )
-            .await
-            .expect("spawned");
+        let r = spawn_tagger(&rekko_node.system, name, probe.ref_(), ANSWER).await;
         // Plain children of the guardian, never exposed: selections walk the live actor tree.
         spawned.push(r);
     }
@@ -175,9 +125,7 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
         .expect("answers open");
     assert_eq!(id.actor_ref, None);
 
-    node.shutdown().await;
-    system.terminate();
-    system.when_terminated().await;
+    rekko_node.stop().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

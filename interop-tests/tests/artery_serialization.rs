@@ -8,7 +8,9 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
+use rekko_interop_tests::{
+    init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 use rekko_remote::{
     jackson_cbor, jackson_json, protobuf, ByteString, RemoteEvent, RemoteMessage, RemoteNode,
     RemoteSettings, SerializedMessage,
@@ -47,15 +49,6 @@ struct Point {
 }
 protobuf!(Point, "org.rekko.fixtures.WireTypes$Point");
 
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
 fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
     tokio::task::block_in_place(|| node.request(line, ANSWER))
 }
@@ -88,7 +81,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
 }
 
 async fn typed_both_ways(version: PekkoVersion, system: &str) -> Result<(), HarnessError> {
-    init_logs();
+    init_test_logs();
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")

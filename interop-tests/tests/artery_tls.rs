@@ -14,12 +14,9 @@ const ANSWER: Duration = Duration::from_secs(30);
 
 /// A CA and one node certificate (CN and SAN `name`) signed by it, as TLS settings.
 fn pki(dir: &Path, name: &str) -> TlsSettings {
-    let files = test_pki(dir, name).expect("test certificates are created with openssl");
-    TlsSettings {
-        key_file: files.key_file,
-        cert_file: files.cert_file,
-        ca_cert_file: files.ca_cert_file,
-    }
+    test_pki(dir, name)
+        .expect("test certificates are created with openssl")
+        .tls_settings()
 }
 
 fn jvm_conf(dir: &Path, pki: &TlsSettings) -> String {

@@ -6,80 +6,17 @@
 
 use std::time::Duration;
 
-use rekko_actor::remote::{SerializerRegistry, WireError, WireMessage};
+use rekko_actor::remote::SerializerRegistry;
 use rekko_actor::testkit::TestProbe;
-use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors};
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
-use rekko_remote::codec::Bytes;
-use rekko_remote::typed::{serde_actor_ref, RemoteActorRefProvider};
-use rekko_remote::{RemoteNode, RemoteSettings};
-use serde::{Deserialize, Serialize};
+use rekko_actor::ActorRef;
+use rekko_interop_tests::typed_node::{
+    spawn_tagger, tagger_guardian, Hello, TypedNode, HELLO_MANIFEST,
+};
+use rekko_interop_tests::{
+    init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 
 const ANSWER: Duration = Duration::from_secs(30);
-
-/// `org.rekko.fixtures.SelectionNode$Hello` (Jackson JSON), answered by the
-/// JVM's typed `/user/greeter` to its `replyTo`.
-#[derive(Serialize, Deserialize)]
-struct Hello {
-    text: String,
-    #[serde(rename = "replyTo", with = "serde_actor_ref")]
-    reply_to: ActorRef<String>,
-}
-
-impl WireMessage for Hello {
-    const SERIALIZER_ID: i32 = 31;
-    fn manifest(&self) -> String {
-        "org.rekko.fixtures.SelectionNode$Hello".into()
-    }
-    fn to_bytes(&self) -> Result<Bytes, WireError> {
-        serde_json::to_vec(self)
-            .map(Bytes::from)
-            .map_err(|e| WireError::Decode {
-                serializer_id: 31,
-                manifest: self.manifest(),
-                reason: e.to_string(),
-            })
-    }
-    fn from_bytes(manifest: &str, bytes: &[u8]) -> Result<Self, WireError> {
-        serde_json::from_slice(bytes).map_err(|e| WireError::Decode {
-            serializer_id: 31,
-            manifest: manifest.into(),
-            reason: e.to_string(),
-        })
-    }
-}
-
-/// Spawns an actor that forwards `<name>:<text>` to the probe for every String.
-struct SpawnTagger {
-    name: String,
-    probe: ActorRef<String>,
-    reply_to: ActorRef<ActorRef<String>>,
-}
-
-fn guardian() -> Behavior<SpawnTagger> {
-    Behaviors::receive(|ctx, m: SpawnTagger| {
-        let tag = m.name.clone();
-        let probe = m.probe;
-        let r = ctx.spawn(
-            Behaviors::receive_message(move |s: String| {
-                probe.tell(format!("{tag}:{s}"));
-                Behaviors::same()
-            }),
-            &m.name,
-        );
-        m.reply_to.tell(r);
-        Behaviors::same()
-    })
-}
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
 
 fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
     tokio::task::block_in_place(|| node.request(line, ANSWER))
@@ -88,7 +25,7 @@ fn jvm_request(node: &mut JvmNode, line: &str) -> Result<String, HarnessError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_refs_with_pekko_1_7() -> Result<(), HarnessError> {
     require_jvm!();
-    init_logs();
+    init_test_logs();
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.SelectionNode")
@@ -97,30 +34,13 @@ async fn typed_refs_with_pekko_1_7() -> Result<(), HarnessError> {
                 .args(["--system", "SelJvm"]),
         )
     })?;
-    let mut settings = ActorSystemSettings::default();
-    settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
-    let system = ActorSystem::new(guardian(), "Rekko", settings).expect("actor system");
-    let node = RemoteNode::start(RemoteSettings::new("Rekko", "127.0.0.1", 0))
-        .await
-        .expect("node");
     let registry = SerializerRegistry::new();
-    registry.bind::<Hello>("org.rekko.fixtures.SelectionNode$Hello");
-    let provider = RemoteActorRefProvider::new(&node, system.handle(), registry).expect("provider");
+    registry.bind::<Hello>(HELLO_MANIFEST);
+    let rekko = TypedNode::start(tagger_guardian(), "Rekko", registry).await;
+    let (node, provider) = (&rekko.node, &rekko.provider);
     let resolver = provider.resolver();
     let probe = TestProbe::new("probe");
-    let p = probe.ref_();
-    let inbox: ActorRef<String> = system
-        .guardian()
-        .ask(
-            |reply_to| SpawnTagger {
-                name: "inbox".into(),
-                probe: p,
-                reply_to,
-            },
-            ANSWER,
-        )
-        .await
-        .expect("inbox spawned");
+    let inbox = spawn_tagger(&rekko.system, "inbox", probe.ref_(), ANSWER).await;
 
     // 1. A typed ref to a JVM actor; the JVM answers the sender ref, a Rekko actor.
     let worker: ActorRef<String> = resolver
@@ -202,9 +122,7 @@ async fn typed_refs_with_pekko_1_7() -> Result<(), HarnessError> {
         .expect("ask again");
     assert_eq!(r, "worker-1:again");
 
-    node.shutdown().await;
-    system.terminate();
-    system.when_terminated().await;
+    rekko.stop().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use rekko_actor::remote::SerializerRegistry;
 use rekko_actor::testkit::TestProbe;
-use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors};
-use rekko_interop_tests::{require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion};
-use rekko_remote::typed::RemoteActorRefProvider;
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_actor::{ActorRef, Behavior, Behaviors};
+use rekko_interop_tests::typed_node::TypedNode;
+use rekko_interop_tests::{
+    require_jvm, write_fixture_conf, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+};
 
 const ANSWER: Duration = Duration::from_secs(30);
 
@@ -40,13 +41,10 @@ fn guardian() -> Behavior<SpawnVictim> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pekko_1_7_watches_a_rekko_typed_actor() -> Result<(), HarnessError> {
     require_jvm!();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let conf = dir.path().join("watch.conf");
-    std::fs::write(
-        &conf,
+    let conf = write_fixture_conf(
+        "artery-typed-watch.conf",
         "pekko.remote.use-unsafe-remote-features-outside-cluster = on\n",
-    )
-    .expect("write config");
+    )?;
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")
@@ -55,17 +53,12 @@ async fn pekko_1_7_watches_a_rekko_typed_actor() -> Result<(), HarnessError> {
                 .args(["--system", "Watcher", "--config", &conf.to_string_lossy()]),
         )
     })?;
-    let mut settings = ActorSystemSettings::default();
-    settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
-    let system = ActorSystem::new(guardian(), "Rekko", settings).expect("actor system");
-    let node = RemoteNode::start(RemoteSettings::new("Rekko", "127.0.0.1", 0))
-        .await
-        .expect("node");
-    let provider = RemoteActorRefProvider::new(&node, system.handle(), SerializerRegistry::new())
-        .expect("provider");
+    let rekko = TypedNode::start(guardian(), "Rekko", SerializerRegistry::new()).await;
+    let (node, provider) = (&rekko.node, &rekko.provider);
     let probe = TestProbe::new("probe");
     let p = probe.ref_();
-    let victim: ActorRef<String> = system
+    let victim: ActorRef<String> = rekko
+        .system
         .guardian()
         .ask(|reply_to| SpawnVictim { probe: p, reply_to }, ANSWER)
         .await
@@ -88,9 +81,7 @@ async fn pekko_1_7_watches_a_rekko_typed_actor() -> Result<(), HarnessError> {
         tokio::task::block_in_place(|| jvm.process().wait_for_prefix("TERMINATED ", ANSWER))?;
     assert_eq!(line, format!("TERMINATED {path}"));
 
-    node.shutdown().await;
-    system.terminate();
-    system.when_terminated().await;
+    rekko.stop().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
     Ok(())
 }

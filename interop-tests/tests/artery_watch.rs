@@ -3,27 +3,13 @@
 
 use std::time::Duration;
 
+use rekko_interop_tests::remote_events::next_terminated;
 use rekko_interop_tests::{
-    interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    require_jvm, write_fixture_conf, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
 };
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
-use tokio::sync::broadcast;
 
 const ANSWER: Duration = Duration::from_secs(30);
-
-async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, bool) {
-    loop {
-        match tokio::time::timeout(ANSWER, rx.recv()).await {
-            Ok(Ok(RemoteEvent::Terminated {
-                actor,
-                existence_confirmed,
-                ..
-            })) => return (actor, existence_confirmed),
-            Ok(Ok(_)) => continue,
-            other => panic!("no Terminated event: {other:?}"),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rekko_watches_a_missing_jvm_actor() -> Result<(), HarnessError> {
@@ -45,12 +31,15 @@ async fn rekko_watches_a_missing_jvm_actor() -> Result<(), HarnessError> {
     // DeathWatchNotification(existenceConfirmed = false), which we ack.
     let missing = format!("{}/user/nobody", jvm.address());
     rust.watch(&missing).await.expect("watch");
-    assert_eq!(next_terminated(&mut events).await, (missing, false));
+    assert_eq!(next_terminated(&mut events, ANSWER).await, (missing, false));
 
     // A second watch on the same association uses the next sequence numbers.
     let missing2 = format!("{}/user/nobody2", jvm.address());
     rust.watch(&missing2).await.expect("watch");
-    assert_eq!(next_terminated(&mut events).await, (missing2, false));
+    assert_eq!(
+        next_terminated(&mut events, ANSWER).await,
+        (missing2, false)
+    );
 
     rust.shutdown().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
@@ -64,15 +53,10 @@ async fn rekko_watches_a_missing_jvm_actor() -> Result<(), HarnessError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_jvm_is_detected_by_rekko_failure_detector() -> Result<(), HarnessError> {
     require_jvm!();
-    let conf = interop_logs_dir()?.join("artery-watch-unsafe.conf");
-    std::fs::write(
-        &conf,
+    let conf = write_fixture_conf(
+        "artery-watch-unsafe.conf",
         "pekko.remote.use-unsafe-remote-features-outside-cluster = on\n",
-    )
-    .map_err(|source| HarnessError::Io {
-        context: format!("writing {}", conf.display()),
-        source,
-    })?;
+    )?;
     let mut jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use rekko_interop_tests::{
-    require_jvm, FixtureSpec, HarnessError, JvmNode, LineProcess, PekkoVersion,
+    require_jvm, write_fixture_conf, FixtureSpec, HarnessError, JvmNode, LineProcess, PekkoVersion,
 };
 
 const ANSWER: Duration = Duration::from_secs(30);
@@ -48,13 +48,10 @@ fn start_rust_node(name: &str) -> Result<(LineProcess, String), HarnessError> {
 
 fn watched_by(version: PekkoVersion, system: &str) -> Result<(), HarnessError> {
     // Without a cluster, Pekko drops remote Watch unless this is on.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let conf = dir.path().join("watch.conf");
-    std::fs::write(
-        &conf,
+    let conf = write_fixture_conf(
+        &format!("artery-watched-{}.conf", version.as_str()),
         "pekko.remote.use-unsafe-remote-features-outside-cluster = on\n",
-    )
-    .expect("write config");
+    )?;
     let mut jvm = JvmNode::start(
         FixtureSpec::new("org.rekko.fixtures.EchoNode")
             .name(&format!("artery-watched-{}", version.as_str()))

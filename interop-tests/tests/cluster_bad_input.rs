@@ -10,8 +10,6 @@
 //!
 //! Logs are awaited by polling until a deadline; nothing sleeps as synchronisation.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +17,8 @@ use hocon_config::Config;
 use prost::Message;
 use rekko_cluster::codec::{gossip_to_proto, gzip, proto, unique_address_to_proto};
 use rekko_cluster::{Address, ClusterNode, MemberStatus};
+use rekko_interop_tests::cluster_conf::split_brain_conf;
+use rekko_interop_tests::logs::{capture_logs, captured_log_line, fixture_log_line};
 use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
 use rekko_remote::{RemoteNode, RemoteSettings, SerializedMessage};
 
@@ -28,77 +28,13 @@ const CONVERGE: Duration = Duration::from_secs(60);
 const SBR_KEY: &str = "pekko.cluster.split-brain-resolver.active-strategy";
 
 /// The JVM fixture's cluster settings (keep-majority).
-const REKKO_CONF: &str = r#"
-pekko.cluster {
-  downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
-  split-brain-resolver.active-strategy = keep-majority
-  split-brain-resolver.stable-after = 5s
-  seed-node-timeout = 3s
-  retry-unsuccessful-join-after = 3s
+fn rekko_conf() -> String {
+    split_brain_conf("keep-majority", "5s")
 }
-"#;
 
 /// The same, with another strategy: incompatible with the fixture's keep-majority.
-const KEEP_OLDEST_CONF: &str = r#"
-pekko.cluster {
-  downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
-  split-brain-resolver.active-strategy = keep-oldest
-  split-brain-resolver.stable-after = 5s
-  seed-node-timeout = 3s
-  retry-unsuccessful-join-after = 3s
-}
-"#;
-
-/// Every log line of this test binary, kept so that tests can assert what Rekko logged.
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_ansi(false)
-            .with_writer(move || Capture(sink.clone()))
-            .try_init();
-        logs
-    })
-}
-
-/// Writes to the capture buffer and to stderr.
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut logs) = self.0.lock() {
-            logs.extend_from_slice(buf);
-        }
-        std::io::stderr().write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
-
-/// The captured Rekko log line containing every one of `needles`, if any.
-fn rekko_log_line(needles: &[&str]) -> Option<String> {
-    let logs = captured().lock().ok()?;
-    String::from_utf8_lossy(&logs)
-        .lines()
-        .find(|l| needles.iter().all(|n| l.contains(n)))
-        .map(str::to_string)
-}
-
-/// The JVM fixture's log line containing every one of `needles`, if any.
-fn jvm_log_line(node: &mut JvmNode, needles: &[&str]) -> Option<String> {
-    let text = std::fs::read_to_string(node.process().log_path()).ok()?;
-    text.lines()
-        .find(|l| needles.iter().all(|n| l.contains(n)))
-        .map(str::to_string)
+fn keep_oldest_conf() -> String {
+    split_brain_conf("keep-oldest", "5s")
 }
 
 /// Polls `probe` until it yields a value, failing with `what` after [`CONVERGE`].
@@ -110,13 +46,6 @@ async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn io_err(context: &str, source: std::io::Error) -> HarnessError {
-    HarnessError::Io {
-        context: context.to_string(),
-        source,
     }
 }
 
@@ -157,19 +86,19 @@ fn jvm_members(node: &mut JvmNode) -> Result<String, HarnessError> {
 async fn jvm_joiner_with_incompatible_config_is_refused_by_rekko_seed() -> Result<(), HarnessError>
 {
     require_jvm!();
-    captured();
+    capture_logs();
     let (pr, pj) = (free_port()?, free_port()?);
     let seed = jvm_address(pr);
-    let rekko = start_rekko(pr, REKKO_CONF).await;
+    let rekko = start_rekko(pr, &rekko_conf()).await;
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
     eventually("the Rekko seed to be Up", || {
         (rekko.self_member()?.status == MemberStatus::Up).then_some(())
     })
     .await;
 
-    let dir = tempfile::tempdir().map_err(|e| io_err("temp dir", e))?;
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::io("temp dir", e))?;
     let conf = dir.path().join("keep-oldest.conf");
-    std::fs::write(&conf, KEEP_OLDEST_CONF).map_err(|e| io_err("writing conf", e))?;
+    std::fs::write(&conf, keep_oldest_conf()).map_err(|e| HarnessError::io("writing conf", e))?;
     let joiner = jvm_address(pj);
     let mut jvm = start_jvm(
         "bad-input-incompatible-joiner",
@@ -180,7 +109,7 @@ async fn jvm_joiner_with_incompatible_config_is_refused_by_rekko_seed() -> Resul
 
     // Rekko, the contact node, logs Pekko's warning with the incompatible key ...
     let warned = eventually("Rekko's incompatible-settings warning", || {
-        rekko_log_line(&[
+        captured_log_line(&[
             "Found incompatible settings when",
             &joiner,
             &format!("{SBR_KEY} is incompatible"),
@@ -190,7 +119,7 @@ async fn jvm_joiner_with_incompatible_config_is_refused_by_rekko_seed() -> Resul
     assert!(warned.contains("WARN"), "{warned}");
     // ... and the JVM refuses the IncompatibleConfig reply with its own error and shuts down.
     let refused = eventually("the JVM's refusal", || {
-        jvm_log_line(
+        fixture_log_line(
             &mut jvm,
             &["Couldn't join seed nodes because of incompatible cluster configuration"],
         )
@@ -215,17 +144,17 @@ async fn jvm_joiner_with_incompatible_config_is_refused_by_rekko_seed() -> Resul
 async fn rekko_joiner_with_incompatible_config_is_refused_by_jvm_seed() -> Result<(), HarnessError>
 {
     require_jvm!();
-    captured();
+    capture_logs();
     let (pj, pr) = (free_port()?, free_port()?);
     let seed = jvm_address(pj);
     let mut jvm = start_jvm("bad-input-jvm-seed", pj, std::slice::from_ref(&seed), None)?;
-    let rekko = start_rekko(pr, KEEP_OLDEST_CONF).await;
+    let rekko = start_rekko(pr, &keep_oldest_conf()).await;
     let me = rekko.self_address().to_string();
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
 
     // The JVM seed logs its reason ...
     let warned = eventually("the JVM's incompatible-settings warning", || {
-        jvm_log_line(
+        fixture_log_line(
             &mut jvm,
             &[
                 "Found incompatible settings when",
@@ -238,7 +167,7 @@ async fn rekko_joiner_with_incompatible_config_is_refused_by_jvm_seed() -> Resul
     assert!(warned.contains("WARN"), "{warned}");
     // ... Rekko refuses with Pekko's words and shuts its cluster extension down.
     let refused = eventually("Rekko's refusal", || {
-        rekko_log_line(&[
+        captured_log_line(&[
             &me,
             "Couldn't join seed nodes because of incompatible cluster configuration",
             &seed,
@@ -276,7 +205,7 @@ fn send_raw(from: &RemoteNode, to: &ClusterNode, manifest: &str, payload: Vec<u8
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_gossip_is_dropped_and_rekko_stays_a_member() -> Result<(), HarnessError> {
     require_jvm!();
-    captured();
+    capture_logs();
     let (pj, pr, pp) = (free_port()?, free_port()?, free_port()?);
     let seed = jvm_address(pj);
     let mut jvm = start_jvm(
@@ -285,7 +214,7 @@ async fn malformed_gossip_is_dropped_and_rekko_stays_a_member() -> Result<(), Ha
         std::slice::from_ref(&seed),
         None,
     )?;
-    let rekko = start_rekko(pr, REKKO_CONF).await;
+    let rekko = start_rekko(pr, &rekko_conf()).await;
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
     let me = rekko.self_address().to_string();
     let both_up = format!("MEMBERS {}", {
@@ -357,7 +286,7 @@ async fn malformed_gossip_is_dropped_and_rekko_stays_a_member() -> Result<(), Ha
         ("truncated status", "GossipStatus"),
     ] {
         let line = eventually(&format!("the log line for the {what} gossip"), || {
-            rekko_log_line(&[
+            captured_log_line(&[
                 &me,
                 "dropping malformed cluster message",
                 &probe_address,

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use hocon_config::Config;
 use rekko_cluster::{Address, ClusterNode, MemberStatus};
+use rekko_interop_tests::cluster_conf::split_brain_conf;
 use rekko_interop_tests::{
-    free_port, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    free_port, init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
 };
 use rekko_remote::{RemoteNode, RemoteSettings};
 
@@ -15,24 +16,13 @@ const SYSTEM: &str = "ClusterSystem";
 const ANSWER: Duration = Duration::from_secs(30);
 const CONVERGE: Duration = Duration::from_secs(60);
 
-/// The same cluster settings as the JVM fixture's `cluster-node.conf`.
-const REKKO_CONF: &str = r#"
-pekko.cluster {
-  downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
-  split-brain-resolver.active-strategy = keep-majority
-  split-brain-resolver.stable-after = 5s
-  seed-node-timeout = 3s
-  retry-unsuccessful-join-after = 3s
-}
-"#;
-
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_test_writer()
-        .try_init();
+/// Three free ports in ascending order and a Rekko node on the first (the lowest address, so
+/// the leader once all are members).
+async fn rekko_seed_and_two_ports() -> Result<(u16, u16, u16, ClusterNode), HarnessError> {
+    let mut ports = [free_port()?, free_port()?, free_port()?];
+    ports.sort();
+    let [pr, p1, p2] = ports;
+    Ok((pr, p1, p2, start_rekko(pr).await))
 }
 
 fn jvm_address(port: u16) -> String {
@@ -60,7 +50,9 @@ async fn start_rekko(port: u16) -> ClusterNode {
     let remote = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", port))
         .await
         .expect("Rekko remoting starts");
-    let config = Config::parse_string(REKKO_CONF).expect("config parses");
+    // The same cluster settings as the JVM fixture's `cluster-node.conf`.
+    let config =
+        Config::parse_string(&split_brain_conf("keep-majority", "5s")).expect("config parses");
     ClusterNode::start(remote, &config).expect("Rekko cluster starts")
 }
 
@@ -138,7 +130,7 @@ async fn await_all_up(
 }
 
 async fn rekko_joins_two_jvm_nodes(version: PekkoVersion) -> Result<(), HarnessError> {
-    init_logs();
+    init_test_logs();
     let (p1, p2, p3) = (free_port()?, free_port()?, free_port()?);
     let seed = jvm_address(p1);
     let mut j1 = start_jvm("cluster-seed", version, p1, std::slice::from_ref(&seed))?;
@@ -173,12 +165,9 @@ async fn rekko_joins_pekko_1_0_3_cluster_through_jvm_seed() -> Result<(), Harnes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jvm_nodes_join_rekko_seed_and_rekko_leaves_gracefully() -> Result<(), HarnessError> {
     require_jvm!();
-    init_logs();
-    let mut ports = [free_port()?, free_port()?, free_port()?];
-    ports.sort();
-    let [pr, p1, p2] = ports;
+    init_test_logs();
+    let (pr, p1, p2, rekko) = rekko_seed_and_two_ports().await?;
     let seed = jvm_address(pr);
-    let rekko = start_rekko(pr).await;
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
     let seeds = [seed.clone()];
     let mut j1 = start_jvm("cluster-joiner-1", PekkoVersion::V1_7_0, p1, &seeds)?;
@@ -239,12 +228,9 @@ async fn jvm_nodes_join_rekko_seed_and_rekko_leaves_gracefully() -> Result<(), H
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_jvm_node_is_downed_by_rekko_leader() -> Result<(), HarnessError> {
     require_jvm!();
-    init_logs();
-    let mut ports = [free_port()?, free_port()?, free_port()?];
-    ports.sort();
-    let [pr, p1, p2] = ports;
+    init_test_logs();
+    let (pr, p1, p2, rekko) = rekko_seed_and_two_ports().await?;
     let seed = jvm_address(pr);
-    let rekko = start_rekko(pr).await;
     let mut events = rekko.subscribe();
     rekko.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
     let seeds = [seed.clone()];

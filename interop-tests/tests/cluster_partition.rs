@@ -8,14 +8,14 @@
 //! polled until a deadline; nothing sleeps as synchronisation.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hocon_config::Config;
 use rekko_cluster::{Address, ClusterNode, MemberStatus};
 use rekko_interop_tests::artery_proxy::ArteryProxy;
+use rekko_interop_tests::cluster_conf::split_brain_conf;
+use rekko_interop_tests::logs::{capture_logs, captured_log};
 use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
 use rekko_remote::{RemoteNode, RemoteSettings, SerializedMessage};
 
@@ -24,63 +24,8 @@ const ANSWER: Duration = Duration::from_secs(30);
 const CONVERGE: Duration = Duration::from_secs(90);
 
 /// Settings shared by every node (JVM and Rekko): keep-majority, short stable-after.
-const CLUSTER_CONF: &str = r#"
-pekko.cluster {
-  downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
-  split-brain-resolver.active-strategy = keep-majority
-  split-brain-resolver.stable-after = 3s
-  seed-node-timeout = 3s
-  retry-unsuccessful-join-after = 3s
-}
-"#;
-
-/// Every log line of this test binary, so that the test can read what Rekko logged.
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_ansi(false)
-            .with_writer(move || Capture(sink.clone()))
-            .try_init();
-        logs
-    })
-}
-
-/// Writes to the capture buffer and to stderr.
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut logs) = self.0.lock() {
-            logs.extend_from_slice(buf);
-        }
-        std::io::stderr().write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
-
-fn rekko_log() -> String {
-    captured()
-        .lock()
-        .map(|l| String::from_utf8_lossy(&l).into_owned())
-        .unwrap_or_default()
-}
-
-fn io_err(context: &str, source: std::io::Error) -> HarnessError {
-    HarnessError::Io {
-        context: context.to_string(),
-        source,
-    }
+fn cluster_conf() -> String {
+    split_brain_conf("keep-majority", "3s")
 }
 
 fn address(port: u16) -> String {
@@ -97,10 +42,11 @@ struct Plan {
 fn start_jvm(dir: &Path, plan: &Plan, seed: &str) -> Result<JvmNode, HarnessError> {
     let conf = dir.join(format!("{}.conf", plan.name));
     let text = format!(
-        "{CLUSTER_CONF}\npekko.remote.artery.bind.port = {}\n",
+        "{}\npekko.remote.artery.bind.port = {}\n",
+        cluster_conf(),
         plan.bind
     );
-    std::fs::write(&conf, text).map_err(|e| io_err("writing node conf", e))?;
+    std::fs::write(&conf, text).map_err(|e| HarnessError::io("writing node conf", e))?;
     tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.ClusterNode")
@@ -118,7 +64,7 @@ async fn start_rekko(plan: &Plan, seed: &str) -> ClusterNode {
     let remote = RemoteNode::start(settings)
         .await
         .expect("Rekko remoting starts");
-    let config = Config::parse_string(CLUSTER_CONF).expect("config parses");
+    let config = Config::parse_string(&cluster_conf()).expect("config parses");
     let node = ClusterNode::start(remote, &config).expect("Rekko cluster starts");
     node.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
     node
@@ -174,7 +120,7 @@ async fn await_views(
 async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
 ) -> Result<(), HarnessError> {
     require_jvm!();
-    captured();
+    capture_logs();
     let mut plans = Vec::new();
     // j* are JVM nodes, r* Rekko nodes.
     for name in ["j1", "j2", "r1", "j3", "r2"] {
@@ -193,7 +139,7 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
     let by_name: BTreeMap<&str, &Plan> = plans.iter().map(|p| (p.name, p)).collect();
     let addr_of = |name: &str| address(by_name[name].canonical);
     let seed = addr_of("j1");
-    let dir = tempfile::tempdir().map_err(|e| io_err("temp dir", e))?;
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::io("temp dir", e))?;
 
     let mut j1 = start_jvm(dir.path(), by_name["j1"], &seed)?;
     let r1 = start_rekko(by_name["r1"], &seed).await;
@@ -252,7 +198,7 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
     eprintln!("minority JVM node: {j3_state}");
 
     // Both decisions were logged with Pekko's words, by a JVM or a Rekko node.
-    let mut logs = rekko_log();
+    let mut logs = captured_log();
     for j in [&mut j1, &mut j2, &mut j3] {
         logs.push_str(&std::fs::read_to_string(j.process().log_path()).unwrap_or_default());
     }
@@ -284,7 +230,7 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
 /// reconnect and messages pass again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn artery_proxy_cuts_and_restores_traffic() -> Result<(), HarnessError> {
-    captured();
+    capture_logs();
     let proxy = ArteryProxy::new();
     let mut nodes = Vec::new();
     for name in ["a", "b"] {

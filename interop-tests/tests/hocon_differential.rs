@@ -551,6 +551,15 @@ fn rekko_references() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// `file` loaded as application.conf over Rekko's bundled references, or the error.
+fn rust_load(file: &Path) -> Result<J, String> {
+    hocon_config::Loader::new()
+        .references(&rekko_references())
+        .load_file(file)
+        .map(|c| rendering_to_json(&c.render_concise()))
+        .map_err(|e| format!("{:?}: {}", e.kind(), e))
+}
+
 /// Leaf values of a JSON object (empty objects and arrays are leaves) with their key paths.
 fn json_leaves(j: &J, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, J)>) {
     match j {
@@ -597,11 +606,7 @@ fn compare_load_results(
     jvm: Result<J, String>,
     rekko_only: &mut std::collections::BTreeSet<String>,
 ) -> Option<String> {
-    let rust = hocon_config::Loader::new()
-        .references(&rekko_references())
-        .load_file(file)
-        .map(|c| rendering_to_json(&c.render_concise()))
-        .map_err(|e| format!("{:?}: {}", e.kind(), e));
+    let rust = rust_load(file);
     match (&jvm, &rust) {
         (Err(_), Err(_)) => None,
         (Ok(j), Ok(r)) => {
@@ -768,11 +773,7 @@ fn jdbc_sections_match_the_plugin_under_load() {
     let empty = tmp.path().join("empty.conf");
     std::fs::write(&empty, "").expect("write application.conf");
     let jvm = oracle.load(&empty).expect("the JVM loads its references");
-    let rust = hocon_config::Loader::new()
-        .references(&rekko_references())
-        .load_file(&empty)
-        .map(|c| rendering_to_json(&c.render_concise()))
-        .expect("Rust loads Rekko's references");
+    let rust = rust_load(&empty).expect("Rust loads Rekko's references");
     let mut differences = Vec::new();
     for section in JDBC_SECTIONS {
         let leaves_of = |root: &J| {

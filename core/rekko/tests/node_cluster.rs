@@ -6,6 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use rekko_interop_tests::cluster_conf::split_brain_conf;
 use rekko_interop_tests::{
     free_port, require_jvm, FixtureSpec, HarnessError, JvmNode, LineProcess,
 };
@@ -43,26 +44,13 @@ fn start_rekko(
     std::fs::write(
         &conf,
         format!(
-            r#"
-pekko {{
-  actor.provider = cluster
-  remote.artery.canonical {{ hostname = "127.0.0.1", port = {port} }}
-  cluster {{
-    seed-nodes = ["{seed}"]
-    downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
-    split-brain-resolver.active-strategy = keep-majority
-    split-brain-resolver.stable-after = 5s
-    seed-node-timeout = 3s
-    retry-unsuccessful-join-after = 3s
-  }}
-}}
-"#
+            "pekko.actor.provider = cluster\n\
+             pekko.remote.artery.canonical {{ hostname = \"127.0.0.1\", port = {port} }}\n\
+             pekko.cluster.seed-nodes = [\"{seed}\"]\n{}",
+            split_brain_conf("keep-majority", "5s")
         ),
     )
-    .map_err(|e| HarnessError::Io {
-        context: "writing application.conf".to_string(),
-        source: e,
-    })?;
+    .map_err(|e| HarnessError::io("writing application.conf", e))?;
     let mut command = Command::new(env!("CARGO_BIN_EXE_rekko"));
     command.arg("node").arg("--config").arg(&conf);
     let mut p = LineProcess::spawn("rekko-node", command)?;

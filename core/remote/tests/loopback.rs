@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use artery_wire::envelope::{Envelope, Field};
 use artery_wire::frame::encode_frame;
+use rekko_interop_tests::remote_events::next_terminated;
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, SerializedMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,12 +27,50 @@ async fn next_closed(rx: &mut broadcast::Receiver<RemoteEvent>) -> String {
     }
 }
 
-/// Writes `bytes` to the node's port and waits until the node closes.
-async fn poke(node: &RemoteNode, bytes: &[u8]) -> String {
-    let mut events = node.subscribe();
-    let mut s = TcpStream::connect(("127.0.0.1", node.address().port))
+/// Starts a node with `settings` and an echo actor at `/user/echo`; returns the node and the
+/// echo's path.
+async fn echo_node(settings: RemoteSettings) -> (RemoteNode, String) {
+    let node = RemoteNode::start(settings).await.unwrap();
+    node.register_echo("/user/echo");
+    let path = format!("{}/user/echo", node.address());
+    (node, path)
+}
+
+/// A raw TCP connection to the node's port, and the node's events from before it connected.
+async fn connect_raw(node: &RemoteNode) -> (broadcast::Receiver<RemoteEvent>, TcpStream) {
+    let events = node.subscribe();
+    let s = TcpStream::connect(("127.0.0.1", node.address().port))
         .await
         .unwrap();
+    (events, s)
+}
+
+/// The reason of the next dropped message; fails if the connection closes first.
+async fn next_dropped(rx: &mut broadcast::Receiver<RemoteEvent>) -> String {
+    loop {
+        match tokio::time::timeout(T, rx.recv()).await {
+            Ok(Ok(RemoteEvent::MessageDropped { reason })) => return reason,
+            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => {
+                panic!("closed: {reason}")
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("no MessageDropped event: {other:?}"),
+        }
+    }
+}
+
+/// A new node `A` asks the echo at `path` with `text` and gets it back: the echo's node still
+/// serves real peers.
+async fn still_serves(path: &str, text: &str) {
+    let a = RemoteNode::start(settings("A")).await.unwrap();
+    let reply = a.send_string(path, text, Some(T)).await.unwrap().unwrap();
+    assert_eq!(reply.message.as_text().as_deref(), Some(text));
+    a.shutdown().await;
+}
+
+/// Writes `bytes` to the node's port and waits until the node closes.
+async fn poke(node: &RemoteNode, bytes: &[u8]) -> String {
+    let (mut events, mut s) = connect_raw(node).await;
     s.write_all(bytes).await.unwrap();
     let reason = next_closed(&mut events).await;
     // The node closed its side: reading yields EOF (or a reset).
@@ -44,9 +83,7 @@ async fn poke(node: &RemoteNode, bytes: &[u8]) -> String {
 #[tokio::test]
 async fn ask_and_identify_between_two_rekko_nodes() {
     let a = RemoteNode::start(settings("A")).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(settings("B")).await;
 
     let reply = a
         .send_string(&path, "hello", Some(T))
@@ -100,8 +137,7 @@ async fn ask_to_a_closed_port_times_out_with_the_cause() {
 
 #[tokio::test]
 async fn bad_input_closes_only_that_connection() {
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
+    let (b, path) = echo_node(settings("B")).await;
 
     let r = poke(&b, b"GET / HTTP/1.1\r\n\r\n").await;
     assert!(r.contains("magic"), "{r}");
@@ -120,10 +156,7 @@ async fn bad_input_closes_only_that_connection() {
 
     // A truncated frame: announces 100 bytes, sends 3, then half-closes.
     {
-        let mut events = b.subscribe();
-        let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
-            .await
-            .unwrap();
+        let (mut events, mut s) = connect_raw(&b).await;
         s.write_all(b"AKKA\x02\x64\x00\x00\x00abc").await.unwrap();
         s.shutdown().await.unwrap();
         let r = next_closed(&mut events).await;
@@ -139,68 +172,34 @@ async fn bad_input_closes_only_that_connection() {
     assert!(r.contains("envelope too short"), "{r}");
 
     // The node still serves a real peer.
-    let a = RemoteNode::start(settings("A")).await.unwrap();
-    let path = format!("{}/user/echo", b.address());
-    let reply = a
-        .send_string(&path, "still here", Some(T))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(reply.message.as_text().as_deref(), Some("still here"));
-    a.shutdown().await;
+    still_serves(&path, "still here").await;
     b.shutdown().await;
 }
 
 #[tokio::test]
 async fn unknown_uid_is_dropped_and_connection_lives() {
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let mut events = b.subscribe();
-    let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
-        .await
-        .unwrap();
+    let (b, path) = echo_node(settings("B")).await;
+    let (mut events, mut s) = connect_raw(&b).await;
     let env = Envelope::new(
         12345,
         20,
         Field::empty(),
-        Field::literal(&format!("{}/user/echo", b.address())),
+        Field::literal(&path),
         Field::empty(),
         bytes::Bytes::from_static(b"hi"),
     );
     let mut buf = bytes::BytesMut::from(&b"AKKA\x02"[..]);
     env.encode_frame(&mut buf).unwrap();
     s.write_all(&buf).await.unwrap();
-    loop {
-        match tokio::time::timeout(T, events.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            RemoteEvent::MessageDropped { reason } => {
-                assert!(
-                    reason.contains("Unknown system with UID [12345]"),
-                    "{reason}"
-                );
-                break;
-            }
-            RemoteEvent::InboundConnectionClosed { reason, .. } => panic!("closed: {reason}"),
-            _ => {}
-        }
-    }
+    let reason = next_dropped(&mut events).await;
+    assert!(
+        reason.contains("Unknown system with UID [12345]"),
+        "{reason}"
+    );
     // The same connection still accepts frames: no close event follows a
     // second frame.
     s.write_all(&buf[5..]).await.unwrap();
-    loop {
-        match tokio::time::timeout(T, events.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            RemoteEvent::MessageDropped { .. } => break,
-            RemoteEvent::InboundConnectionClosed { reason, .. } => panic!("closed: {reason}"),
-            _ => {}
-        }
-    }
+    next_dropped(&mut events).await;
     b.shutdown().await;
 }
 
@@ -209,8 +208,7 @@ async fn large_destinations_use_stream_3_and_oversize_is_refused() {
     let mut sa = settings("A");
     sa.large_message_destinations = vec!["/user/big*".into()];
     let a = RemoteNode::start(sa).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
+    let (b, small) = echo_node(settings("B")).await;
     // Replies with the length of what it got.
     b.register(
         "/user/bigecho",
@@ -227,7 +225,6 @@ async fn large_destinations_use_stream_3_and_oversize_is_refused() {
     let big = format!("{}/user/bigecho", b.address());
     let r = a.send_string(&big, &text, Some(T)).await.unwrap().unwrap();
     assert_eq!(r.message.as_text().as_deref(), Some("1048576"));
-    let small = format!("{}/user/echo", b.address());
     let err = a.send_string(&small, &text, Some(T)).await.unwrap_err();
     assert!(
         matches!(
@@ -245,9 +242,7 @@ async fn large_destinations_use_stream_3_and_oversize_is_refused() {
 
 #[tokio::test]
 async fn one_shot_cli_helpers() {
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(settings("B")).await;
 
     let reply = rekko_remote::send_string(RemoteSettings::default(), &path, "hi", Some(T))
         .await
@@ -283,29 +278,14 @@ async fn one_shot_cli_helpers() {
     b.shutdown().await;
 }
 
-async fn next_terminated(rx: &mut broadcast::Receiver<RemoteEvent>) -> (String, bool) {
-    loop {
-        match tokio::time::timeout(T, rx.recv()).await {
-            Ok(Ok(RemoteEvent::Terminated {
-                actor,
-                existence_confirmed,
-                ..
-            })) => return (actor, existence_confirmed),
-            Ok(Ok(_)) => continue,
-            other => panic!("no Terminated event: {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn watching_a_missing_remote_actor_reports_terminated() {
     let a = RemoteNode::start(settings("A")).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
+    let (b, _) = echo_node(settings("B")).await;
     let mut events = a.subscribe();
     let missing = format!("{}/user/nobody", b.address());
     a.watch(&missing).await.unwrap();
-    assert_eq!(next_terminated(&mut events).await, (missing, false));
+    assert_eq!(next_terminated(&mut events, T).await, (missing, false));
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -321,10 +301,8 @@ async fn restarted_peer_with_new_uid_is_reached_again() {
     let mut sa = settings("A");
     sa.outbound_restart_backoff = Duration::from_millis(100);
     let a = RemoteNode::start(sa).await.unwrap();
-    let b1 = RemoteNode::start(settings("B")).await.unwrap();
-    b1.register_echo("/user/echo");
+    let (b1, path) = echo_node(settings("B")).await;
     let port = b1.address().port;
-    let path = format!("{}/user/echo", b1.address());
     let r = a.send_string(&path, "one", Some(T)).await.unwrap().unwrap();
     assert_eq!(r.message.as_text().as_deref(), Some("one"));
     let uid1 = b1.unique_address().uid;
@@ -357,9 +335,7 @@ async fn a_watched_node_that_dies_is_detected_by_the_failure_detector() {
     sa.watch_failure_detector.detector.first_heartbeat_estimate = Duration::from_millis(100);
     sa.watch_failure_detector.reaper_interval = Duration::from_millis(100);
     let a = RemoteNode::start(sa).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(settings("B")).await;
     let mut events = a.subscribe();
     a.watch(&path).await.unwrap();
     // B answers heartbeats while it lives, and is not declared lost.
@@ -410,9 +386,7 @@ async fn a_watched_node_that_dies_is_detected_by_the_failure_detector() {
 #[tokio::test]
 async fn shutdown_flushes_with_actor_system_terminating() {
     let a = RemoteNode::start(settings("A")).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(settings("B")).await;
     a.send_string(&path, "hi", Some(T)).await.unwrap().unwrap();
     let mut events = b.subscribe();
     let report = a.shutdown().await;
@@ -437,9 +411,7 @@ async fn compression_tables_round_trip_between_rekko_nodes() {
     let mut sb = settings("B");
     sb.compression_actor_refs_interval = Duration::from_millis(100);
     sb.compression_manifests_interval = Duration::from_millis(100);
-    let b = RemoteNode::start(sb).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(sb).await;
     let mut b_events = b.subscribe();
     let mut a_events = a.subscribe();
     // A keeps asking until B advertised a table with the echo path and A
@@ -484,19 +456,14 @@ async fn bad_protobuf_and_unknown_manifests_are_dropped_connection_lives() {
     use artery_wire::control::ArteryMessage;
     use artery_wire::{Address, UniqueAddress};
 
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let mut events = b.subscribe();
-    let mut s = TcpStream::connect(("127.0.0.1", b.address().port))
-        .await
-        .unwrap();
+    let (b, echo) = echo_node(settings("B")).await;
+    let (mut events, mut s) = connect_raw(&b).await;
     // Handshake as a fake peer (nobody listens there; B's reply is lost).
     let me = UniqueAddress::new(Address::new("Fake", "127.0.0.1", 1), 4242);
     let hs = ArteryMessage::HandshakeReq {
         from: me,
         to: b.address().clone(),
     };
-    let echo = format!("{}/user/echo", b.address());
     let root = format!("{}/", b.address());
     let frames: Vec<(i32, &str, &str, &[u8])> = vec![
         (17, "d", "", &[]),                  // placeholder for the handshake
@@ -526,14 +493,7 @@ async fn bad_protobuf_and_unknown_manifests_are_dropped_connection_lives() {
     s.write_all(&buf).await.unwrap();
     let mut reasons = Vec::new();
     while reasons.len() < 4 {
-        match tokio::time::timeout(T, events.recv()).await {
-            Ok(Ok(RemoteEvent::MessageDropped { reason })) => reasons.push(reason),
-            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => {
-                panic!("closed: {reason}")
-            }
-            Ok(Ok(_)) => {}
-            other => panic!("only {reasons:?}, then {other:?}"),
-        }
+        reasons.push(next_dropped(&mut events).await);
     }
     let all = reasons.join("\n");
     assert!(all.contains("SystemMessageEnvelope"), "{all}");
@@ -542,19 +502,14 @@ async fn bad_protobuf_and_unknown_manifests_are_dropped_connection_lives() {
     assert!(all.contains("selection"), "{all}");
 
     // The node still serves a real peer.
-    let a = RemoteNode::start(settings("A")).await.unwrap();
-    let r = a.send_string(&echo, "ok", Some(T)).await.unwrap().unwrap();
-    assert_eq!(r.message.as_text().as_deref(), Some("ok"));
-    a.shutdown().await;
+    still_serves(&echo, "ok").await;
     b.shutdown().await;
 }
 
 #[tokio::test]
 async fn stopping_a_watched_endpoint_notifies_the_remote_watcher() {
     let a = RemoteNode::start(settings("A")).await.unwrap();
-    let b = RemoteNode::start(settings("B")).await.unwrap();
-    b.register_echo("/user/echo");
-    let path = format!("{}/user/echo", b.address());
+    let (b, path) = echo_node(settings("B")).await;
     let mut events = a.subscribe();
     a.watch(&path).await.unwrap();
     // A's heartbeats follow the Watch on A's control connection, so B's
@@ -569,7 +524,7 @@ async fn stopping_a_watched_endpoint_notifies_the_remote_watcher() {
         }
     }
     b.unregister("/user/echo");
-    let (actor, confirmed) = next_terminated(&mut events).await;
+    let (actor, confirmed) = next_terminated(&mut events, T).await;
     assert_eq!(actor, path);
     assert!(confirmed);
     a.shutdown().await;

@@ -12,11 +12,22 @@ const T: Duration = Duration::from_secs(10);
 
 /// A CA and one node certificate (CN and SAN `name`) signed by it, as TLS settings.
 fn pki(dir: &Path, name: &str) -> TlsSettings {
-    let files = test_pki(dir, name).expect("test certificates are created with openssl");
-    TlsSettings {
-        key_file: files.key_file,
-        cert_file: files.cert_file,
-        ca_cert_file: files.ca_cert_file,
+    test_pki(dir, name)
+        .expect("test certificates are created with openssl")
+        .tls_settings()
+}
+
+/// The reason of the next closed inbound connection.
+async fn next_inbound_closed(events: &mut tokio::sync::broadcast::Receiver<RemoteEvent>) -> String {
+    loop {
+        if let RemoteEvent::InboundConnectionClosed { reason, .. } =
+            tokio::time::timeout(T, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            return reason;
+        }
     }
 }
 
@@ -85,16 +96,7 @@ async fn a_certificate_from_another_ca_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("TLS"), "{err}");
-    let reason = loop {
-        if let RemoteEvent::InboundConnectionClosed { reason, .. } =
-            tokio::time::timeout(T, events.recv())
-                .await
-                .unwrap()
-                .unwrap()
-        {
-            break reason;
-        }
-    };
+    let reason = next_inbound_closed(&mut events).await;
     assert!(reason.contains("TLS handshake failed"), "{reason}");
     intruder.shutdown().await;
     b.shutdown().await;
@@ -116,16 +118,7 @@ async fn plain_tcp_to_a_tls_node_is_refused() {
     plain
         .tell(&path, None, rekko_remote::SerializedMessage::string("x"))
         .unwrap();
-    let reason = loop {
-        if let RemoteEvent::InboundConnectionClosed { reason, .. } =
-            tokio::time::timeout(T, events.recv())
-                .await
-                .unwrap()
-                .unwrap()
-        {
-            break reason;
-        }
-    };
+    let reason = next_inbound_closed(&mut events).await;
     assert!(reason.contains("TLS"), "{reason}");
     plain.shutdown().await;
     b.shutdown().await;

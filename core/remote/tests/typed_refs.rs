@@ -6,45 +6,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rekko_actor::remote::{SerializerRegistry, WireError, WireMessage};
+use rekko_actor::remote::SerializerRegistry;
 use rekko_actor::testkit::TestProbe;
-use rekko_actor::{ActorRef, ActorSystem, ActorSystemSettings, Behavior, Behaviors};
-use rekko_remote::typed::{serde_actor_ref, RefError, RemoteActorRefProvider};
-use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, SerializedMessage};
-use serde::{Deserialize, Serialize};
+use rekko_actor::{ActorRef, Behavior, Behaviors};
+use rekko_interop_tests::typed_node::{tagger, Hello, TypedNode, HELLO_MANIFEST};
+use rekko_remote::typed::RefError;
+use rekko_remote::{RemoteEvent, SerializedMessage};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A request carrying the ref to answer to (Jackson JSON on the JVM).
-#[derive(Serialize, Deserialize)]
-struct Hello {
-    text: String,
-    #[serde(rename = "replyTo", with = "serde_actor_ref")]
-    reply_to: ActorRef<String>,
-}
-
-impl WireMessage for Hello {
-    const SERIALIZER_ID: i32 = 31;
-    fn manifest(&self) -> String {
-        "org.rekko.fixtures.SelectionNode$Hello".into()
-    }
-    fn to_bytes(&self) -> Result<Bytes, WireError> {
-        serde_json::to_vec(self)
-            .map(Bytes::from)
-            .map_err(|e| WireError::Decode {
-                serializer_id: 31,
-                manifest: self.manifest(),
-                reason: e.to_string(),
-            })
-    }
-    fn from_bytes(manifest: &str, bytes: &[u8]) -> Result<Self, WireError> {
-        serde_json::from_slice(bytes).map_err(|e| WireError::Decode {
-            serializer_id: 31,
-            manifest: manifest.into(),
-            reason: e.to_string(),
-        })
-    }
-}
 
 enum Guardian {
     /// Spawns an actor that forwards `<name>:<text>` to `probe` for every String.
@@ -65,14 +34,7 @@ fn guardian() -> Behavior<Guardian> {
                 probe,
                 reply_to,
             } => {
-                let tag = name.clone();
-                let r = ctx.spawn(
-                    Behaviors::receive_message(move |s: String| {
-                        probe.tell(format!("{tag}:{s}"));
-                        Behaviors::same()
-                    }),
-                    &name,
-                );
+                let r = ctx.spawn(tagger(name.clone(), probe), &name);
                 reply_to.tell(r);
             }
             Guardian::Greeter { reply_to } => {
@@ -90,29 +52,21 @@ fn guardian() -> Behavior<Guardian> {
     })
 }
 
-struct Side {
-    system: ActorSystem<Guardian>,
-    node: RemoteNode,
-    provider: RemoteActorRefProvider,
+/// One Rekko node of the test: an actor system with remoting and typed refs.
+struct Side(TypedNode<Guardian>);
+
+impl std::ops::Deref for Side {
+    type Target = TypedNode<Guardian>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Side {
     async fn start(name: &str) -> Side {
-        let mut settings = ActorSystemSettings::default();
-        settings.coordinated_shutdown.run_by_jvm_shutdown_hook = false;
-        let system = ActorSystem::new(guardian(), name, settings).expect("actor system");
-        let node = RemoteNode::start(RemoteSettings::new(name, "127.0.0.1", 0))
-            .await
-            .expect("node");
         let registry = SerializerRegistry::new();
-        registry.bind::<Hello>("org.rekko.fixtures.SelectionNode$Hello");
-        let provider =
-            RemoteActorRefProvider::new(&node, system.handle(), registry).expect("provider");
-        Side {
-            system,
-            node,
-            provider,
-        }
+        registry.bind::<Hello>(HELLO_MANIFEST);
+        Side(TypedNode::start(guardian(), name, registry).await)
     }
 
     async fn tagger(&self, name: &str, probe: &TestProbe<String>) -> ActorRef<String> {
@@ -132,9 +86,7 @@ impl Side {
     }
 
     async fn stop(self) {
-        self.node.shutdown().await;
-        self.system.terminate();
-        self.system.when_terminated().await;
+        self.0.stop().await;
     }
 }
 
