@@ -74,16 +74,22 @@ refs_all="$("$target/release/examples/source_ref_bench" "$jar" "$n4" "${REPEAT:-
 # best rate per kind and pair
 refs_best="$(sort -k2,2 -k3,3 -k6,6nr <<<"$refs_all" | awk '!seen[$2" "$3]++')"
 rate() { awk -v k="$1" -v p="$2" '$2 == k && $3 == p { print $6 }' <<<"$refs_best"; }
+# CPU time of the Rekko process per element in that best round (both Rekko nodes; in a mixed
+# pair only the Rekko side)
+cpu() { awk -v k="$1" -v p="$2" '$2 == k && $3 == p { print $7 }' <<<"$refs_best"; }
 base="$(rate sourceref 'jvm->jvm')"
 echo
 echo "host: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg); SourceRef buffer-capacity ${BUFFER:-32}"
-printf '%-16s %10s %16s %14s %14s %10s %10s %12s\n' pair elements "sourceref el/s" "window msg/s" "tell msg/s" "of window" "of tell" "x jvm->jvm"
-printf '%-16s %10s %16s %14s %14s %10s %10s %12s\n' ---------------- ---------- ---------------- -------------- -------------- ---------- ---------- ------------
+printf '%-16s %10s %16s %14s %14s %10s %10s %12s %18s\n' pair elements "sourceref el/s" "window msg/s" "tell msg/s" "of window" "of tell" "x jvm->jvm" "rekko cpu us/el"
+printf '%-16s %10s %16s %14s %14s %10s %10s %12s %18s\n' ---------------- ---------- ---------------- -------------- -------------- ---------- ---------- ------------ ------------------
 for pair in 'jvm->jvm' 'jvm->rekko' 'rekko->jvm' 'rekko->rekko'; do
   s="$(rate sourceref "$pair")"
   w="$(rate window "$pair")"
   t="$(rate tell "$pair")"
-  awk -v p="$pair" -v n="$n4" -v s="$s" -v w="$w" -v t="$t" -v b="$base" 'BEGIN {
-    printf "%-16s %10s %16s %14s %14s %9.0f%% %9.0f%% %11.2fx\n", p, n, s, w, t, 100 * s / w, 100 * s / t, s / b
+  c="-"
+  if [[ "$pair" == *rekko* ]]; then c="$(cpu sourceref "$pair") / $(cpu window "$pair")"; fi
+  awk -v p="$pair" -v n="$n4" -v s="$s" -v w="$w" -v t="$t" -v b="$base" -v c="$c" 'BEGIN {
+    printf "%-16s %10s %16s %14s %14s %9.0f%% %9.0f%% %11.2fx %18s\n", p, n, s, w, t, 100 * s / w, 100 * s / t, s / b, c
   }'
 done
+echo "(rekko cpu: the Rekko process's CPU time per element, SourceRef / window, in the best round)"
