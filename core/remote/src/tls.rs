@@ -258,8 +258,22 @@ fn tls_err(what: &str, path: &Path, e: impl std::fmt::Display) -> RemoteError {
     RemoteError::Tls(format!("{what} {}: {e}", path.display()))
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, RemoteError> {
+/// Reads a PEM file, refusing a binary PKCS12 key store by name.
+fn read_pem(path: &Path) -> Result<Vec<u8>, RemoteError> {
     let pem = std::fs::read(path).map_err(|e| tls_err("cannot read", path, e))?;
+    if pem.first() == Some(&0x30) && !pem.windows(10).any(|w| w == b"-----BEGIN") {
+        return Err(tls_err(
+            "not PEM:",
+            path,
+            "a binary (DER or PKCS12) file; PKCS12 key stores are read by \
+             ssl.config-ssl-engine (ssl-engine-provider = ConfigSSLEngineProvider)",
+        ));
+    }
+    Ok(pem)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, RemoteError> {
+    let pem = read_pem(path)?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls_err("bad PEM certificate in", path, e))?;
@@ -270,7 +284,7 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, RemoteError> 
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, RemoteError> {
-    let pem = std::fs::read(path).map_err(|e| tls_err("cannot read", path, e))?;
+    let pem = read_pem(path)?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|e| tls_err("bad PEM key in", path, e))?
         .ok_or_else(|| tls_err("no private key in", path, "empty"))
@@ -673,6 +687,22 @@ mod tests {
         let mut ok = engine(&s.a.0, &s.a.1);
         ok.random_number_generator = "SHA1PRNG".into();
         Tls::load_config_engine(&ok).unwrap();
+    }
+
+    #[test]
+    fn pem_loading_refuses_a_pkcs12_store() {
+        let Some(s) = stores() else { return };
+        let pem = TlsSettings {
+            key_file: s.a.0.clone(),
+            cert_file: s.a.0.clone(),
+            ca_cert_file: s.a.1.clone(),
+        };
+        let m = Tls::load(&pem)
+            .err()
+            .expect("PKCS12 is not PEM")
+            .to_string();
+        assert!(m.contains(&format!("not PEM: {}", s.a.0.display())), "{m}");
+        assert!(m.contains("config-ssl-engine"), "{m}");
     }
 
     #[test]
