@@ -279,3 +279,35 @@ async fn rekko_nodes_over_config_engine_and_mutual_auth_refusal() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// A node configured with `config-ssl-engine` either refuses to start or
+/// speaks TLS: a plain TCP peer is refused, never served.
+#[tokio::test]
+async fn config_engine_node_never_serves_plain_tcp() {
+    let Some(kt) = keytool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ks, ts) = stores(&kt, dir.path(), "cluster", "PKCS12");
+    let a = match RemoteNode::start(settings("A", &ks, &ts, "")).await {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.starts_with("TLS: "), "{e}");
+            return;
+        }
+        Ok(a) => a,
+    };
+    let mut events = a.subscribe();
+    let plain = RemoteNode::start(RemoteSettings::new("P", "127.0.0.1", 0))
+        .await
+        .unwrap();
+    plain
+        .tell(
+            &format!("{}/user/echo", a.address()),
+            None,
+            rekko_remote::SerializedMessage::string("x"),
+        )
+        .unwrap();
+    let reason = refused(&mut events).await;
+    assert!(reason.contains("TLS"), "{reason}");
+    plain.shutdown().await;
+    a.shutdown().await;
+}
