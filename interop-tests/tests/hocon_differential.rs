@@ -433,6 +433,21 @@ impl Gen {
     }
 }
 
+/// Fails with the seed and the first five differences when there are any.
+fn assert_no_differences(seed: u64, diffs: &[String]) {
+    assert!(
+        diffs.is_empty(),
+        "seed {}:\n{}",
+        seed,
+        diffs
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
 /// A case count from the environment variable `var`, else `default`.
 fn env_count(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -519,17 +534,7 @@ fn random_documents_match_lightbend() {
         both_ok,
         diffs.len()
     );
-    assert!(
-        diffs.is_empty(),
-        "seed {}:\n{}",
-        seed,
-        diffs
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    );
+    assert_no_differences(seed, &diffs);
 }
 
 /// The `reference.conf` files Rekko bundles (as `rekko config resolve --with-defaults` loads them).
@@ -732,17 +737,7 @@ fn load_mode_matches_lightbend() {
             rekko_only.iter().cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    assert!(
-        diffs.is_empty(),
-        "seed {}:\n{}",
-        seed,
-        diffs
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    );
+    assert_no_differences(seed, &diffs);
 }
 
 /// The top-level sections of pekko-persistence-jdbc's reference.conf.
