@@ -121,7 +121,6 @@ fn rekko_settings(name: &str, ks: &Path, ts: &Path, extra: &str) -> RemoteSettin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs RemoteNode::start to load TLS with Tls::from_settings (core/remote/src/node.rs)"]
 async fn config_ssl_engine_with_pekko_1_7() -> Result<(), HarnessError> {
     require_jvm!();
     exchange(PekkoVersion::V1_7_0, "").await
@@ -130,7 +129,6 @@ async fn config_ssl_engine_with_pekko_1_7() -> Result<(), HarnessError> {
 /// Pekko 1.0.3's defaults (TLSv1.2 with DHE and CBC suites) are not spoken by
 /// rustls; both sides choose TLSv1.2 with an ECDHE-RSA GCM suite.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs RemoteNode::start to load TLS with Tls::from_settings (core/remote/src/node.rs)"]
 async fn config_ssl_engine_with_pekko_1_0_3() -> Result<(), HarnessError> {
     require_jvm!();
     exchange(

@@ -590,10 +590,7 @@ impl RemoteNode {
             uid = rand::random::<u64>();
         }
         let local = UniqueAddress::new(address, uid);
-        let tls = match &settings.tls {
-            Some(t) => Some(Arc::new(crate::tls::Tls::load(t)?)),
-            None => None,
-        };
+        let tls = crate::tls::Tls::from_settings(&settings)?.map(Arc::new);
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
             flush_acks: Mutex::new(None),

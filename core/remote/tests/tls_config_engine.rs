@@ -228,7 +228,6 @@ async fn refused(events: &mut tokio::sync::broadcast::Receiver<RemoteEvent>) -> 
 }
 
 #[tokio::test]
-#[ignore = "needs RemoteNode::start to load TLS with Tls::from_settings (core/remote/src/node.rs)"]
 async fn rekko_nodes_over_config_engine_and_mutual_auth_refusal() {
     let Some(kt) = keytool() else { return };
     let dir = tempfile::tempdir().unwrap();
