@@ -2,7 +2,8 @@
 # Cluster membership benchmark, Rekko (`rekko node`, release build) against JVM Pekko 1.7.0
 # (the ClusterNode fixture), in one run:
 #   1. start-to-Up: from process start until the JVM seed reports the new node Up, for a JVM
-#      node and for a Rekko node joining the same cluster;
+#      node and for a Rekko node, each joining the seed alone (a warm-up node has joined and
+#      left before; the Rekko joiner leaves again before the JVM joiner starts);
 #   2. resident memory (VmRSS) of an idle joined JVM node and an idle joined Rekko node;
 #   3. convergence of a 10-node cluster (2 JVM + 8 Rekko): after a join (start of the 10th
 #      node until all 10 nodes see it Up) and after a kill (SIGKILL of a Rekko node until all
@@ -105,7 +106,7 @@ pekko {
 }
 EOF
   local log=warn
-  if [ "${BENCH_TRACE:-0}" = 1 ] && [ "$name" = r1 ]; then log="warn,rekko=debug,rekko_cluster=debug"; fi
+  if [ "${BENCH_TRACE:-0}" = 1 ] && [ "$name" = r0 ]; then log="warn,rekko=debug,rekko_cluster=debug"; fi
   NO_COLOR=1 RUST_LOG=$log "$REKKO" node --config "$WORK/$name.conf" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PID[$name]=$!
   PIDS+=($!)
@@ -185,6 +186,28 @@ scenario() {
   await "seed Up" jvm_sees seed "$SEED=Up"
   echo "JVM seed up at $SEED" >&2
 
+  # Each measured joiner joins the same one-member cluster (the seed alone), after a warm-up
+  # node has joined and left, so neither meets a cold seed or waits for another member to see
+  # the new gossip before convergence.
+  P_W=$(free_port)
+  start_rekko w "$P_W" "$SEED"
+  await "warm-up node Up" jvm_sees seed "$(addr "$P_W")=Up"
+  kill -TERM "${PID[w]}"
+  await "warm-up node removed" not_listed seed "$(addr "$P_W")"
+
+  P_R0=$(free_port)
+  T0=$(now)
+  start_rekko r0 "$P_R0" "$SEED"
+  await "Rekko joiner Up" jvm_sees seed "$(addr "$P_R0")=Up"
+  RESULT[$CONF.rekko_up]=$(elapsed "$T0" "$(now)")
+  echo "Rekko node Up after ${RESULT[$CONF.rekko_up]}s" >&2
+  if [ "${BENCH_TRACE:-0}" = 1 ]; then
+    echo "Rekko joiner timeline ($CONF), process started at $(date -u -d "@$T0" +%H:%M:%S.%N):" >&2
+    grep -E 'rekko node:| - (sending|received) |Welcome' "$WORK/r0.err" | head -14 >&2 || true
+  fi
+  kill -TERM "${PID[r0]}"
+  await "Rekko joiner removed" not_listed seed "$(addr "$P_R0")"
+
   P_J2=$(free_port)
   T0=$(now)
   start_jvm j2 "$P_J2" "$SEED"
@@ -193,15 +216,8 @@ scenario() {
   echo "JVM node Up after ${RESULT[$CONF.jvm_up]}s" >&2
 
   P_R1=$(free_port)
-  T0=$(now)
   start_rekko r1 "$P_R1" "$SEED"
-  await "Rekko joiner Up" jvm_sees seed "$(addr "$P_R1")=Up"
-  RESULT[$CONF.rekko_up]=$(elapsed "$T0" "$(now)")
-  echo "Rekko node Up after ${RESULT[$CONF.rekko_up]}s" >&2
-  if [ "${BENCH_TRACE:-0}" = 1 ]; then
-    echo "Rekko joiner timeline ($CONF), process started at $(date -u -d "@$T0" +%H:%M:%S.%N):" >&2
-    grep -E 'rekko node:| - (sending|received) |Welcome' "$WORK/r1.err" | head -14 >&2 || true
-  fi
+  await "Rekko node r1 Up" jvm_sees seed "$(addr "$P_R1")=Up"
 
   # --- 2. idle memory -------------------------------------------------------------------
   if [ "$CONF" = default ]; then
@@ -237,6 +253,8 @@ scenario() {
 }
 
 nine_up() { [ "$(count_up seed)" -ge 9 ]; }
+# not_listed NAME ADDRESS: the JVM node no longer lists ADDRESS among its members.
+not_listed() { ! jvm_sees "$1" "$2="; }
 # all_see_up ADDRESS: both JVM nodes and every Rekko node see ADDRESS Up.
 all_see_up() {
   local a=$1 n
