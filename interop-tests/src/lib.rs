@@ -25,6 +25,7 @@ pub mod artery_proxy;
 pub mod cluster_conf;
 mod error;
 mod jar;
+mod keytool;
 pub mod logs;
 mod paths;
 pub mod persistence_fixture;
@@ -36,6 +37,7 @@ pub mod typed_node;
 
 pub use error::HarnessError;
 pub use jar::{fixture_jar, PekkoVersion};
+pub use keytool::{keytool_or_skip, keytool_stores};
 pub use logs::init_test_logs;
 pub use paths::{free_port, interop_logs_dir, repo_root, write_fixture_conf};
 pub use pki::{test_pki, TestPki};

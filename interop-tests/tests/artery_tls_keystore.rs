@@ -5,98 +5,23 @@
 //! cluster certificate fails the handshake both ways with a TLS error.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use hocon_config::Config;
 use rekko_interop_tests::{
-    interop_logs_dir, require_jvm, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    interop_logs_dir, keytool_or_skip, keytool_stores, require_jvm, FixtureSpec, HarnessError,
+    JvmNode, PekkoVersion,
 };
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
 
 const ANSWER: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "changeit";
 
-fn keytool() -> PathBuf {
-    std::env::var_os("JAVA_HOME")
-        .map(|h| PathBuf::from(h).join("bin/keytool"))
-        .filter(|k| k.exists())
-        .unwrap_or_else(|| PathBuf::from("keytool"))
-}
-
-fn run_keytool(args: &[&str]) {
-    let out = Command::new(keytool())
-        .args(args)
-        .output()
-        .expect("keytool runs (it comes with the JDK the fixtures need)");
-    assert!(
-        out.status.success(),
-        "keytool {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `<name>.p12`: a PKCS12 key store with a self-signed RSA key pair for
 /// `CN=<name>`; `<name>-trust.p12`: a PKCS12 trust store with its
 /// certificate.
-fn stores(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).expect("create store dir");
-    let ks = dir.join(format!("{name}.p12"));
-    let ts = dir.join(format!("{name}-trust.p12"));
-    let crt = dir.join(format!("{name}.crt"));
-    for f in [&ks, &ts, &crt] {
-        let _ = std::fs::remove_file(f);
-    }
-    let (k, t, c) = (
-        ks.to_str().unwrap(),
-        ts.to_str().unwrap(),
-        crt.to_str().unwrap(),
-    );
-    let dname = format!("CN={name}");
-    run_keytool(&[
-        "-genkeypair",
-        "-keystore",
-        k,
-        "-storepass",
-        PASSWORD,
-        "-alias",
-        name,
-        "-keyalg",
-        "RSA",
-        "-keysize",
-        "2048",
-        "-dname",
-        &dname,
-        "-validity",
-        "365",
-        "-ext",
-        "SAN=dns:localhost,ip:127.0.0.1",
-    ]);
-    run_keytool(&[
-        "-exportcert",
-        "-keystore",
-        k,
-        "-storepass",
-        PASSWORD,
-        "-alias",
-        name,
-        "-file",
-        c,
-    ]);
-    run_keytool(&[
-        "-importcert",
-        "-noprompt",
-        "-keystore",
-        t,
-        "-storepass",
-        PASSWORD,
-        "-alias",
-        name,
-        "-file",
-        c,
-    ]);
-    (ks, ts)
+fn stores(keytool: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    keytool_stores(keytool, dir, name, "PKCS12", PASSWORD).expect("keytool makes the stores")
 }
 
 /// The `pekko.remote.artery` block both sides read: tls-tcp with the default
@@ -144,8 +69,11 @@ async fn exchange(version: PekkoVersion, extra: &str) -> Result<(), HarnessError
         version.as_str(),
         std::process::id()
     ));
-    let (ks, ts) = stores(&dir, "rekko-cluster");
-    let (_, foreign_ts) = stores(&dir, "foreign");
+    let Some(kt) = keytool_or_skip("artery_tls_keystore") else {
+        return Ok(());
+    };
+    let (ks, ts) = stores(&kt, &dir, "rekko-cluster");
+    let (_, foreign_ts) = stores(&kt, &dir, "foreign");
     let conf = dir.join("jvm-tls-keystore.conf");
     std::fs::write(&conf, artery_conf(&ks, &ts, extra)).expect("write JVM config");
     let conf = conf.display().to_string();

@@ -253,45 +253,12 @@ pub fn load_trusted(
 /// Key stores made by the JDK's `keytool` for tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
+    use std::path::PathBuf;
 
-    /// The `keytool` command, or `None` (printed skip) when there is none;
-    /// under `CI=true` a missing `keytool` fails the test.
-    pub fn keytool() -> Option<PathBuf> {
-        let candidates = std::env::var_os("JAVA_HOME")
-            .map(|h| PathBuf::from(h).join("bin/keytool"))
-            .into_iter()
-            .chain(std::iter::once(PathBuf::from("keytool")));
-        for k in candidates {
-            if Command::new(&k).arg("-help").output().is_ok() {
-                return Some(k);
-            }
-        }
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keytool (JDK 17) is required under CI=true"
-        );
-        eprintln!("SKIPPED: keytool not found (install a JDK)");
-        None
-    }
-
-    /// Runs `keytool args`, panicking with its output on failure.
-    pub fn run(keytool: &Path, args: &[&str]) {
-        let out = Command::new(keytool)
-            .args(args)
-            .output()
-            .expect("run keytool");
-        assert!(
-            out.status.success(),
-            "keytool {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    use rekko_interop_tests::{keytool_or_skip, keytool_stores};
 
     /// Two self-signed identities, `node-a` and `node-b` (key store and
-    /// trust store each, password `changeit`), made once per test run.
+    /// trust store each, PKCS12, password `changeit`), made once per test run.
     pub struct Shared {
         /// `node-a.p12`, `node-a-trust.p12`.
         pub a: (PathBuf, PathBuf),
@@ -300,99 +267,22 @@ pub(crate) mod testing {
         _dir: tempfile::TempDir,
     }
 
-    /// The shared stores, or `None` without `keytool`.
+    /// The shared stores, or `None` (printed skip) without `keytool`; under
+    /// `CI=true` a missing `keytool` fails the test.
     pub fn shared() -> Option<&'static Shared> {
         static SHARED: std::sync::OnceLock<Option<Shared>> = std::sync::OnceLock::new();
         SHARED
             .get_or_init(|| {
-                let kt = keytool()?;
+                let kt = keytool_or_skip("rekko-remote key store tests")?;
                 let dir = tempfile::tempdir().expect("temp dir");
-                let a = self_signed(&kt, dir.path(), "node-a", "changeit");
-                let b = self_signed(&kt, dir.path(), "node-b", "changeit");
+                let make = |name| {
+                    keytool_stores(&kt, dir.path(), name, "PKCS12", "changeit")
+                        .expect("keytool makes the test stores")
+                };
+                let (a, b) = (make("node-a"), make("node-b"));
                 Some(Shared { a, b, _dir: dir })
             })
             .as_ref()
-    }
-
-    /// A PKCS12 key store `<name>.p12` with a self-signed RSA key pair for
-    /// `CN=<name>` (SAN `localhost` and `127.0.0.1`), and a PKCS12 trust
-    /// store `<name>-trust.p12` holding its certificate; both with
-    /// `password`.
-    pub fn self_signed(
-        keytool: &Path,
-        dir: &Path,
-        name: &str,
-        password: &str,
-    ) -> (PathBuf, PathBuf) {
-        std::fs::create_dir_all(dir).expect("create key store dir");
-        let ks = dir.join(format!("{name}.p12"));
-        let ts = dir.join(format!("{name}-trust.p12"));
-        let crt = dir.join(format!("{name}.crt"));
-        for f in [&ks, &ts, &crt] {
-            let _ = std::fs::remove_file(f);
-        }
-        let (ks_s, ts_s, crt_s) = (
-            ks.to_str().unwrap(),
-            ts.to_str().unwrap(),
-            crt.to_str().unwrap(),
-        );
-        let dname = format!("CN={name}");
-        run(
-            keytool,
-            &[
-                "-genkeypair",
-                "-keystore",
-                ks_s,
-                "-storetype",
-                "PKCS12",
-                "-storepass",
-                password,
-                "-alias",
-                name,
-                "-keyalg",
-                "RSA",
-                "-keysize",
-                "2048",
-                "-dname",
-                &dname,
-                "-validity",
-                "365",
-                "-ext",
-                "SAN=dns:localhost,ip:127.0.0.1",
-            ],
-        );
-        run(
-            keytool,
-            &[
-                "-exportcert",
-                "-keystore",
-                ks_s,
-                "-storepass",
-                password,
-                "-alias",
-                name,
-                "-file",
-                crt_s,
-            ],
-        );
-        run(
-            keytool,
-            &[
-                "-importcert",
-                "-noprompt",
-                "-keystore",
-                ts_s,
-                "-storetype",
-                "PKCS12",
-                "-storepass",
-                password,
-                "-alias",
-                name,
-                "-file",
-                crt_s,
-            ],
-        );
-        (ks, ts)
     }
 }
 

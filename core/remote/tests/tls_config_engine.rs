@@ -3,119 +3,19 @@
 //! read from `pekko.remote.artery.ssl.config-ssl-engine`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use hocon_config::Config;
+use rekko_interop_tests::{keytool_or_skip, keytool_stores};
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, SslEngineProvider};
 
 const T: Duration = Duration::from_secs(10);
 const PASSWORD: &str = "changeit";
 
-/// The `keytool` command; `None` (printed skip) without one, a failure
-/// under `CI=true`.
-fn keytool() -> Option<PathBuf> {
-    let candidates = std::env::var_os("JAVA_HOME")
-        .map(|h| PathBuf::from(h).join("bin/keytool"))
-        .into_iter()
-        .chain(std::iter::once(PathBuf::from("keytool")));
-    for k in candidates {
-        if Command::new(&k).arg("-help").output().is_ok() {
-            return Some(k);
-        }
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "keytool (JDK 17) is required under CI=true"
-    );
-    eprintln!("SKIPPED: keytool not found (install a JDK)");
-    None
-}
-
-fn run(keytool: &Path, args: &[&str]) {
-    let out = Command::new(keytool)
-        .args(args)
-        .output()
-        .expect("run keytool");
-    assert!(
-        out.status.success(),
-        "keytool {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `<name>.p12` with a self-signed RSA key pair for `CN=<name>` and
 /// `<name>-trust.p12` with its certificate, of type `store_type`.
 fn stores(keytool: &Path, dir: &Path, name: &str, store_type: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).expect("create store dir");
-    let ks = dir.join(format!("{name}.p12"));
-    let ts = dir.join(format!("{name}-trust.p12"));
-    let crt = dir.join(format!("{name}.crt"));
-    let (k, t, c) = (
-        ks.to_str().unwrap(),
-        ts.to_str().unwrap(),
-        crt.to_str().unwrap(),
-    );
-    let dname = format!("CN={name}");
-    run(
-        keytool,
-        &[
-            "-genkeypair",
-            "-keystore",
-            k,
-            "-storetype",
-            store_type,
-            "-storepass",
-            PASSWORD,
-            "-keypass",
-            PASSWORD,
-            "-alias",
-            name,
-            "-keyalg",
-            "RSA",
-            "-keysize",
-            "2048",
-            "-dname",
-            &dname,
-            "-validity",
-            "365",
-            "-ext",
-            "SAN=dns:localhost,ip:127.0.0.1",
-        ],
-    );
-    run(
-        keytool,
-        &[
-            "-exportcert",
-            "-keystore",
-            k,
-            "-storepass",
-            PASSWORD,
-            "-alias",
-            name,
-            "-file",
-            c,
-        ],
-    );
-    run(
-        keytool,
-        &[
-            "-importcert",
-            "-noprompt",
-            "-keystore",
-            t,
-            "-storetype",
-            store_type,
-            "-storepass",
-            PASSWORD,
-            "-alias",
-            name,
-            "-file",
-            c,
-        ],
-    );
-    (ks, ts)
+    keytool_stores(keytool, dir, name, store_type, PASSWORD).expect("keytool makes the stores")
 }
 
 /// Settings of node `name` read from HOCON with the given stores and extra
@@ -137,7 +37,9 @@ fn settings(name: &str, ks: &Path, ts: &Path, extra: &str) -> RemoteSettings {
 
 #[test]
 fn keytool_stores_are_read_and_bad_ones_named() {
-    let Some(kt) = keytool() else { return };
+    let Some(kt) = keytool_or_skip("tls_config_engine") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ks, ts) = stores(&kt, dir.path(), "node-a", "PKCS12");
     let ok = settings("A", &ks, &ts, "");
@@ -229,7 +131,9 @@ async fn refused(events: &mut tokio::sync::broadcast::Receiver<RemoteEvent>) -> 
 
 #[tokio::test]
 async fn rekko_nodes_over_config_engine_and_mutual_auth_refusal() {
-    let Some(kt) = keytool() else { return };
+    let Some(kt) = keytool_or_skip("tls_config_engine") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ks, ts) = stores(&kt, dir.path(), "cluster", "PKCS12");
     let (other_ks, _) = stores(&kt, dir.path(), "intruder", "PKCS12");
@@ -283,7 +187,9 @@ async fn rekko_nodes_over_config_engine_and_mutual_auth_refusal() {
 /// speaks TLS: a plain TCP peer is refused, never served.
 #[tokio::test]
 async fn config_engine_node_never_serves_plain_tcp() {
-    let Some(kt) = keytool() else { return };
+    let Some(kt) = keytool_or_skip("tls_config_engine") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ks, ts) = stores(&kt, dir.path(), "cluster", "PKCS12");
     let a = match RemoteNode::start(settings("A", &ks, &ts, "")).await {
