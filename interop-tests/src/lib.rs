@@ -33,6 +33,7 @@ mod pki;
 mod process;
 pub mod remote_events;
 mod requirements;
+mod tls_exchange;
 pub mod typed_node;
 
 pub use error::HarnessError;
@@ -43,3 +44,4 @@ pub use paths::{free_port, interop_logs_dir, repo_root, write_fixture_conf};
 pub use pki::{test_pki, TestPki};
 pub use process::{FixtureSpec, JvmNode, LineProcess};
 pub use requirements::{jvm_available_or_fail, running_in_ci, Skipped};
+pub use tls_exchange::tls_exchange_and_refusal;

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rekko_interop_tests::{
-    interop_logs_dir, require_jvm, test_pki, FixtureSpec, HarnessError, JvmNode, PekkoVersion,
+    interop_logs_dir, require_jvm, test_pki, tls_exchange_and_refusal, FixtureSpec, HarnessError,
+    JvmNode, PekkoVersion,
 };
-use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, TlsSettings};
+use rekko_remote::{RemoteSettings, TlsSettings};
 
 const ANSWER: Duration = Duration::from_secs(30);
 
@@ -65,7 +66,7 @@ async fn mutual_tls(version: PekkoVersion) -> Result<(), HarnessError> {
     let good = pki(&dir.join("good"), "rekko-cluster");
     let other = pki(&dir.join("other"), "rekko-cluster");
     let conf = jvm_conf(&dir, &good);
-    let mut jvm = tokio::task::block_in_place(|| {
+    let jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")
                 .name(&format!("artery-tls-{}", version.as_str()))
@@ -73,64 +74,5 @@ async fn mutual_tls(version: PekkoVersion) -> Result<(), HarnessError> {
                 .args(["--system", "JvmTls", "--config", &conf]),
         )
     })?;
-    let rust = RemoteNode::start(settings(&good))
-        .await
-        .expect("start Rekko node");
-    rust.register_echo("/user/echo");
-    let jvm_echo = format!("{}/user/echo", jvm.address());
-
-    // Rust -> JVM over TLS (Rust is the TLS client), reply JVM -> Rust (JVM
-    // is the client).
-    let r = rust
-        .send_string(&jvm_echo, "tls hello", Some(ANSWER))
-        .await
-        .expect("ask over TLS")
-        .expect("reply");
-    assert_eq!(r.message.as_text().as_deref(), Some("tls hello"));
-    let rust_echo = format!("{}/user/echo", rust.address());
-    let answer = tokio::task::block_in_place(|| {
-        jvm.request(&format!("send {rust_echo} tls from jvm"), ANSWER)
-    })?;
-    assert_eq!(answer, "REPLY tls from jvm");
-
-    // A Rekko node with a certificate from another CA: the JVM refuses it,
-    // and it refuses the JVM.
-    let mut intruder_settings = settings(&other);
-    intruder_settings.handshake.timeout = Duration::from_secs(3);
-    let intruder = RemoteNode::start(intruder_settings)
-        .await
-        .expect("start intruder");
-    let mut intruder_events = intruder.subscribe();
-    let err = intruder
-        .send_string(&jvm_echo, "let me in", Some(Duration::from_secs(3)))
-        .await
-        .expect_err("the JVM must refuse a foreign certificate")
-        .to_string();
-    assert!(err.contains("TLS"), "{err}");
-    let intruder_echo = format!("{}/user/echo", intruder.address());
-    intruder.register_echo("/user/echo");
-    let answer =
-        tokio::task::block_in_place(|| jvm.request(&format!("send {intruder_echo} hi"), ANSWER))?;
-    assert!(answer.starts_with("ERROR"), "{answer}");
-    let refused = loop {
-        match tokio::time::timeout(ANSWER, intruder_events.recv()).await {
-            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => break reason,
-            Ok(Ok(_)) => continue,
-            other => panic!("the intruder did not refuse the JVM: {other:?}"),
-        }
-    };
-    assert!(refused.contains("TLS"), "{refused}");
-
-    // The good association still works.
-    let r = rust
-        .send_string(&jvm_echo, "still fine", Some(ANSWER))
-        .await
-        .expect("ask")
-        .expect("reply");
-    assert_eq!(r.message.as_text().as_deref(), Some("still fine"));
-
-    intruder.shutdown().await;
-    rust.shutdown().await;
-    tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
-    Ok(())
+    tls_exchange_and_refusal(jvm, settings(&good), settings(&other), ANSWER).await
 }

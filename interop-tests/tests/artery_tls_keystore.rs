@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use hocon_config::Config;
 use rekko_interop_tests::{
-    interop_logs_dir, keytool_or_skip, keytool_stores, require_jvm, FixtureSpec, HarnessError,
-    JvmNode, PekkoVersion,
+    interop_logs_dir, keytool_or_skip, keytool_stores, require_jvm, tls_exchange_and_refusal,
+    FixtureSpec, HarnessError, JvmNode, PekkoVersion,
 };
-use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings};
+use rekko_remote::RemoteSettings;
 
 const ANSWER: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "changeit";
@@ -77,7 +77,7 @@ async fn exchange(version: PekkoVersion, extra: &str) -> Result<(), HarnessError
     let conf = dir.join("jvm-tls-keystore.conf");
     std::fs::write(&conf, artery_conf(&ks, &ts, extra)).expect("write JVM config");
     let conf = conf.display().to_string();
-    let mut jvm = tokio::task::block_in_place(|| {
+    let jvm = tokio::task::block_in_place(|| {
         JvmNode::start(
             FixtureSpec::new("org.rekko.fixtures.EchoNode")
                 .name(&format!("artery-tls-keystore-{}", version.as_str()))
@@ -85,64 +85,11 @@ async fn exchange(version: PekkoVersion, extra: &str) -> Result<(), HarnessError
                 .args(["--system", "JvmTlsKs", "--config", &conf]),
         )
     })?;
-    let rust = RemoteNode::start(rekko_settings("RekkoTlsKs", &ks, &ts, extra))
-        .await
-        .expect("start Rekko node");
-    rust.register_echo("/user/echo");
-    let jvm_echo = format!("{}/user/echo", jvm.address());
-
-    // Rekko -> JVM (Rekko is the TLS client), and the reply JVM -> Rekko
-    // (the JVM is the client).
-    let r = rust
-        .send_string(&jvm_echo, "keystore hello", Some(ANSWER))
-        .await
-        .expect("ask over TLS")
-        .expect("reply");
-    assert_eq!(r.message.as_text().as_deref(), Some("keystore hello"));
-    let rust_echo = format!("{}/user/echo", rust.address());
-    let answer = tokio::task::block_in_place(|| {
-        jvm.request(&format!("send {rust_echo} keystore from jvm"), ANSWER)
-    })?;
-    assert_eq!(answer, "REPLY keystore from jvm");
-
-    // Same key store, but a trust store without the cluster certificate:
-    // the handshake fails both ways, with a TLS error and no crash.
-    let mut wrong = rekko_settings("RekkoWrongTrust", &ks, &foreign_ts, extra);
-    wrong.handshake.timeout = Duration::from_secs(3);
-    let wrong = RemoteNode::start(wrong)
-        .await
-        .expect("start wrong-trust node");
-    let mut wrong_events = wrong.subscribe();
-    let err = wrong
-        .send_string(&jvm_echo, "do you know me", Some(Duration::from_secs(3)))
-        .await
-        .expect_err("the JVM's certificate is not trusted")
-        .to_string();
-    assert!(err.contains("TLS"), "{err}");
-    wrong.register_echo("/user/echo");
-    let wrong_echo = format!("{}/user/echo", wrong.address());
-    let answer =
-        tokio::task::block_in_place(|| jvm.request(&format!("send {wrong_echo} hi"), ANSWER))?;
-    assert!(answer.starts_with("ERROR"), "{answer}");
-    let refused = loop {
-        match tokio::time::timeout(ANSWER, wrong_events.recv()).await {
-            Ok(Ok(RemoteEvent::InboundConnectionClosed { reason, .. })) => break reason,
-            Ok(Ok(_)) => continue,
-            other => panic!("the wrong-trust node did not refuse the JVM: {other:?}"),
-        }
-    };
-    assert!(refused.contains("TLS"), "{refused}");
-
-    // The good association still works.
-    let r = rust
-        .send_string(&jvm_echo, "still fine", Some(ANSWER))
-        .await
-        .expect("ask")
-        .expect("reply");
-    assert_eq!(r.message.as_text().as_deref(), Some("still fine"));
-
-    wrong.shutdown().await;
-    rust.shutdown().await;
-    tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
-    Ok(())
+    tls_exchange_and_refusal(
+        jvm,
+        rekko_settings("RekkoTlsKs", &ks, &ts, extra),
+        rekko_settings("RekkoWrongTrust", &ks, &foreign_ts, extra),
+        ANSWER,
+    )
+    .await
 }
