@@ -245,36 +245,50 @@ impl PluginRegistry {
     /// A PostgreSQL pool for `db`: a new one for a section's own `slick` block, the one pool of
     /// a shared database.
     fn postgres_pool(&self, db: &Database) -> Result<sqlx::PgPool> {
-        let open = || postgres_pool_at(&db.slick.db, &db.path);
-        let Some(name) = &db.shared else {
-            return open();
-        };
-        let mut pools = self.shared_pools.lock();
-        match pools.get(name) {
-            Some(SharedPool::Postgres(pool)) => Ok(pool.clone()),
-            Some(SharedPool::Sqlite(_)) => Err(shared_kind_mismatch(db)),
-            None => {
-                let pool = open()?;
-                pools.insert(name.clone(), SharedPool::Postgres(pool.clone()));
-                Ok(pool)
-            }
-        }
+        self.pool_for(
+            db,
+            || postgres_pool_at(&db.slick.db, &db.path),
+            SharedPool::Postgres,
+            |shared| match shared {
+                SharedPool::Postgres(pool) => Some(pool.clone()),
+                SharedPool::Sqlite(_) => None,
+            },
+        )
     }
 
     /// A SQLite pool for `db`: a new one for a section's own `slick` block, the one pool of a
     /// shared database.
     fn sqlite_pool(&self, db: &Database) -> Result<sqlx::SqlitePool> {
-        let open = || sqlite_pool_at(&db.slick.db, &db.path);
+        self.pool_for(
+            db,
+            || sqlite_pool_at(&db.slick.db, &db.path),
+            SharedPool::Sqlite,
+            |shared| match shared {
+                SharedPool::Sqlite(pool) => Some(pool.clone()),
+                SharedPool::Postgres(_) => None,
+            },
+        )
+    }
+
+    /// The pool of `db`: `open`s a new one for a section's own `slick` block; for a shared
+    /// database, the pool opened by the first section naming it (`wrap` stores it, `of_kind`
+    /// takes it back, `None` when it was opened for the other backend).
+    fn pool_for<P: Clone>(
+        &self,
+        db: &Database,
+        open: impl FnOnce() -> Result<P>,
+        wrap: fn(P) -> SharedPool,
+        of_kind: fn(&SharedPool) -> Option<P>,
+    ) -> Result<P> {
         let Some(name) = &db.shared else {
             return open();
         };
         let mut pools = self.shared_pools.lock();
         match pools.get(name) {
-            Some(SharedPool::Sqlite(pool)) => Ok(pool.clone()),
-            Some(SharedPool::Postgres(_)) => Err(shared_kind_mismatch(db)),
+            Some(shared) => of_kind(shared).ok_or_else(|| shared_kind_mismatch(db)),
             None => {
                 let pool = open()?;
-                pools.insert(name.clone(), SharedPool::Sqlite(pool.clone()));
+                pools.insert(name.clone(), wrap(pool.clone()));
                 Ok(pool)
             }
         }
