@@ -72,9 +72,6 @@ pub struct RemoteSettings {
     /// `transport = tls-tcp` with `ssl.ssl-engine-provider =
     /// RotatingKeysSSLEngineProvider`: TLS with the PEM files of
     /// `ssl.rotating-keys-engine`. Used when `ssl_engine_provider` is `None`.
-    /// [`from_config`](Self::from_config) with another provider sets it to
-    /// the config engine's key store (`key_file`, `cert_file`) and trust
-    /// store (`ca_cert_file`), which loading them as PEM refuses.
     pub tls: Option<TlsSettings>,
     /// `transport = tls-tcp` with any other `ssl.ssl-engine-provider`, by
     /// default Pekko's `ConfigSSLEngineProvider` reading
@@ -232,18 +229,6 @@ impl RemoteSettings {
                         key_file: c.get_string(&format!("{r}.key-file"))?.into(),
                         cert_file: c.get_string(&format!("{r}.cert-file"))?.into(),
                         ca_cert_file: c.get_string(&format!("{r}.ca-cert-file"))?.into(),
-                    })
-                }
-                // The config engine's stores, for code that loads only
-                // `tls`: it then refuses the PKCS12 store as PEM instead of
-                // running without TLS.
-                (true, false) => {
-                    let e = format!("{a}.ssl.config-ssl-engine");
-                    let ks: std::path::PathBuf = c.get_string(&format!("{e}.key-store"))?.into();
-                    Some(TlsSettings {
-                        key_file: ks.clone(),
-                        cert_file: ks,
-                        ca_cert_file: c.get_string(&format!("{e}.trust-store"))?.into(),
                     })
                 }
                 _ => None,
@@ -480,10 +465,7 @@ mod tests {
         )
         .unwrap();
         let s = RemoteSettings::from_config("S", &c).unwrap();
-        let t = s.tls.clone().unwrap();
-        assert_eq!(t.key_file, std::path::PathBuf::from("/k/ks.p12"));
-        assert_eq!(t.cert_file, t.key_file);
-        assert_eq!(t.ca_cert_file, std::path::PathBuf::from("ts.p12"));
+        assert_eq!(s.tls, None, "the rotating-keys PEM settings stay empty");
         let Some(SslEngineProvider::Config(e)) = s.ssl_engine_provider else {
             panic!("{:?}", s.ssl_engine_provider)
         };
