@@ -23,6 +23,12 @@ pub enum ClusterEvent {
     MemberExited(Member),
     /// A member was downed.
     MemberDowned(Member),
+    /// A member is PreparingForShutdown: a full cluster shutdown was started (Pekko's
+    /// `MemberPreparingForShutdown`).
+    MemberPreparingForShutdown(Member),
+    /// A member is ReadyForShutdown: the leader saw every member prepare for the full cluster
+    /// shutdown (Pekko's `MemberReadyForShutdown`).
+    MemberReadyForShutdown(Member),
     /// A member was removed (the member has status Removed).
     MemberRemoved {
         /// The member, with status Removed.
@@ -83,6 +89,12 @@ pub fn diff(old: &MembershipState, new: &MembershipState) -> Vec<ClusterEvent> {
                 MemberStatus::Leaving => events.push(ClusterEvent::MemberLeft(m.clone())),
                 MemberStatus::Exiting => events.push(ClusterEvent::MemberExited(m.clone())),
                 MemberStatus::Down => events.push(ClusterEvent::MemberDowned(m.clone())),
+                MemberStatus::PreparingForShutdown => {
+                    events.push(ClusterEvent::MemberPreparingForShutdown(m.clone()))
+                }
+                MemberStatus::ReadyForShutdown => {
+                    events.push(ClusterEvent::MemberReadyForShutdown(m.clone()))
+                }
                 _ => {}
             }
         }

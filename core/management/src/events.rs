@@ -132,9 +132,12 @@ pub fn encode(event: &ClusterEvent) -> Option<(&'static str, String)> {
             ("LeaderChanged", f)
         }
         // Pekko Management's stream carries cluster domain events only; SelfUp and
-        // SelfRemoved belong to the typed Cluster API.
+        // SelfRemoved belong to the typed Cluster API, and its encoder writes no member event
+        // of the full cluster shutdown (it passes `MemberEvent` subscriptions but drops them).
         ClusterEvent::SeenChanged(_)
         | ClusterEvent::ReachabilityChanged(_)
+        | ClusterEvent::MemberPreparingForShutdown(_)
+        | ClusterEvent::MemberReadyForShutdown(_)
         | ClusterEvent::SelfUp(_)
         | ClusterEvent::SelfRemoved { .. } => return None,
     };

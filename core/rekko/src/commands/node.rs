@@ -193,6 +193,13 @@ fn report(me: &rekko_cluster::Address, e: &ClusterEvent) {
             format!("Member is Exiting: [{}]", m.unique_address.address)
         }
         ClusterEvent::MemberDowned(m) => format!("Member is Down: [{}]", m.unique_address.address),
+        ClusterEvent::MemberPreparingForShutdown(m) => format!(
+            "Member is PreparingForShutdown: [{}]",
+            m.unique_address.address
+        ),
+        ClusterEvent::MemberReadyForShutdown(m) => {
+            format!("Member is ReadyForShutdown: [{}]", m.unique_address.address)
+        }
         ClusterEvent::MemberRemoved { member, .. } => {
             format!("Member removed: [{}]", member.unique_address.address)
         }
