@@ -33,7 +33,7 @@ mod compression;
 mod endpoints;
 mod error;
 mod inbound;
-mod keystore;
+pub mod keystore;
 mod message;
 mod node;
 mod outbound;
