@@ -414,7 +414,7 @@ impl<In: Send + 'static, Mat: 'static> Sink<In, Mat> {
     /// materialization cancels its upstream at once. Until it runs, the started sink waits
     /// for elements.
     pub fn pre_materialize(self) -> (Mat, Sink<In, ()>) {
-        let (tx, rx) = futures::channel::mpsc::channel::<Result<In, StreamError>>(0);
+        let (tx, rx) = crate::ops::slot::channel::<Result<In, StreamError>>(false);
         let (mat, fut) = (self.f)(Box::pin(rx), &Attributes::new());
         tokio::spawn(fut);
         let cell = parking_lot::Mutex::new(Some(tx));

@@ -7,9 +7,15 @@
 //! [`Sink`]. Like every blueprint it can be materialized any number of times.
 //!
 //! Each connection is a one-element channel and each stage a future; all stages of one
-//! materialization run in one task (the graph's), so a graph adds one hop per connection
-//! but no task per stage. Cycles work as in Pekko: a cycle needs a decoupling stage (for
-//! example `buffer` with a dropping strategy) or it deadlocks once it is full.
+//! materialization run in one task, so a graph adds one hop per connection but no task per
+//! stage. As in Pekko, every stage runs from materialization on, whether or not anything
+//! pulls the outlet a source- or flow-shaped graph exposes: when some stages do not feed
+//! that outlet (an internal sink, say), the graph runs in a task of its own started at
+//! materialization, and the stages that feed only the exposed outlet move on its demand
+//! alone (their connections are gated: no element passes before it is asked for). A graph
+//! whose stages all feed the exposed outlet runs in the task that polls it. Cycles work as
+//! in Pekko: a cycle needs a decoupling stage (for example `buffer` with a dropping
+//! strategy) or it deadlocks once it is full.
 //!
 //! ```
 //! use rekko_stream::prelude::*;
@@ -38,7 +44,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::channel::mpsc;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
 
@@ -46,7 +51,8 @@ use crate::attributes::Attributes;
 use crate::dsl::{Elems, Flow, RunnableGraph, Sink, Source};
 use crate::error::StreamError;
 use crate::ops::fanin::{Concat, Merge, ZipWith};
-use crate::ops::fanout::{fan_out, Route, Tx};
+use crate::ops::fanout::{self, Router, Tx};
+use crate::ops::slot;
 
 static BUILDER_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -275,14 +281,16 @@ impl Wiring {
         match self.outs[p].take().map(|b| b.downcast::<Tx<T>>()) {
             Some(Ok(tx)) => *tx,
             // no downstream: a sender whose receiver is gone reads as cancellation
-            _ => mpsc::channel(0).0,
+            _ => slot::channel(false).0,
         }
     }
 }
 
 type NodeFn =
     dyn Fn(&mut Wiring, &Attributes) -> (BoxFuture<'static, ()>, Box<dyn Any>) + Send + Sync;
-type EdgeFn = dyn Fn() -> (Box<dyn Any + Send>, Box<dyn Any + Send>) + Send + Sync;
+/// Makes one connection's channel ends; `true` makes a gated channel (see
+/// [`slot::channel`]).
+type EdgeFn = dyn Fn(bool) -> (Box<dyn Any + Send>, Box<dyn Any + Send>) + Send + Sync;
 
 struct Edge {
     from: usize,
@@ -297,6 +305,8 @@ pub struct GraphBuilder {
     nodes: Vec<Arc<NodeFn>>,
     names: Vec<String>,
     inlet: Vec<bool>,
+    /// The stage each port belongs to.
+    owner: Vec<usize>,
     edges: Vec<Edge>,
     uses: Vec<usize>,
     errors: Vec<StreamError>,
@@ -309,8 +319,8 @@ impl Default for GraphBuilder {
 }
 
 fn channel_edge<T: Send + 'static>() -> Arc<EdgeFn> {
-    Arc::new(|| {
-        let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(0);
+    Arc::new(|gated| {
+        let (tx, rx) = slot::channel::<Result<T, StreamError>>(gated);
         let elems: Elems<T> = Box::pin(rx);
         (Box::new(tx) as Box<dyn Any + Send>, Box::new(elems) as _)
     })
@@ -408,6 +418,7 @@ impl GraphBuilder {
             nodes: Vec::new(),
             names: Vec::new(),
             inlet: Vec::new(),
+            owner: Vec::new(),
             edges: Vec::new(),
             uses: Vec::new(),
             errors: Vec::new(),
@@ -417,6 +428,8 @@ impl GraphBuilder {
     fn port(&mut self, node: &str, port: &str, inlet: bool) -> usize {
         self.names.push(format!("{node}.{port}"));
         self.inlet.push(inlet);
+        // every stage creates its ports right before it is added
+        self.owner.push(self.nodes.len());
         self.uses.push(0);
         self.names.len() - 1
     }
@@ -522,11 +535,11 @@ impl GraphBuilder {
         (FlowShape { inlet, outlet }, self.key(node))
     }
 
-    fn fan_out<T: Clone + Send + 'static>(
+    fn fan_out<T: Send + 'static>(
         &mut self,
         kind: &str,
         n: usize,
-        route: impl Fn() -> Route<T> + Send + Sync + 'static,
+        router: Arc<Router<T>>,
     ) -> FanOutShape<T> {
         let name = self.node_name(kind);
         let inlet = self.inlet::<T>(&name, "in");
@@ -538,7 +551,7 @@ impl GraphBuilder {
         self.add_node(Arc::new(move |w, _| {
             let up = w.take_in::<T>(pi);
             let outs = pos.iter().map(|p| Some(w.take_out::<T>(*p))).collect();
-            (fan_out(up, outs, route()).boxed(), unit())
+            (router(up, outs), unit())
         }));
         FanOutShape { inlet, outlets }
     }
@@ -551,23 +564,30 @@ impl GraphBuilder {
         n: usize,
         eager_cancel: bool,
     ) -> FanOutShape<T> {
-        self.fan_out("Broadcast", n, move || Route::Broadcast { eager_cancel })
+        let router: Arc<Router<T>> =
+            Arc::new(move |up, outs| fanout::broadcast(up, outs, eager_cancel).boxed());
+        self.fan_out("Broadcast", n, router)
     }
 
-    /// Adds `Balance(n)`: each element to one output that is ready for it.
-    pub fn balance<T: Clone + Send + 'static>(&mut self, n: usize) -> FanOutShape<T> {
-        self.fan_out("Balance", n, || Route::Balance)
+    /// Adds `Balance(n)`: each element to one output that is ready for it. Elements are
+    /// moved, never cloned.
+    pub fn balance<T: Send + 'static>(&mut self, n: usize) -> FanOutShape<T> {
+        let router: Arc<Router<T>> = Arc::new(|up, outs| fanout::balance(up, outs).boxed());
+        self.fan_out("Balance", n, router)
     }
 
     /// Adds `Partition(n, f)`: each element to output `f(&x)`; an index out of range fails
-    /// the stream, elements for a cancelled output are dropped.
+    /// the stream, elements for a cancelled output are dropped. Elements are moved, never
+    /// cloned.
     pub fn partition<T, F>(&mut self, n: usize, f: F) -> FanOutShape<T>
     where
-        T: Clone + Send + 'static,
+        T: Send + 'static,
         F: Fn(&T) -> usize + Send + Sync + 'static,
     {
         let f: Arc<dyn Fn(&T) -> usize + Send + Sync> = Arc::new(f);
-        self.fan_out("Partition", n, move || Route::Partition(f.clone()))
+        let router: Arc<Router<T>> =
+            Arc::new(move |up, outs| fanout::partition(up, outs, f.clone()).boxed());
+        self.fan_out("Partition", n, router)
     }
 
     fn fan_in<T: Send + 'static>(
@@ -770,7 +790,22 @@ impl GraphBuilder {
             nodes: self.nodes,
             edges: self.edges,
             names: Arc::new(self.names),
+            owner: self.owner,
+            internal: None,
         }
+    }
+
+    /// The blueprint of a graph exposing outlet `port`, with its internal part marked.
+    fn into_exposing_blueprint(self, port: usize) -> Blueprint {
+        let stage_edges: Vec<(usize, usize)> = self
+            .edges
+            .iter()
+            .map(|e| (self.owner[e.from], self.owner[e.to]))
+            .collect();
+        let internal = internal_part(self.nodes.len(), &stage_edges, self.owner[port]);
+        let mut bp = self.into_blueprint();
+        bp.internal = internal;
+        bp
     }
 
     /// Builds a closed graph (Pekko `ClosedShape`).
@@ -817,7 +852,7 @@ impl GraphBuilder {
     {
         self.own(out.builder, out.port);
         self.check(&[out.port])?;
-        let bp = self.into_blueprint();
+        let bp = self.into_exposing_blueprint(out.port);
         Ok(Source::from_materializer(move |attrs| {
             let (mut w, mut values) = bp.wiring();
             let elems = bp.run_exposing::<T>(out.port, &mut w, &mut values, attrs);
@@ -850,7 +885,7 @@ impl GraphBuilder {
         self.own(inlet.builder, inlet.port);
         self.own(outlet.builder, outlet.port);
         self.check(&[inlet.port, outlet.port])?;
-        let bp = self.into_blueprint();
+        let bp = self.into_exposing_blueprint(outlet.port);
         Ok(Flow::from_materializer(move |up: Elems<I>, attrs| {
             let (mut w, mut values) = bp.wiring();
             w.ins[inlet.port] = Some(Box::new(up));
@@ -890,15 +925,51 @@ impl GraphBuilder {
     }
 }
 
+/// Which stages of a graph exposing an outlet of stage `exposed` form its internal part:
+/// the stages that do not feed the exposed outlet (internal sinks, and anything else whose
+/// output ends inside the graph) and every stage feeding one of those. `None` when every
+/// stage feeds the exposed outlet (no internal part). `edges` are (from, to) stage pairs.
+fn internal_part(nodes: usize, edges: &[(usize, usize)], exposed: usize) -> Option<Vec<bool>> {
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); nodes];
+    for &(from, to) in edges {
+        preds[to].push(from);
+    }
+    // marks every stage from which one of `start` is reachable (`start` included)
+    let upstream_of = |start: Vec<usize>| {
+        let mut seen = vec![false; nodes];
+        let mut todo = start;
+        while let Some(n) = todo.pop() {
+            if !std::mem::replace(&mut seen[n], true) {
+                todo.extend(preds[n].iter().copied().filter(|p| !seen[*p]));
+            }
+        }
+        seen
+    };
+    let feeds_exposed = upstream_of(vec![exposed]);
+    let outside: Vec<usize> = (0..nodes).filter(|n| !feeds_exposed[*n]).collect();
+    if outside.is_empty() {
+        None
+    } else {
+        Some(upstream_of(outside))
+    }
+}
+
 /// A checked graph, ready to materialize.
 struct Blueprint {
     id: u64,
     nodes: Vec<Arc<NodeFn>>,
     edges: Vec<Edge>,
     names: Arc<Vec<String>>,
+    /// The stage each port belongs to.
+    owner: Vec<usize>,
+    /// For a source- or flow-shaped graph with an internal part: which stages belong to it.
+    internal: Option<Vec<bool>>,
 }
 
 impl Blueprint {
+    /// Fresh channel ends for every connection. In a graph with an internal part the
+    /// connections into stages outside it are gated, so those stages move only on demand
+    /// from the exposed outlet.
     fn wiring(&self) -> (Wiring, MatValues) {
         let n = self.names.len();
         let mut w = Wiring {
@@ -907,7 +978,11 @@ impl Blueprint {
             names: self.names.clone(),
         };
         for e in &self.edges {
-            let (tx, rx) = (e.make)();
+            let gated = self
+                .internal
+                .as_ref()
+                .is_some_and(|internal| !internal[self.owner[e.to]]);
+            let (tx, rx) = (e.make)(gated);
             w.outs[e.from] = Some(tx);
             w.ins[e.to] = Some(rx);
         }
@@ -934,8 +1009,15 @@ impl Blueprint {
         futures::future::join_all(futs).map(|_| ()).boxed()
     }
 
-    /// Materializes every stage with outlet `port` left open: its elements are the
-    /// returned stream, whose polling also drives the stages.
+    /// Materializes every stage with outlet `port` left open; its elements are the
+    /// returned stream.
+    ///
+    /// Without an internal part every stage feeds the exposed outlet, and polling the
+    /// returned stream drives them all (fused, in the polling task). With one, the stages
+    /// run in a task of their own, started now (Pekko runs every stage of a materialized
+    /// graph whether or not its outlet is pulled): the internal part moves on by itself,
+    /// while the exposed outlet and the connections into the stages that only feed it are
+    /// gated, so those stages move only on the exposed outlet's demand.
     fn run_exposing<T: Send + 'static>(
         &self,
         port: usize,
@@ -943,28 +1025,46 @@ impl Blueprint {
         values: &mut MatValues,
         attrs: &Attributes,
     ) -> Elems<T> {
-        let (tx, rx) = mpsc::channel::<Result<T, StreamError>>(0);
+        let split = self.internal.is_some();
+        let (tx, rx) = slot::channel::<Result<T, StreamError>>(split);
         w.outs[port] = Some(Box::new(tx));
         let driver = self.run(w, values, attrs);
+        if split {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(driver);
+                return Box::pin(rx);
+            }
+        }
         Box::pin(Driven {
             driver: Some(driver),
             out: Box::pin(rx),
+            spawn_on_poll: split,
         })
     }
 }
 
-/// The exposed output of a Source- or Flow-shaped graph: polling it also drives the
-/// graph's stages. When the output ends while other stages still run, they continue on
-/// their own task.
+/// The exposed output of a Source- or Flow-shaped graph driving the graph's stages: polling
+/// it also drives them. When the output ends while other stages still run, they continue
+/// on their own task. A graph with an internal part that was materialized outside a tokio
+/// runtime (`spawn_on_poll`) moves to its own task at the first poll; without a runtime
+/// then either, polling drives it.
 struct Driven<T> {
     driver: Option<BoxFuture<'static, ()>>,
     out: Elems<T>,
+    spawn_on_poll: bool,
 }
 
 impl<T> Stream for Driven<T> {
     type Item = Result<T, StreamError>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if std::mem::take(&mut this.spawn_on_poll) {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                if let Some(d) = this.driver.take() {
+                    handle.spawn(d);
+                }
+            }
+        }
         if let Some(d) = this.driver.as_mut() {
             if d.as_mut().poll(cx).is_ready() {
                 this.driver = None;
@@ -983,3 +1083,25 @@ impl<T> Stream for Driven<T> {
 }
 
 impl<T> Unpin for Driven<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::internal_part;
+
+    #[test]
+    fn a_graph_whose_stages_all_feed_the_exposed_outlet_has_no_internal_part() {
+        // 0 -> 1 -> 2 (exposed), 3 -> 1, and a cycle 2 -> 4 -> 1
+        let edges = [(0, 1), (1, 2), (3, 1), (2, 4), (4, 1)];
+        assert_eq!(internal_part(5, &edges, 2), None);
+    }
+
+    #[test]
+    fn internal_sinks_and_their_feeders_form_the_internal_part() {
+        // source 0 -> junction 1 -> flow 2 -> exposed flow 3; junction 1 -> sink 4;
+        // source 5 -> flow 6 -> sink 7; source 8 -> flow 3
+        let edges = [(0, 1), (1, 2), (2, 3), (1, 4), (5, 6), (6, 7), (8, 3)];
+        let internal = internal_part(9, &edges, 3).unwrap();
+        let marked: Vec<usize> = (0..9).filter(|n| internal[*n]).collect();
+        assert_eq!(marked, vec![0, 1, 4, 5, 6, 7]);
+    }
+}

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::dsl::{promise, Elems, Sink, StreamFuture};
 use crate::error::StreamError;
-use crate::ops::fanout::{fan_out_sink, Route};
+use crate::ops::fanout::{self, fan_out_sink};
 use crate::ops::SYNC_LIMIT;
 
 /// Consumes `up`, calling `f` per element until it returns `false` (then cancels upstream).
@@ -264,21 +264,34 @@ impl<T: Clone + Send + 'static, M: 'static> Sink<T, Vec<M>> {
     /// one cancelled output cancels the whole fan-out, otherwise the others go on (Pekko
     /// `Broadcast`, `Sink.combine`).
     pub fn broadcast(sinks: Vec<Sink<T, M>>, eager_cancel: bool) -> Self {
-        fan_out_sink(sinks, move || Route::Broadcast { eager_cancel })
+        fan_out_sink(
+            sinks,
+            Arc::new(move |up, outs| fanout::broadcast(up, outs, eager_cancel).boxed()),
+        )
     }
+}
 
-    /// Sends each element to one output that is ready for it (Pekko `Balance`).
+impl<T: Send + 'static, M: 'static> Sink<T, Vec<M>> {
+    /// Sends each element to one output that is ready for it (Pekko `Balance`). Elements
+    /// are moved, never cloned.
     pub fn balance(sinks: Vec<Sink<T, M>>) -> Self {
-        fan_out_sink(sinks, || Route::Balance)
+        fan_out_sink(
+            sinks,
+            Arc::new(|up, outs| fanout::balance(up, outs).boxed()),
+        )
     }
 
     /// Sends each element to output `f(&elem)`; an out-of-range index fails the stream and
-    /// elements for a cancelled output are dropped (Pekko `Partition`).
+    /// elements for a cancelled output are dropped (Pekko `Partition`). Elements are moved,
+    /// never cloned.
     pub fn partition<F>(sinks: Vec<Sink<T, M>>, f: F) -> Self
     where
         F: Fn(&T) -> usize + Send + Sync + 'static,
     {
         let f: Arc<dyn Fn(&T) -> usize + Send + Sync> = Arc::new(f);
-        fan_out_sink(sinks, move || Route::Partition(f.clone()))
+        fan_out_sink(
+            sinks,
+            Arc::new(move |up, outs| fanout::partition(up, outs, f.clone()).boxed()),
+        )
     }
 }

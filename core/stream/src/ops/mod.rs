@@ -6,6 +6,7 @@ pub(crate) mod basic;
 pub(crate) mod decouple;
 pub(crate) mod fanin;
 pub(crate) mod fanout;
+pub(crate) mod slot;
 pub(crate) mod substream;
 pub(crate) mod timing;
 
