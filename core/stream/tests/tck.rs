@@ -455,3 +455,80 @@ proptest! {
         }
     }
 }
+
+/// source -> broadcast(2) (or balance(2)): out0 exposed, out1 -> an internal sink recording
+/// into `seen`. Materializes to the internal sink's completion.
+fn fan_out_with_internal_sink(
+    input: Vec<u32>,
+    broadcast: bool,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u32>>>,
+) -> Source<u32, rekko_stream::StreamFuture<()>> {
+    let mut b = GraphBuilder::new();
+    let src = b.add_source(Source::iter(input));
+    let junction = if broadcast {
+        b.broadcast::<u32>(2, false)
+    } else {
+        b.balance::<u32>(2)
+    };
+    let (inlet, done) = b.add_sink_mat(Sink::for_each(move |x| {
+        seen.lock().expect("seen").push(x);
+    }));
+    b.connect(src, junction.in_());
+    b.connect(junction.out(1), inlet);
+    b.build_source_mat(junction.out(0), move |m| m.take(done))
+        .expect("wired")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// A graph with an internal sink under random demand on its exposed outlet: nothing is
+    /// lost or duplicated; a broadcast never lets the internal sink get ahead of what the
+    /// exposed outlet asked for.
+    #[test]
+    fn graph_with_internal_sink_respects_exposed_demand(
+        input in proptest::collection::vec(0u32..1000, 0..120),
+        broadcast in any::<bool>(),
+        demand in proptest::collection::vec(1usize..8, 1..20),
+        pauses in proptest::collection::vec(0usize..4, 1..20),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let source = fan_out_with_internal_sink(input.clone(), broadcast, seen.clone());
+        let (got, end, internal) = rt.block_on(async {
+            let (stream, done) = source.into_stream_mat();
+            let mut p = Probe::new(stream);
+            let mut got = Vec::new();
+            let mut i = 0;
+            let end = loop {
+                let (xs, end) = p.request(demand[i % demand.len()]).await;
+                got.extend(xs);
+                if broadcast {
+                    let n = seen.lock().expect("seen").len();
+                    assert!(n <= got.len(), "internal sink got {n}, exposed outlet {}", got.len());
+                }
+                if let Some(end) = end {
+                    break end;
+                }
+                for _ in 0..pauses[i % pauses.len()] {
+                    tokio::task::yield_now().await;
+                }
+                i += 1;
+            };
+            done.await.expect("internal sink");
+            let internal = seen.lock().expect("seen").clone();
+            (got, end, internal)
+        });
+        prop_assert!(matches!(end, Signal::Complete), "{:?}", end);
+        if broadcast {
+            prop_assert_eq!(&got, &input);
+            prop_assert_eq!(&internal, &input);
+        } else {
+            let mut all = [got, internal].concat();
+            let mut expect = input.clone();
+            all.sort();
+            expect.sort();
+            prop_assert_eq!(all, expect);
+        }
+    }
+}
