@@ -21,7 +21,7 @@ pub enum StrategyName {
     KeepOldest,
     /// `down-all`.
     DownAll,
-    /// `lease-majority` (recognised, not implemented yet).
+    /// `lease-majority`.
     LeaseMajority,
 }
 
@@ -97,6 +97,63 @@ impl Default for KeepOldestSettings {
     }
 }
 
+/// `lease-majority` section.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct LeaseMajoritySettings {
+    /// `lease-implementation`: config path of the lease implementation's block (required for
+    /// this strategy).
+    pub lease_implementation: String,
+    /// `lease-name` (`""` = `<actor-system-name>-pekko-sbr`).
+    pub lease_name: String,
+    /// `acquire-lease-delay-for-minority`.
+    pub acquire_lease_delay_for_minority: Duration,
+    /// `release-after`.
+    pub release_after: Duration,
+    /// `role` (`""` = all members).
+    pub role: String,
+}
+
+impl Default for LeaseMajoritySettings {
+    fn default() -> Self {
+        LeaseMajoritySettings {
+            lease_implementation: String::new(),
+            lease_name: String::new(),
+            acquire_lease_delay_for_minority: Duration::from_secs(2),
+            release_after: Duration::from_secs(40),
+            role: String::new(),
+        }
+    }
+}
+
+impl LeaseMajoritySettings {
+    /// The lease name: `lease-name`, or `<system>-pekko-sbr` when it is empty.
+    pub fn safe_lease_name(&self, system: &str) -> String {
+        match self.lease_name.trim() {
+            "" => format!("{system}-pekko-sbr"),
+            name => name.to_string(),
+        }
+    }
+}
+
+/// The whole configuration the settings were read from, kept for creating the lease of
+/// lease-majority (its implementation block lives anywhere in the config). Equality compares
+/// the rendered configuration.
+#[derive(Clone, Debug, Default)]
+pub struct SourceConfig(pub Option<hocon_config::Config>);
+
+impl PartialEq for SourceConfig {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.render_concise() == b.render_concise(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SourceConfig {}
+
 /// `pekko.cluster.split-brain-resolver` section.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -113,6 +170,12 @@ pub struct SbrSettings {
     pub keep_majority: KeepMajoritySettings,
     /// `keep-oldest.*`.
     pub keep_oldest: KeepOldestSettings,
+    /// `lease-majority.*`.
+    pub lease_majority: LeaseMajoritySettings,
+    /// The configuration read (set by [`SbrSettings::from_config`] when the strategy is
+    /// lease-majority; the lease is created from it).
+    #[serde(skip)]
+    pub source: SourceConfig,
 }
 
 impl Default for SbrSettings {
@@ -124,6 +187,8 @@ impl Default for SbrSettings {
             static_quorum: StaticQuorumSettings::default(),
             keep_majority: KeepMajoritySettings::default(),
             keep_oldest: KeepOldestSettings::default(),
+            lease_majority: LeaseMajoritySettings::default(),
+            source: SourceConfig::default(),
         }
     }
 }
@@ -139,7 +204,11 @@ impl SbrSettings {
     /// `reference.conf` as fallback.
     pub fn from_config(config: &hocon_config::Config) -> crate::Result<SbrSettings> {
         let full = crate::settings::with_reference(config)?;
-        Ok(full.get(PREFIX)?)
+        let mut settings: SbrSettings = full.get(PREFIX)?;
+        if settings.active_strategy == StrategyName::LeaseMajority {
+            settings.source = SourceConfig(Some(full));
+        }
+        Ok(settings)
     }
 
     /// The effective down-all-when-unstable delay (`None` when off).
@@ -174,10 +243,18 @@ impl SbrSettings {
             },
             StrategyName::DownAll => Strategy::DownAll,
             StrategyName::LeaseMajority => {
-                return Err(ClusterError::Setting {
-                    key: format!("{PREFIX}.active-strategy"),
-                    reason: "lease-majority is not supported by Rekko yet".into(),
-                })
+                let lm = &self.lease_majority;
+                if lm.lease_implementation.trim().is_empty() {
+                    return Err(ClusterError::Setting {
+                        key: format!("{PREFIX}.lease-majority.lease-implementation"),
+                        reason: "must be defined".into(),
+                    });
+                }
+                Strategy::LeaseMajority {
+                    role: role(&lm.role),
+                    acquire_lease_delay_for_minority: lm.acquire_lease_delay_for_minority,
+                    release_after: lm.release_after,
+                }
             }
         })
     }

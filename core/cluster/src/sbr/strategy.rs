@@ -1,7 +1,9 @@
-//! Downing strategies: keep-majority, static-quorum, keep-oldest, down-all.
+//! Downing strategies: keep-majority, static-quorum, keep-oldest, down-all, lease-majority.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
 
 use crate::address::{Address, UniqueAddress};
 use crate::member::{age_ordering, Member, MemberStatus};
@@ -32,6 +34,17 @@ pub enum Strategy {
     },
     /// Down every member.
     DownAll,
+    /// Keep the side that acquires the lease; the minority side (by keep-majority counting)
+    /// waits `acquire_lease_delay_for_minority` before trying, so the majority wins when it
+    /// can reach the lease.
+    LeaseMajority {
+        /// Count only members with this role.
+        role: Option<String>,
+        /// Delay of the minority side before it tries to acquire the lease.
+        acquire_lease_delay_for_minority: Duration,
+        /// How long the lease is kept after the downed nodes were removed.
+        release_after: Duration,
+    },
 }
 
 impl Strategy {
@@ -39,13 +52,19 @@ impl Strategy {
         match self {
             Strategy::KeepMajority { role }
             | Strategy::StaticQuorum { role, .. }
-            | Strategy::KeepOldest { role, .. } => role.as_deref(),
+            | Strategy::KeepOldest { role, .. }
+            | Strategy::LeaseMajority { role, .. } => role.as_deref(),
             Strategy::DownAll => None,
         }
     }
 
     fn uses_age_ordering(&self) -> bool {
         matches!(self, Strategy::KeepOldest { .. })
+    }
+
+    /// True for lease-majority, whose decisions need the lease.
+    pub fn uses_lease(&self) -> bool {
+        matches!(self, Strategy::LeaseMajority { .. })
     }
 }
 
@@ -62,12 +81,85 @@ pub enum Decision {
     DownIndirectlyConnected,
     /// Down self because another member quarantined this node.
     DownSelfQuarantinedByRemote,
+    /// lease-majority: acquire the lease (after `acquire_delay`), then down the unreachable
+    /// members; [`Decision::DownReachable`] when the lease is not acquired.
+    AcquireLeaseAndDownUnreachable {
+        /// Wait before trying (the minority side's delay, zero on the majority side).
+        acquire_delay: Duration,
+    },
+    /// lease-majority with indirectly connected members: acquire the lease, then down the
+    /// indirectly connected ones (as [`Decision::DownIndirectlyConnected`]);
+    /// [`Decision::ReverseDownIndirectlyConnected`] when the lease is not acquired.
+    AcquireLeaseAndDownIndirectlyConnected {
+        /// Wait before trying (always zero in Pekko).
+        acquire_delay: Duration,
+    },
+    /// lease-majority without the lease while indirectly connected: down the indirectly
+    /// connected members and every reachable one.
+    ReverseDownIndirectlyConnected,
 }
 
 impl Decision {
-    /// True for the indirectly-connected decision.
+    /// True for the decisions about indirectly connected members.
     pub fn is_indirectly_connected(self) -> bool {
-        self == Decision::DownIndirectlyConnected
+        matches!(
+            self,
+            Decision::DownIndirectlyConnected
+                | Decision::AcquireLeaseAndDownIndirectlyConnected { .. }
+                | Decision::ReverseDownIndirectlyConnected
+        )
+    }
+
+    /// The delay before acquiring the lease, for the decisions that need the lease.
+    pub fn acquire_lease_delay(self) -> Option<Duration> {
+        match self {
+            Decision::AcquireLeaseAndDownUnreachable { acquire_delay }
+            | Decision::AcquireLeaseAndDownIndirectlyConnected { acquire_delay } => {
+                Some(acquire_delay)
+            }
+            _ => None,
+        }
+    }
+
+    /// The decision taken when the lease a decision needs is not acquired (Pekko's
+    /// `reverseDecision`); other decisions are returned unchanged.
+    pub fn reverse(self) -> Decision {
+        match self {
+            Decision::AcquireLeaseAndDownUnreachable { .. } => Decision::DownReachable,
+            Decision::AcquireLeaseAndDownIndirectlyConnected { .. } => {
+                Decision::ReverseDownIndirectlyConnected
+            }
+            other => other,
+        }
+    }
+}
+
+/// Scala's `FiniteDuration.toString` of a delay: `0 days` for zero, milliseconds otherwise.
+fn scala_duration(d: Duration) -> String {
+    if d.is_zero() {
+        "0 days".to_string()
+    } else {
+        format!("{} milliseconds", d.as_millis())
+    }
+}
+
+impl fmt::Display for Decision {
+    /// The decision as Pekko logs it, e.g. `DownUnreachable` or
+    /// `AcquireLeaseAndDownUnreachable(2000 milliseconds)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::AcquireLeaseAndDownUnreachable { acquire_delay } => write!(
+                f,
+                "AcquireLeaseAndDownUnreachable({})",
+                scala_duration(*acquire_delay)
+            ),
+            Decision::AcquireLeaseAndDownIndirectlyConnected { acquire_delay } => write!(
+                f,
+                "AcquireLeaseAndDownIndirectlyConnected({})",
+                scala_duration(*acquire_delay)
+            ),
+            other => fmt::Debug::fmt(other, f),
+        }
     }
 }
 
@@ -195,6 +287,24 @@ impl SbrView {
         let indirect = !self.indirectly_connected().is_empty();
         match strategy {
             Strategy::DownAll => Decision::DownAll,
+            Strategy::LeaseMajority {
+                acquire_lease_delay_for_minority,
+                ..
+            } => {
+                if indirect {
+                    Decision::AcquireLeaseAndDownIndirectlyConnected {
+                        acquire_delay: Duration::ZERO,
+                    }
+                } else {
+                    Decision::AcquireLeaseAndDownUnreachable {
+                        acquire_delay: if self.is_in_minority(strategy) {
+                            *acquire_lease_delay_for_minority
+                        } else {
+                            Duration::ZERO
+                        },
+                    }
+                }
+            }
             Strategy::StaticQuorum { quorum_size, .. } => {
                 let ms = self.members_with_role(strategy, false, false);
                 if ms.len() > (quorum_size * 2).saturating_sub(1) {
@@ -266,6 +376,21 @@ impl SbrView {
         }
     }
 
+    /// lease-majority's side test: fewer reachable than unreachable members with the role, or
+    /// an equal split where the lowest address is on the other side.
+    fn is_in_minority(&self, strategy: &Strategy) -> bool {
+        let ms = self.members_with_role(strategy, false, false);
+        let Some(lowest) = ms.first() else {
+            return false;
+        };
+        let unreachable = ms.iter().filter(|m| self.is_unreachable(m)).count();
+        match (unreachable * 2).cmp(&ms.len()) {
+            Ordering::Equal => self.is_unreachable(lowest),
+            Ordering::Less => false,
+            Ordering::Greater => true,
+        }
+    }
+
     fn majority(&self, this_side: usize, other_side: usize, lowest: &Member) -> Decision {
         match this_side.cmp(&other_side) {
             Ordering::Equal if self.is_unreachable(lowest) => Decision::DownReachable,
@@ -300,12 +425,21 @@ impl SbrView {
     ) -> Option<BTreeSet<UniqueAddress>> {
         let downable = self.downable();
         Some(match decision {
-            Decision::DownUnreachable => {
+            Decision::DownUnreachable | Decision::AcquireLeaseAndDownUnreachable { .. } => {
                 downable.intersection(&self.unreachable).cloned().collect()
             }
             Decision::DownReachable => downable.difference(&self.unreachable).cloned().collect(),
             Decision::DownAll => downable,
-            Decision::DownIndirectlyConnected => {
+            Decision::ReverseDownIndirectlyConnected => {
+                let indirect = self.indirectly_connected();
+                downable
+                    .iter()
+                    .filter(|n| indirect.contains(n) || !self.unreachable.contains(n))
+                    .cloned()
+                    .collect()
+            }
+            Decision::DownIndirectlyConnected
+            | Decision::AcquireLeaseAndDownIndirectlyConnected { .. } => {
                 let mut set = self.indirectly_connected();
                 set.extend(self.additional_when_indirectly_connected(strategy, &downable)?);
                 downable.intersection(&set).cloned().collect()
