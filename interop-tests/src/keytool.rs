@@ -95,6 +95,13 @@ pub fn keytool_stores(
     Ok((key_store, trust_store))
 }
 
+/// Runs `keytool` with `args` (for stores [`keytool_stores`] does not make: another key
+/// password, another key algorithm, a conversion with `-importkeystore`); an error carries
+/// keytool's output.
+pub fn keytool_run(keytool: &Path, args: &[&str]) -> Result<(), HarnessError> {
+    run(keytool, args)
+}
+
 fn run(keytool: &Path, args: &[&str]) -> Result<(), HarnessError> {
     let out = Command::new(keytool)
         .args(args)

@@ -38,7 +38,7 @@ pub mod typed_node;
 
 pub use error::HarnessError;
 pub use jar::{fixture_jar, PekkoVersion};
-pub use keytool::{keytool_or_skip, keytool_stores};
+pub use keytool::{keytool_or_skip, keytool_run, keytool_stores};
 pub use logs::init_test_logs;
 pub use paths::{free_port, interop_logs_dir, repo_root, write_fixture_conf};
 pub use pki::{test_pki, TestPki};
