@@ -2,16 +2,29 @@
 //! `key-store` holding this node's private key and certificate chain, and the
 //! `trust-store` holding the certificates it trusts.
 //!
-//! PKCS12 (the JDK's default key store type since Java 9, what `keytool
-//! -genkeypair` writes) is decoded with the `p12-keystore` crate, which
-//! handles the JDK's PBES2/AES output as well as the older 3DES/RC2 schemes.
-//! JKS and JCEKS files are recognised by their magic number and refused with
-//! the `keytool` command that converts them.
+//! The format is recognised by the file's first bytes, not its name:
+//! - PKCS12 (the JDK's default key store type since Java 9, what `keytool
+//!   -genkeypair` writes) is decoded with the `p12-keystore` crate, which
+//!   handles the JDK's PBES2/AES output as well as the older 3DES/RC2 schemes;
+//! - JKS (magic `FEEDFEED`, the default up to Java 8 and still read by every
+//!   JDK) is decoded by [`jks`]: the store password checks the file's
+//!   integrity digest, `key-password` recovers the private keys;
+//! - JCEKS (magic `CECECECE`) is refused with the `keytool` command that
+//!   converts it.
+//!
+//! [`key_entry_from_bytes`] and [`trusted_from_bytes`] are the entry points
+//! for bytes already in memory (the fuzz targets call them);
+//! [`load_key_entry`] and [`load_trusted`] read the file first.
 
 use std::path::Path;
 
 use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+#[path = "jks.rs"]
+pub mod jks;
+
+use jks::{JksEntryKind, JksError, JCEKS_MAGIC, JKS_MAGIC};
 
 /// What went wrong reading a key store, naming the config key and the file.
 #[derive(Debug, thiserror::Error)]
@@ -26,21 +39,21 @@ pub enum KeyStoreError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is a JKS or JCEKS store, which Rekko does not read.
+    /// The file is a JCEKS store, which Rekko does not read.
     #[error(
-        "{key} {path}: is a {kind} key store; Rekko reads PKCS12 (convert it with \
-         `keytool -importkeystore -srckeystore {path} -destkeystore {path}.p12 -deststoretype PKCS12`)"
+        "{key} {path}: is a {kind} key store; Rekko reads PKCS12 and JKS (convert it with \
+         `keytool -importkeystore -srckeystore {path} -srcstoretype {kind} -destkeystore {path}.p12 -deststoretype PKCS12`)"
     )]
     UnsupportedType {
         /// The config key naming the file.
         key: String,
         /// The file.
         path: String,
-        /// `JKS` or `JCEKS`.
+        /// `JCEKS`.
         kind: &'static str,
     },
     /// The password does not open the store (integrity check or decryption
-    /// failed).
+    /// failed), or, for JKS, `key-password` does not recover a private key.
     #[error("{key} {path}: wrong {password_key} (the store's integrity check or decryption failed: {detail})")]
     WrongPassword {
         /// The config key naming the file.
@@ -52,14 +65,17 @@ pub enum KeyStoreError {
         /// The decoder's message.
         detail: String,
     },
-    /// The file is not a PKCS12 store.
-    #[error("{key} {path}: not a PKCS12 key store: {detail}")]
+    /// The file is not a readable PKCS12 or JKS store.
+    #[error("{key} {path}: not a readable {format} key store: {detail}")]
     Malformed {
         /// The config key naming the file.
         key: String,
         /// The file.
         path: String,
-        /// The decoder's message.
+        /// `PKCS12` or `JKS`, as the first bytes say.
+        format: &'static str,
+        /// The decoder's message (for JKS with the byte offset and entry
+        /// alias).
         detail: String,
     },
     /// The key store holds no private key entry with its certificate.
@@ -110,8 +126,25 @@ impl std::fmt::Debug for KeyEntry {
     }
 }
 
-const JKS_MAGIC: [u8; 4] = [0xFE, 0xED, 0xFE, 0xED];
-const JCEKS_MAGIC: [u8; 4] = [0xCE, 0xCE, 0xCE, 0xCE];
+/// A key store format, as the first bytes of the file say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// PKCS12 (anything that is not JKS or JCEKS is read as PKCS12).
+    Pkcs12,
+    /// JKS, magic `FEEDFEED`.
+    Jks,
+    /// JCEKS, magic `CECECECE` (refused).
+    Jceks,
+}
+
+/// The format of a key store, by its magic number.
+pub fn store_format(bytes: &[u8]) -> StoreFormat {
+    match bytes.get(..4) {
+        Some(m) if m == JKS_MAGIC => StoreFormat::Jks,
+        Some(m) if m == JCEKS_MAGIC => StoreFormat::Jceks,
+        _ => StoreFormat::Pkcs12,
+    }
+}
 
 /// Decodes PKCS12 bytes with `password`. `key` and `password_key` are the
 /// config keys named in errors, `path` the file.
@@ -122,17 +155,17 @@ pub fn parse_pkcs12(
     password_key: &str,
     path: &str,
 ) -> Result<KeyStore, KeyStoreError> {
-    let kind = match bytes.get(..4) {
-        Some(m) if m == JKS_MAGIC => Some("JKS"),
-        Some(m) if m == JCEKS_MAGIC => Some("JCEKS"),
-        _ => None,
-    };
-    if let Some(kind) = kind {
-        return Err(KeyStoreError::UnsupportedType {
-            key: key.into(),
-            path: path.into(),
-            kind,
-        });
+    match store_format(bytes) {
+        StoreFormat::Pkcs12 => {}
+        StoreFormat::Jceks => return Err(jceks(key, path)),
+        StoreFormat::Jks => {
+            return Err(KeyStoreError::Malformed {
+                key: key.into(),
+                path: path.into(),
+                format: "PKCS12",
+                detail: "the file is a JKS store (magic FEEDFEED)".into(),
+            })
+        }
     }
     KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict).map_err(|e| {
         use p12_keystore::error::Error as E;
@@ -148,9 +181,94 @@ pub fn parse_pkcs12(
             other => KeyStoreError::Malformed {
                 key: key.into(),
                 path: path.into(),
+                format: "PKCS12",
                 detail: other.to_string(),
             },
         }
+    })
+}
+
+fn jceks(key: &str, path: &str) -> KeyStoreError {
+    KeyStoreError::UnsupportedType {
+        key: key.into(),
+        path: path.into(),
+        kind: "JCEKS",
+    }
+}
+
+/// Reads JKS bytes with the store `password`; a wrong password is
+/// [`KeyStoreError::WrongPassword`] naming `password_key`.
+fn parse_jks<'a>(
+    bytes: &'a [u8],
+    password: &str,
+    key: &str,
+    password_key: &str,
+    path: &str,
+) -> Result<jks::JksStore<'a>, KeyStoreError> {
+    jks::parse(bytes, password).map_err(|e| jks_err(e, key, password_key, path))
+}
+
+fn jks_err(e: JksError, key: &str, password_key: &str, path: &str) -> KeyStoreError {
+    match e {
+        JksError::Integrity { .. } | JksError::KeyPassword { .. } => KeyStoreError::WrongPassword {
+            key: key.into(),
+            path: path.into(),
+            password_key: password_key.into(),
+            detail: e.to_string(),
+        },
+        e => KeyStoreError::Malformed {
+            key: key.into(),
+            path: path.into(),
+            format: "JKS",
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// The private key entry of a JKS key store: the store password opens the
+/// file, `key_password` every private key (as the JDK's `SunX509` key
+/// manager recovers them all); the first entry by alias is used.
+fn jks_key_entry(
+    bytes: &[u8],
+    store_password: &str,
+    key_password: &str,
+    path: &str,
+) -> Result<KeyEntry, KeyStoreError> {
+    let store = parse_jks(
+        bytes,
+        store_password,
+        "key-store",
+        "key-store-password",
+        path,
+    )?;
+    let mut keys = Vec::new();
+    for e in &store.entries {
+        if let JksEntryKind::PrivateKey {
+            protected_key,
+            chain,
+        } = &e.kind
+        {
+            let key = jks::recover_key(&e.alias, protected_key, key_password)
+                .map_err(|err| jks_err(err, "key-store", "key-password", path))?;
+            if !chain.is_empty() {
+                keys.push((e.alias.as_str(), chain, key));
+            }
+        }
+    }
+    let (alias, chain, key) = keys
+        .into_iter()
+        .min_by(|a, b| a.0.cmp(b.0))
+        .ok_or_else(|| KeyStoreError::NoPrivateKey {
+            key: "key-store".into(),
+            path: path.into(),
+        })?;
+    Ok(KeyEntry {
+        alias: alias.to_string(),
+        chain: chain
+            .iter()
+            .map(|c| CertificateDer::from(c.to_vec()))
+            .collect(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
     })
 }
 
@@ -162,15 +280,22 @@ fn read(path: &Path, key: &str) -> Result<Vec<u8>, KeyStoreError> {
     })
 }
 
-/// The private key entry of a key store (`key-store`). Like the JDK's
-/// `SunX509` key manager with one key, the first private key entry (by
-/// alias) is used. `key_password` must equal `store_password`.
+/// The private key entry of a key store (`key-store`), PKCS12 or JKS by its
+/// first bytes; `path` names the file in errors. Like the JDK's `SunX509`
+/// key manager with one key, the first private key entry (by alias) is
+/// used. For PKCS12 `key_password` must equal `store_password`; for JKS it
+/// recovers the private keys.
 pub fn key_entry_from_bytes(
     bytes: &[u8],
     store_password: &str,
     key_password: &str,
     path: &str,
 ) -> Result<KeyEntry, KeyStoreError> {
+    match store_format(bytes) {
+        StoreFormat::Pkcs12 => {}
+        StoreFormat::Jks => return jks_key_entry(bytes, store_password, key_password, path),
+        StoreFormat::Jceks => return Err(jceks("key-store", path)),
+    }
     let store = parse_pkcs12(
         bytes,
         store_password,
@@ -199,24 +324,37 @@ pub fn key_entry_from_bytes(
     })
 }
 
-/// The certificates a trust store (`trust-store`) makes trusted: its trusted
-/// certificate entries and, as the JDK's trust manager does, the leaf
-/// certificate of each private key entry.
+/// The certificates a trust store (`trust-store`), PKCS12 or JKS by its
+/// first bytes, makes trusted: its trusted certificate entries and, as the
+/// JDK's trust manager does, the leaf certificate of each private key entry.
+/// `path` names the file in errors.
 pub fn trusted_from_bytes(
     bytes: &[u8],
     password: &str,
     path: &str,
 ) -> Result<Vec<CertificateDer<'static>>, KeyStoreError> {
-    let store = parse_pkcs12(bytes, password, "trust-store", "trust-store-password", path)?;
-    let certs: Vec<CertificateDer<'static>> = store
-        .entries()
-        .filter_map(|(_, e)| match e {
-            KeyStoreEntry::Certificate(c) => Some(c.as_der().to_vec()),
-            KeyStoreEntry::PrivateKeyChain(k) => k.certs().first().map(|c| c.as_der().to_vec()),
-            KeyStoreEntry::Secret(_) => None,
-        })
-        .map(CertificateDer::from)
-        .collect();
+    let (key, password_key) = ("trust-store", "trust-store-password");
+    let certs: Vec<CertificateDer<'static>> = match store_format(bytes) {
+        StoreFormat::Jceks => return Err(jceks(key, path)),
+        StoreFormat::Jks => parse_jks(bytes, password, key, password_key, path)?
+            .entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                JksEntryKind::TrustedCertificate(c) => Some(c.to_vec()),
+                JksEntryKind::PrivateKey { chain, .. } => chain.first().map(|c| c.to_vec()),
+            })
+            .map(CertificateDer::from)
+            .collect(),
+        StoreFormat::Pkcs12 => parse_pkcs12(bytes, password, key, password_key, path)?
+            .entries()
+            .filter_map(|(_, e)| match e {
+                KeyStoreEntry::Certificate(c) => Some(c.as_der().to_vec()),
+                KeyStoreEntry::PrivateKeyChain(k) => k.certs().first().map(|c| c.as_der().to_vec()),
+                KeyStoreEntry::Secret(_) => None,
+            })
+            .map(CertificateDer::from)
+            .collect(),
+    };
     if certs.is_empty() {
         return Err(KeyStoreError::NoTrustedCertificate {
             key: "trust-store".into(),
@@ -255,7 +393,7 @@ pub fn load_trusted(
 pub(crate) mod testing {
     use std::path::PathBuf;
 
-    use rekko_interop_tests::{keytool_or_skip, keytool_stores};
+    use rekko_interop_tests::{keytool_or_skip, keytool_run, keytool_stores};
 
     /// Two self-signed identities, `node-a` and `node-b` (key store and
     /// trust store each, PKCS12, password `changeit`), made once per test run.
@@ -284,6 +422,96 @@ pub(crate) mod testing {
             })
             .as_ref()
     }
+
+    /// JKS stores made by `keytool -storetype JKS`, store password
+    /// `changeit`.
+    pub struct SharedJks {
+        /// Key store (RSA, alias `node-j`) and trust store holding its
+        /// certificate and `other`'s.
+        pub node: (PathBuf, PathBuf),
+        /// The key store converted to PKCS12 by `keytool -importkeystore`.
+        pub node_p12: PathBuf,
+        /// A key store whose EC key (alias `other`) has key password
+        /// `keysecret`.
+        pub other: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    /// The shared JKS stores, or `None` (printed skip) without `keytool`;
+    /// under `CI=true` a missing `keytool` fails the test.
+    pub fn shared_jks() -> Option<&'static SharedJks> {
+        static SHARED: std::sync::OnceLock<Option<SharedJks>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let kt = keytool_or_skip("rekko-remote JKS key store tests")?;
+                let dir = tempfile::tempdir().expect("temp dir");
+                let node = keytool_stores(&kt, dir.path(), "node-j", "JKS", "changeit")
+                    .expect("keytool makes the JKS stores");
+                let p = |f: &str| dir.path().join(f).display().to_string();
+                let run = |args: &[&str]| keytool_run(&kt, args).expect("keytool");
+                let jks = ["-storetype", "JKS", "-storepass", "changeit"];
+                let (other, other_crt) = (p("other.jks"), p("other.crt"));
+                let node_p12 = p("node-j-converted.p12");
+                run(&[
+                    &["-genkeypair", "-keystore", &other, "-alias", "other"][..],
+                    &jks,
+                    &[
+                        "-keypass",
+                        "keysecret",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                    ],
+                    &["-dname", "CN=other", "-validity", "365"],
+                ]
+                .concat());
+                run(&[
+                    &["-exportcert", "-keystore", &other, "-alias", "other"][..],
+                    &jks,
+                    &["-file", &other_crt],
+                ]
+                .concat());
+                let ts = node.1.display().to_string();
+                run(&[
+                    &[
+                        "-importcert",
+                        "-noprompt",
+                        "-keystore",
+                        &ts,
+                        "-alias",
+                        "other",
+                    ][..],
+                    &jks,
+                    &["-file", &other_crt],
+                ]
+                .concat());
+                let ks = node.0.display().to_string();
+                run(&[
+                    "-importkeystore",
+                    "-noprompt",
+                    "-srckeystore",
+                    &ks,
+                    "-srcstoretype",
+                    "JKS",
+                    "-srcstorepass",
+                    "changeit",
+                    "-destkeystore",
+                    &node_p12,
+                    "-deststoretype",
+                    "PKCS12",
+                    "-deststorepass",
+                    "changeit",
+                ]);
+                Some(SharedJks {
+                    node,
+                    node_p12: node_p12.into(),
+                    other: other.into(),
+                    _dir: dir,
+                })
+            })
+            .as_ref()
+    }
 }
 
 #[cfg(test)]
@@ -291,18 +519,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jks_and_jceks_are_named() {
+    fn jceks_is_refused_and_jks_is_read_by_magic() {
         let mut jks = JKS_MAGIC.to_vec();
         jks.extend_from_slice(&[0, 0, 0, 2]);
-        let e = key_entry_from_bytes(&jks, "p", "p", "/x/ks.jks").unwrap_err();
+        let e = key_entry_from_bytes(&jks, "p", "p", "/x/ks.p12").unwrap_err();
         assert!(
-            matches!(e, KeyStoreError::UnsupportedType { kind: "JKS", .. }),
+            matches!(e, KeyStoreError::Malformed { format: "JKS", .. }),
             "{e}"
         );
-        assert!(e.to_string().contains("key-store /x/ks.jks"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "key-store /x/ks.p12: not a readable JKS key store: at offset 8: the file ends \
+             inside the entry count (4 bytes needed, 0 left)"
+        );
         let e = trusted_from_bytes(&JCEKS_MAGIC, "p", "/x/ts").unwrap_err();
         assert!(
             matches!(e, KeyStoreError::UnsupportedType { kind: "JCEKS", .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("-srcstoretype JCEKS"), "{e}");
+        let e = parse_pkcs12(&jks, "p", "key-store", "key-store-password", "/x/ks").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                KeyStoreError::Malformed {
+                    format: "PKCS12",
+                    ..
+                }
+            ),
             "{e}"
         );
     }
@@ -368,11 +612,125 @@ mod tests {
         assert!(matches!(e, KeyStoreError::KeyPasswordDiffers { .. }), "{e}");
     }
 
+    #[test]
+    fn keytool_jks_stores_load_like_their_pkcs12_conversion() {
+        let Some(s) = testing::shared_jks() else {
+            return;
+        };
+        let (ks, ts) = &s.node;
+        assert_eq!(
+            store_format(&std::fs::read(ks).unwrap()),
+            StoreFormat::Jks,
+            "keytool -storetype JKS writes JKS"
+        );
+        let entry = load_key_entry(ks, "changeit", "changeit").unwrap();
+        let converted = load_key_entry(&s.node_p12, "changeit", "changeit").unwrap();
+        assert_eq!(entry.alias, "node-j");
+        assert_eq!(entry.alias, converted.alias);
+        assert_eq!(entry.chain, converted.chain);
+        assert_eq!(entry.chain.len(), 1);
+        assert_eq!(
+            entry.key.secret_der(),
+            converted.key.secret_der(),
+            "the same PKCS#8 key as keytool's PKCS12 conversion"
+        );
+
+        let mut trusted = load_trusted(ts, "changeit").unwrap();
+        let other = load_key_entry(&s.other, "changeit", "keysecret").unwrap();
+        let mut expected = vec![entry.chain[0].clone(), other.chain[0].clone()];
+        trusted.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        expected.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        assert_eq!(trusted, expected);
+        assert_eq!(load_trusted(ks, "changeit").unwrap(), entry.chain);
+    }
+
+    #[test]
+    fn jks_passwords_name_their_key() {
+        let Some(s) = testing::shared_jks() else {
+            return;
+        };
+        let (ks, ts) = &s.node;
+        let e = load_key_entry(ks, "wrong", "changeit").unwrap_err();
+        assert!(matches!(e, KeyStoreError::WrongPassword { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "key-store {}: wrong key-store-password",
+                ks.display()
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains("integrity digest does not match"), "{msg}");
+        let e = load_trusted(ts, "wrong").unwrap_err();
+        assert!(e.to_string().contains("wrong trust-store-password"), "{e}");
+
+        // JKS keeps a key password of its own.
+        let entry = load_key_entry(&s.other, "changeit", "keysecret").unwrap();
+        assert_eq!(entry.alias, "other");
+        assert!(matches!(entry.key, PrivateKeyDer::Pkcs8(_)));
+        let e = load_key_entry(&s.other, "changeit", "changeit").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("wrong key-password"), "{msg}");
+        assert!(msg.contains("entry \"other\""), "{msg}");
+
+        let e = load_key_entry(ts, "changeit", "changeit").unwrap_err();
+        assert!(matches!(e, KeyStoreError::NoPrivateKey { .. }), "{e}");
+    }
+
+    #[test]
+    fn truncated_or_changed_jks_files_are_errors() {
+        let Some(s) = testing::shared_jks() else {
+            return;
+        };
+        let bytes = std::fs::read(&s.node.0).unwrap();
+        for len in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
+            let e = key_entry_from_bytes(&bytes[..len], "changeit", "changeit", "ks").unwrap_err();
+            let msg = e.to_string();
+            if len < 4 {
+                assert!(
+                    matches!(
+                        e,
+                        KeyStoreError::Malformed {
+                            format: "PKCS12",
+                            ..
+                        }
+                    ),
+                    "{len}: {msg}"
+                );
+            } else {
+                assert!(
+                    matches!(e, KeyStoreError::Malformed { format: "JKS", .. }),
+                    "{len}: {msg}"
+                );
+                assert!(msg.contains("the file ends inside"), "{len}: {msg}");
+            }
+        }
+        // A changed certificate byte: only the integrity digest notices.
+        let mut changed = bytes.clone();
+        let at = changed.len() - 100;
+        changed[at] ^= 1;
+        let e = key_entry_from_bytes(&changed, "changeit", "changeit", "ks").unwrap_err();
+        assert!(matches!(e, KeyStoreError::WrongPassword { .. }), "{e}");
+        // A changed entry tag is named with its offset and alias.
+        let mut changed = bytes.clone();
+        changed[15] = 9;
+        let e = key_entry_from_bytes(&changed, "changeit", "changeit", "ks").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "key-store ks: not a readable JKS key store: at offset 12, entry \"node-j\": unknown \
+             entry tag 9 (1 private key, 2 trusted certificate)"
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             let _ = key_entry_from_bytes(&bytes, "changeit", "changeit", "fuzz");
             let _ = trusted_from_bytes(&bytes, "changeit", "fuzz");
+            let mut jks = JKS_MAGIC.to_vec();
+            jks.extend_from_slice(&bytes);
+            let _ = key_entry_from_bytes(&jks, "changeit", "changeit", "fuzz");
+            let _ = trusted_from_bytes(&jks, "changeit", "fuzz");
         }
     }
 }
