@@ -112,6 +112,7 @@ pub struct ClusterCore {
     status: CoreStatus,
     exiting_confirmed: BTreeSet<UniqueAddress>,
     exit_phase: bool,
+    preparing_for_shutdown: bool,
     ticks_without_convergence: u32,
     downed_ticks: u32,
     rng: Rng,
@@ -129,6 +130,7 @@ impl ClusterCore {
             status: CoreStatus::Uninitialized,
             exiting_confirmed: BTreeSet::new(),
             exit_phase: false,
+            preparing_for_shutdown: false,
             ticks_without_convergence: 0,
             downed_ticks: 0,
             rng: Rng(seed),
@@ -181,6 +183,14 @@ impl ClusterCore {
     /// True once this node has seen itself Exiting (it no longer marks gossip as seen).
     pub fn in_exit_phase(&self) -> bool {
         self.exit_phase
+    }
+
+    /// True once this node started preparing a full cluster shutdown: it was asked to
+    /// ([`ClusterCore::prepare_for_full_cluster_shutdown`]) or, while Up, it saw a member
+    /// PreparingForShutdown or ReadyForShutdown. It then accepts no `Join` and, as leader,
+    /// moves no member Up or WeaklyUp.
+    pub fn is_preparing_for_shutdown(&self) -> bool {
+        self.preparing_for_shutdown
     }
 
     /// Takes the cluster events produced since the last call.
@@ -460,6 +470,14 @@ impl ClusterCore {
             return Vec::new();
         }
         let me = self.self_node().clone();
+        if self.preparing_for_shutdown {
+            tracing::info!(
+                "Cluster Node [{}] - Ignoring join request from [{}] as preparing for shutdown",
+                me.address,
+                j.node.address
+            );
+            return Vec::new();
+        }
         if j.node.address.system != me.address.system {
             tracing::warn!(
                 "Cluster Node [{}] - Trying to join member with wrong ActorSystem name [{}]",
@@ -739,6 +757,61 @@ impl ClusterCore {
         self.gossip_tick()
     }
 
+    /// Pekko's `Cluster.prepareForFullClusterShutdown()`: once per node, every Up member is
+    /// marked PreparingForShutdown (members not yet Up stay Joining or WeaklyUp, leaving ones
+    /// go on leaving), the new gossip is sent in a gossip round, and from then on this node
+    /// accepts no `Join` and, as leader, moves no member Up. On convergence the leader moves
+    /// the PreparingForShutdown members to ReadyForShutdown. Nothing stops: as in Pekko, the
+    /// nodes are shut down from outside once every member is ReadyForShutdown.
+    pub fn prepare_for_full_cluster_shutdown(&mut self) -> Vec<Outgoing> {
+        if self.status != CoreStatus::Initialized || self.preparing_for_shutdown {
+            return Vec::new();
+        }
+        self.preparing_for_shutdown = true;
+        let changed: Vec<Member> = self
+            .state
+            .gossip
+            .members
+            .values()
+            .filter(|m| m.status == MemberStatus::Up)
+            .map(|m| m.with_status(MemberStatus::PreparingForShutdown))
+            .collect();
+        let mut g = self.state.gossip.clone();
+        for m in &changed {
+            g = g.update_member(m.clone());
+        }
+        self.update_latest(g);
+        for m in &changed {
+            tracing::info!(
+                "Cluster Node [{}] - Preparing for shutdown [{}] as [{}]",
+                self.self_node().address,
+                m.unique_address.address,
+                MemberStatus::PreparingForShutdown
+            );
+        }
+        self.gossip_tick()
+    }
+
+    /// Pekko's `checkForPrepareForShutdown` (every leader-actions tick, on every node): an Up
+    /// member that sees a member PreparingForShutdown or ReadyForShutdown prepares too.
+    fn check_for_prepare_for_shutdown(&mut self) -> Vec<Outgoing> {
+        let detected = self.self_status() == Some(MemberStatus::Up)
+            && self.state.gossip.members.values().any(|m| {
+                matches!(
+                    m.status,
+                    MemberStatus::PreparingForShutdown | MemberStatus::ReadyForShutdown
+                )
+            });
+        if !detected {
+            return Vec::new();
+        }
+        tracing::debug!(
+            "Cluster Node [{}] - Detected full cluster shutdown",
+            self.self_node().address
+        );
+        self.prepare_for_full_cluster_shutdown()
+    }
+
     /// `Down(address)`: marks that member Down and tells it (or 5 others when downing self).
     pub fn down(&mut self, address: &Address) -> Vec<Outgoing> {
         if self.status != CoreStatus::Initialized {
@@ -865,7 +938,7 @@ impl ClusterCore {
             &self.state,
             &self.exiting_confirmed,
             &self.settings.leader_actions,
-            false,
+            self.preparing_for_shutdown,
             now_ms,
         ) else {
             return Vec::new();
@@ -917,7 +990,7 @@ impl ClusterCore {
             } else {
                 self.ticks_without_convergence = self.ticks_without_convergence.saturating_add(1);
                 if let Some(limit) = self.settings.weakly_up_after_ticks {
-                    if self.ticks_without_convergence >= limit {
+                    if self.ticks_without_convergence >= limit && !self.preparing_for_shutdown {
                         if let Some((g, changed)) =
                             weakly_up_promotion(&self.state, &self.settings.leader_actions)
                         {
@@ -937,6 +1010,7 @@ impl ClusterCore {
         }
         let members: BTreeSet<UniqueAddress> = self.state.gossip.members.keys().cloned().collect();
         self.exiting_confirmed.retain(|n| members.contains(n));
+        out.extend(self.check_for_prepare_for_shutdown());
         if self.self_status() == Some(MemberStatus::Down) {
             self.downed_ticks += 1;
             let all_down_seen_or_unreachable = self

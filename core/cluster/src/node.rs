@@ -222,6 +222,18 @@ impl ClusterNode {
         self.inner.with_state(|_, st| st.core.down(address));
     }
 
+    /// Starts a full cluster shutdown (Pekko's `Cluster.prepareForFullClusterShutdown()`,
+    /// typed `PrepareForFullClusterShutdown`): every Up member becomes PreparingForShutdown,
+    /// then, once all have seen it, the leader moves them to ReadyForShutdown. This node stops
+    /// accepting joins and, as leader, moves no member Up. Subscribers get
+    /// [`ClusterEvent::MemberPreparingForShutdown`] and
+    /// [`ClusterEvent::MemberReadyForShutdown`]. Nothing is stopped: wait until every member is
+    /// ReadyForShutdown, then shut the nodes down. Does nothing if this node is not a member.
+    pub fn prepare_for_full_cluster_shutdown(&self) {
+        self.inner
+            .with_state(|_, st| st.core.prepare_for_full_cluster_shutdown());
+    }
+
     /// This node's member entry, if it is a member.
     pub fn self_member(&self) -> Option<Member> {
         self.inner.state.lock().core.self_member().cloned()
@@ -645,6 +657,8 @@ impl Inner {
             | ClusterEvent::MemberLeft(m)
             | ClusterEvent::MemberExited(m)
             | ClusterEvent::MemberDowned(m)
+            | ClusterEvent::MemberPreparingForShutdown(m)
+            | ClusterEvent::MemberReadyForShutdown(m)
                 if m.unique_address == self.self_node =>
             {
                 st.self_status = Some(m.status);

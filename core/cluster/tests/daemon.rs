@@ -289,3 +289,116 @@ fn gossip_speeds_up_while_fewer_than_half_have_seen_the_latest_gossip() {
     b.down(&node(2553, 3).address);
     assert!(b.is_gossip_speedup_needed());
 }
+
+/// A (leader, Up) and B (Joining in A's view, welcomed).
+fn leader_with_a_joining_member() -> (ClusterCore, ClusterCore) {
+    let mut a = core(2551, 1);
+    a.join(&node(2551, 1).address, 0);
+    let mut b = core(2552, 2);
+    let join = one(b.join(&node(2551, 1).address, 0));
+    let welcome = one(a.receive(&node(2552, 2).address, wire(join.message), 10));
+    let back = one(b.receive(&node(2551, 1).address, wire(welcome.message), 20));
+    a.receive(&node(2552, 2).address, wire(back.message), 30);
+    (a, b)
+}
+
+#[test]
+fn prepare_for_full_cluster_shutdown_marks_up_members_and_leaves_joining_ones() {
+    let (mut a, _b) = leader_with_a_joining_member();
+    a.take_events();
+    let out = a.prepare_for_full_cluster_shutdown();
+    assert!(a.is_preparing_for_shutdown());
+    // the new gossip goes out at once (B has not seen it)
+    let env = one(out);
+    assert_eq!(env.to, Destination::Node(node(2552, 2)));
+    let ClusterMessage::GossipEnvelope { gossip, .. } = wire(env.message) else {
+        panic!("expected gossip")
+    };
+    let status = |n: &UniqueAddress| gossip.member(n).map(|m| m.status);
+    assert_eq!(
+        status(&node(2551, 1)),
+        Some(MemberStatus::PreparingForShutdown)
+    );
+    assert_eq!(status(&node(2552, 2)), Some(MemberStatus::Joining));
+    assert!(a.take_events().iter().any(|e| matches!(
+        e,
+        ClusterEvent::MemberPreparingForShutdown(m) if m.unique_address == node(2551, 1)
+    )));
+    // a second request changes nothing
+    assert!(a.prepare_for_full_cluster_shutdown().is_empty());
+    // on convergence the leader moves itself to ReadyForShutdown and B stays Joining
+    a.leader_actions_tick(1000);
+    let g = a.gossip();
+    assert_eq!(
+        g.member(&node(2551, 1)).map(|m| m.status),
+        Some(MemberStatus::ReadyForShutdown)
+    );
+    assert_eq!(
+        g.member(&node(2552, 2)).map(|m| m.status),
+        Some(MemberStatus::Joining)
+    );
+    assert!(a.take_events().iter().any(|e| matches!(
+        e,
+        ClusterEvent::MemberReadyForShutdown(m) if m.unique_address == node(2551, 1)
+    )));
+    // and no later tick moves B Up or WeaklyUp
+    for t in 2..20 {
+        a.leader_actions_tick(t * 1000);
+    }
+    assert_eq!(
+        a.gossip().member(&node(2552, 2)).map(|m| m.status),
+        Some(MemberStatus::Joining)
+    );
+    assert_eq!(*a.status(), CoreStatus::Initialized);
+}
+
+#[test]
+fn a_preparing_node_ignores_joins() {
+    let mut a = core(2551, 1);
+    a.join(&node(2551, 1).address, 0);
+    a.prepare_for_full_cluster_shutdown();
+    let mut c = core(2553, 3);
+    let join = one(c.join(&node(2551, 1).address, 0));
+    assert!(a
+        .receive(&node(2553, 3).address, wire(join.message), 10)
+        .is_empty());
+    assert!(!a.gossip().has_member(&node(2553, 3)));
+}
+
+#[test]
+fn an_up_member_that_sees_a_member_preparing_for_shutdown_prepares_too() {
+    let (mut a, mut b) = leader_with_a_joining_member();
+    a.leader_actions_tick(1000);
+    let env = one(a.gossip_tick());
+    b.receive(&node(2551, 1).address, wire(env.message), 1010);
+    assert_eq!(b.self_member().unwrap().status, MemberStatus::Up);
+    assert!(!b.is_preparing_for_shutdown());
+    // A gossip where only A is PreparingForShutdown reaches B (A's marking raced B's Up).
+    let g = a.gossip();
+    let g = g
+        .update_member(
+            g.member(&node(2551, 1))
+                .unwrap()
+                .with_status(MemberStatus::PreparingForShutdown),
+        )
+        .increment(&node(2551, 1))
+        .only_seen(&node(2551, 1));
+    b.receive(
+        &node(2551, 1).address,
+        wire(ClusterMessage::GossipEnvelope {
+            from: node(2551, 1),
+            to: node(2552, 2),
+            gossip: g,
+        }),
+        2000,
+    );
+    assert_eq!(b.self_member().unwrap().status, MemberStatus::Up);
+    // B's next leader-actions tick detects the full cluster shutdown
+    let out = b.leader_actions_tick(2500);
+    assert!(b.is_preparing_for_shutdown());
+    assert_eq!(
+        b.self_member().unwrap().status,
+        MemberStatus::PreparingForShutdown
+    );
+    assert!(!out.is_empty(), "B gossips its change");
+}

@@ -259,6 +259,79 @@ fn a_killed_node_is_downed_by_the_sbr_and_removed() {
     }
 }
 
+#[test]
+fn a_full_cluster_shutdown_started_by_a_member_makes_every_member_ready_for_shutdown() {
+    for (seed, starter) in [(21, 2), (22, 0)] {
+        let mut sim = cluster_of(4, seed, None);
+        let all = [0, 1, 2, 3];
+        sim.prepare_for_full_cluster_shutdown(starter);
+        assert!(sim.nodes[starter].core.is_preparing_for_shutdown());
+        // The starter marks every Up member at once, in its own view.
+        assert!(sim
+            .view(starter)
+            .values()
+            .all(|s| *s == MemberStatus::PreparingForShutdown));
+        let took = sim.run_until(30_000, |s| {
+            s.all_with_status(&all, MemberStatus::ReadyForShutdown)
+        });
+        assert!(
+            took.is_some(),
+            "starter {starter}: not all ReadyForShutdown: {:?}",
+            sim.view(1)
+        );
+        for i in all {
+            // Every node saw every member PreparingForShutdown, then ReadyForShutdown.
+            for j in all {
+                let id = sim.node_id(j);
+                let at = |want: MemberStatus| {
+                    sim.nodes[i].events.iter().position(|(_, e)| match e {
+                        ClusterEvent::MemberPreparingForShutdown(m)
+                        | ClusterEvent::MemberReadyForShutdown(m) => {
+                            m.unique_address == id && m.status == want
+                        }
+                        _ => false,
+                    })
+                };
+                let (preparing, ready) = (
+                    at(MemberStatus::PreparingForShutdown),
+                    at(MemberStatus::ReadyForShutdown),
+                );
+                assert!(
+                    preparing.is_some() && preparing < ready,
+                    "node {i} about member {j}: {preparing:?} {ready:?}"
+                );
+            }
+            // Nothing stops: the nodes are shut down from outside.
+            assert_eq!(*sim.nodes[i].core.status(), CoreStatus::Initialized);
+        }
+        // The state stays: more time changes nothing.
+        sim.run_for(5_000);
+        assert!(sim.all_with_status(&all, MemberStatus::ReadyForShutdown));
+    }
+}
+
+#[test]
+fn a_node_preparing_for_shutdown_accepts_no_join() {
+    let mut sim = Sim::new(4, 31, None);
+    sim.join(0, 0);
+    sim.join(1, 0);
+    sim.join(2, 0);
+    assert!(sim.run_until(30_000, |s| s.all_up(&[0, 1, 2])).is_some());
+    sim.prepare_for_full_cluster_shutdown(0);
+    sim.join(3, 0);
+    assert!(sim
+        .run_until(30_000, |s| s
+            .all_with_status(&[0, 1, 2], MemberStatus::ReadyForShutdown))
+        .is_some());
+    sim.run_for(3_000);
+    assert!(
+        !sim.nodes[0].core.gossip().has_member(&sim.node_id(3)),
+        "joined during the shutdown: {:?}",
+        sim.view(0)
+    );
+    assert!(sim.nodes[3].core.self_member().is_none());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
 

@@ -10,7 +10,7 @@
 //! | `PUT /cluster/members/{address}` form `operation=Leave\|Down` | `{"message":"Leaving <a>"}` / `{"message":"Downing <a>"}`; other operations 400 |
 //! | `DELETE /cluster/members/{address}` | leave, `{"message":"Leaving <a>"}` |
 //! | `POST /cluster/members` form `address=<a>` | join, `{"message":"Joining <a>"}` |
-//! | `PUT /cluster` form `operation=prepare-for-full-shutdown` | Pekko's answer when the cluster can ([`ManagedCluster::prepare_for_full_cluster_shutdown`]), else 400 `{"message":"Operation not supported"}` |
+//! | `PUT /cluster` form `operation=prepare-for-full-shutdown` | starts a full cluster shutdown ([`ManagedCluster::prepare_for_full_cluster_shutdown`]), `{"message":"Preparing for full cluster shutdown"}`; other operations 400 `{"message":"Operation not supported"}` |
 //! | `GET /cluster/shards`, `/cluster/shards/{name}` | `{"entityTypeKeys":[]}`, 404 `{"message":"Shard Region <name> is not started"}` (no sharding) |
 //! | `GET /cluster/domain-events[?type=T...]` | cluster events (and role leaders) as server-sent events, written as Pekko HTTP writes them |
 //! | `GET /ready`, `/alive`, `/startup` | 200 `OK`, or 500 `Not Healthy: Check [<class>] not ok` |

@@ -30,12 +30,9 @@ pub trait ManagedCluster: Send + Sync + 'static {
     fn events(&self) -> Option<tokio::sync::broadcast::Receiver<rekko_cluster::ClusterEvent>> {
         None
     }
-    /// Starts a full cluster shutdown (Pekko's `prepareForFullClusterShutdown`); returns
-    /// false when this cluster cannot, and the route then answers that the operation is not
-    /// supported.
-    fn prepare_for_full_cluster_shutdown(&self) -> bool {
-        false
-    }
+    /// Starts a full cluster shutdown (Pekko's `prepareForFullClusterShutdown`): every Up
+    /// member becomes PreparingForShutdown, then ReadyForShutdown.
+    fn prepare_for_full_cluster_shutdown(&self);
 }
 
 impl ManagedCluster for rekko_cluster::ClusterNode {
@@ -50,6 +47,9 @@ impl ManagedCluster for rekko_cluster::ClusterNode {
     }
     fn down(&self, address: &Address) {
         rekko_cluster::ClusterNode::down(self, address)
+    }
+    fn prepare_for_full_cluster_shutdown(&self) {
+        rekko_cluster::ClusterNode::prepare_for_full_cluster_shutdown(self)
     }
     fn events(&self) -> Option<tokio::sync::broadcast::Receiver<rekko_cluster::ClusterEvent>> {
         Some(self.subscribe())
@@ -374,17 +374,15 @@ fn cluster_routes(req: &Request<'_>, rest: &str, cluster: &dyn ManagedCluster) -
     }
 }
 
-/// `PUT /cluster` form `operation`: only `prepare-for-full-shutdown` (any case) is known.
+/// `PUT /cluster` form `operation`: only `prepare-for-full-shutdown` (any case) is known; it
+/// starts the full cluster shutdown and answers at once, as Pekko Management does (whether or
+/// not this node is a member).
 fn put_cluster(operation: &str, cluster: &dyn ManagedCluster) -> Reply {
     if operation.to_lowercase() != "prepare-for-full-shutdown" {
         return Reply::message(StatusCode::BAD_REQUEST, "Operation not supported");
     }
-    if cluster.prepare_for_full_cluster_shutdown() {
-        Reply::message(StatusCode::OK, "Preparing for full cluster shutdown")
-    } else {
-        tracing::warn!("PUT /cluster operation={operation}: this node cannot prepare for a full cluster shutdown");
-        Reply::message(StatusCode::BAD_REQUEST, "Operation not supported")
-    }
+    cluster.prepare_for_full_cluster_shutdown();
+    Reply::message(StatusCode::OK, "Preparing for full cluster shutdown")
 }
 
 /// `pathPrefix("shards" / Remaining)` with GET, below `/cluster`: Rekko runs no sharding, so

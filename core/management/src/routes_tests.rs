@@ -27,6 +27,9 @@ impl ManagedCluster for FakeCluster {
     fn down(&self, address: &Address) {
         self.record(format!("down {address}"));
     }
+    fn prepare_for_full_cluster_shutdown(&self) {
+        self.record("prepare".to_string());
+    }
 }
 
 impl FakeCluster {
@@ -433,67 +436,46 @@ fn put_cluster_knows_only_prepare_for_full_shutdown() {
             "Operation not supported".to_string()
         )
     );
-    // The fake cluster cannot prepare a full shutdown: the same 400, nothing done.
-    let r = call(
-        &read_write(),
-        &c,
-        Method::PUT,
-        "/cluster/",
-        "operation=Prepare-For-Full-Shutdown",
-    );
-    assert_eq!(
-        (r.status, message(&r)),
-        (
-            StatusCode::BAD_REQUEST,
-            "Operation not supported".to_string()
-        )
-    );
     assert!(c.calls().is_empty());
     let r = call(&read_write(), &c, Method::PUT, "/cluster", "");
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body, "Request is missing required form field 'operation'");
+    assert!(c.calls().is_empty());
 }
 
 #[test]
-fn put_cluster_prepares_a_full_shutdown_when_the_cluster_can() {
-    struct Preparing(FakeCluster);
-    impl ManagedCluster for Preparing {
-        fn membership(&self) -> MembershipState {
-            self.0.membership()
-        }
-        fn join(&self, a: &Address) {
-            self.0.join(a)
-        }
-        fn leave(&self, a: &Address) {
-            self.0.leave(a)
-        }
-        fn down(&self, a: &Address) {
-            self.0.down(a)
-        }
-        fn prepare_for_full_cluster_shutdown(&self) -> bool {
-            self.0.record("prepare".to_string());
-            true
-        }
+fn put_cluster_prepares_a_full_shutdown() {
+    // Any case of the operation, with or without the trailing slash, as Pekko Management.
+    for (path, body) in [
+        ("/cluster", "operation=prepare-for-full-shutdown"),
+        ("/cluster/", "operation=Prepare-For-Full-Shutdown"),
+    ] {
+        let c = cluster(Some(MemberStatus::Up));
+        let r = handle(
+            &Request {
+                method: &Method::PUT,
+                path,
+                content_type: Some("application/x-www-form-urlencoded"),
+                body: body.as_bytes(),
+            },
+            &read_write(),
+            &c,
+        );
+        assert_eq!(
+            (r.status, r.content_type, message(&r)),
+            (
+                StatusCode::OK,
+                ContentType::Json,
+                "Preparing for full cluster shutdown".to_string()
+            ),
+            "{path} {body}"
+        );
+        assert_eq!(
+            r.body,
+            r#"{"message":"Preparing for full cluster shutdown"}"#
+        );
+        assert_eq!(c.calls(), vec!["prepare".to_string()]);
     }
-    let c = Preparing(cluster(Some(MemberStatus::Up)));
-    let r = handle(
-        &Request {
-            method: &Method::PUT,
-            path: "/cluster",
-            content_type: Some("application/x-www-form-urlencoded"),
-            body: b"operation=prepare-for-full-shutdown",
-        },
-        &read_write(),
-        &c,
-    );
-    assert_eq!(
-        (r.status, message(&r)),
-        (
-            StatusCode::OK,
-            "Preparing for full cluster shutdown".to_string()
-        )
-    );
-    assert_eq!(c.0.calls(), vec!["prepare".to_string()]);
 }
 
 #[test]

@@ -31,6 +31,7 @@ impl ManagedCluster for OneNode {
     fn events(&self) -> Option<broadcast::Receiver<ClusterEvent>> {
         Some(self.events.subscribe())
     }
+    fn prepare_for_full_cluster_shutdown(&self) {}
 }
 
 fn one_node(status: MemberStatus) -> Arc<OneNode> {

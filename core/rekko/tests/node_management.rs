@@ -3,7 +3,8 @@
 //! leader and oldest; `/ready` and `/alive` answer 200; an unknown member is 404; and
 //! `PUT operation=Leave` on the node itself makes it leave the cluster and exit. Under a
 //! `base-path`, the node streams its cluster events (member, leader and role leader) in Pekko
-//! HTTP's encoding and answers the shard and full-shutdown routes.
+//! HTTP's encoding, answers the shard routes, and `PUT /cluster operation=prepare-for-full-shutdown`
+//! makes the member PreparingForShutdown then ReadyForShutdown (`/ready` then fails).
 //! Conditions are polled until a deadline; nothing sleeps as synchronisation.
 
 use std::process::Command;
@@ -261,19 +262,6 @@ async fn rekko_node_streams_events_and_answers_every_route_under_its_base_path(
             r#"{"message":"Shard Region Cart is not started"}"#.to_string()
         )
     );
-    // The cluster cannot prepare a full shutdown yet: refused as an unsupported operation.
-    let r = reqwest::Client::new()
-        .put(format!("{}/cluster", node.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("operation=prepare-for-full-shutdown")
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(
-        r.text().await.expect("body"),
-        r#"{"message":"Operation not supported"}"#
-    );
     let root = node.base.trim_end_matches("/ops");
     assert_eq!(get(&format!("{root}/ready")).await.0, 404);
     assert_eq!(
@@ -281,5 +269,36 @@ async fn rekko_node_streams_events_and_answers_every_route_under_its_base_path(
         (200, "OK".to_string())
     );
     wait_self_up(&node).await;
+    // A full cluster shutdown: answered at once as Pekko Management does, then the member is
+    // PreparingForShutdown and the leader (itself) moves it to ReadyForShutdown.
+    let r = reqwest::Client::new()
+        .put(format!("{}/cluster", node.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("operation=prepare-for-full-shutdown")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"message":"Preparing for full cluster shutdown"}"#
+    );
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let (status, body) = get(&format!("{}/cluster/members", node.base)).await;
+        assert_eq!(status, 200, "{body}");
+        let doc: Value = serde_json::from_str(&body).expect("JSON document");
+        if doc["members"].as_array().is_some_and(|ms| {
+            ms.len() == 1 && ms[0]["node"] == a && ms[0]["status"] == "ReadyForShutdown"
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ReadyForShutdown: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The node keeps running; the readiness check no longer passes (ready-states are Up and
+    // WeaklyUp).
+    assert_eq!(get(&format!("{}/ready", node.base)).await.0, 500);
+    assert_eq!(get(&format!("{}/alive", node.base)).await.0, 200);
     Ok(())
 }

@@ -188,6 +188,25 @@ impl Sim {
         }
     }
 
+    /// Node `i` starts a full cluster shutdown (`prepareForFullClusterShutdown`).
+    pub fn prepare_for_full_cluster_shutdown(&mut self, i: usize) {
+        let out = self.nodes[i].core.prepare_for_full_cluster_shutdown();
+        self.collect_events(i);
+        self.send(i, out);
+    }
+
+    /// True when every node in `group` sees exactly `group` as members, all with `status`,
+    /// and has convergence.
+    pub fn all_with_status(&self, group: &[usize], status: MemberStatus) -> bool {
+        let ids: BTreeSet<UniqueAddress> = group.iter().map(|&i| self.node_id(i)).collect();
+        group.iter().all(|&i| {
+            let v = self.view(i);
+            v.keys().cloned().collect::<BTreeSet<_>>() == ids
+                && v.values().all(|s| *s == status)
+                && self.nodes[i].core.state().convergence(&BTreeSet::new())
+        })
+    }
+
     /// Kills node `i` (SIGKILL): it stops at once, messages in flight to it are lost.
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].alive = false;
