@@ -11,9 +11,10 @@
 //! `DELETE`, and `/cluster/domain-events`: the replayed state (members, leader, role leaders)
 //! and the events of the member that left. Read-only mode with a `base-path`: the refusals and
 //! the routes that remain. A member killed with SIGKILL: the same unreachable document and the
-//! same reachability and member events until it is downed and removed. A full cluster shutdown
-//! started on the JVM endpoint: the same `ReadyForShutdown` document. Conditions are polled
-//! until a deadline; nothing sleeps as synchronisation.
+//! same reachability and member events until it is downed and removed. A full cluster shutdown:
+//! `PUT /cluster operation=prepare-for-full-shutdown` answers the same on both endpoints, then
+//! both list every member `ReadyForShutdown` with the same document and `/ready` fails the same.
+//! Conditions are polled until a deadline; nothing sleeps as synchronisation.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -668,7 +669,7 @@ async fn an_unreachable_member_and_its_downing_answer_as_pekko_management(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_cluster_shutdown_started_on_the_jvm_reads_the_same() -> Result<(), HarnessError> {
+async fn a_full_cluster_shutdown_answers_and_reads_the_same() -> Result<(), HarnessError> {
     require_jvm!();
     let dir = tempfile::tempdir().map_err(|source| HarnessError::Io {
         context: "creating a temporary directory".to_string(),
@@ -682,16 +683,20 @@ async fn a_full_cluster_shutdown_started_on_the_jvm_reads_the_same() -> Result<(
     let (p1, p3, h1, h3) = (free_port()?, free_port()?, free_port()?, free_port()?);
     let seed = address(p1);
     let _j1 = start_jvm("mgmt-full-shutdown", p1, Some(&seed), h1, &conf)?;
-    let (rekko, server) = start_rekko(p3, h3, "").await;
+    let (rekko, server) = start_rekko(p3, h3, "http.route-providers-read-only = false").await;
     rekko.join_seed_nodes(&[seed.parse().expect("seed address")]);
     let jvm = format!("http://127.0.0.1:{h1}");
     let ours = server.base_uri().to_string();
     await_endpoint(&jvm).await;
     await_all_up(&[&ours, &jvm], &[address(p1), address(p3)]).await;
 
-    let a = send(
-        &Method::PUT,
-        &format!("{jvm}/cluster"),
+    // Rekko's endpoint is asked first (Rekko starts the shutdown), then the JVM's: the same
+    // answer from both.
+    let a = same(
+        &ours,
+        &jvm,
+        Method::PUT,
+        "/cluster",
         Some("operation=prepare-for-full-shutdown"),
     )
     .await;
