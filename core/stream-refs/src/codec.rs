@@ -74,6 +74,32 @@ pub enum StreamRefMessage {
     Ack,
 }
 
+/// The protobuf bytes of `SequencedOnNext(seq_nr, payload)`: one allocation
+/// of the exact size (the element's bytes are copied once, into it).
+pub fn encode_sequenced_on_next(seq_nr: i64, payload: &SerializedMessage) -> Bytes {
+    proto::SequencedOnNext {
+        seq_nr,
+        payload: proto::Payload {
+            enclosed_message: payload.payload.clone(),
+            serializer_id: payload.serializer_id,
+            message_manifest: (!payload.manifest.is_empty())
+                .then(|| Bytes::copy_from_slice(payload.manifest.as_bytes())),
+        },
+    }
+    .encode_to_vec()
+    .into()
+}
+
+/// `SequencedOnNext(seq_nr, payload)` as an Artery payload (serializer 30,
+/// manifest `A`), built without the [`StreamRefMessage`] value.
+pub fn sequenced_on_next(seq_nr: i64, payload: &SerializedMessage) -> SerializedMessage {
+    SerializedMessage {
+        serializer_id: SERIALIZER_ID,
+        manifest: SEQUENCED_ON_NEXT.to_string(),
+        payload: encode_sequenced_on_next(seq_nr, payload),
+    }
+}
+
 impl StreamRefMessage {
     /// The manifest Pekko writes for this message.
     pub fn manifest(&self) -> &'static str {
@@ -95,16 +121,9 @@ impl StreamRefMessage {
             path: path.to_string(),
         };
         let bytes = match self {
-            StreamRefMessage::SequencedOnNext { seq_nr, payload } => proto::SequencedOnNext {
-                seq_nr: *seq_nr,
-                payload: proto::Payload {
-                    enclosed_message: payload.payload.clone(),
-                    serializer_id: payload.serializer_id,
-                    message_manifest: (!payload.manifest.is_empty())
-                        .then(|| Bytes::copy_from_slice(payload.manifest.as_bytes())),
-                },
+            StreamRefMessage::SequencedOnNext { seq_nr, payload } => {
+                return encode_sequenced_on_next(*seq_nr, payload)
             }
-            .encode_to_vec(),
             StreamRefMessage::CumulativeDemand(n) => {
                 proto::CumulativeDemand { seq_nr: *n }.encode_to_vec()
             }

@@ -37,8 +37,7 @@ pub enum StreamRefError {
     /// Pekko fails its receiver with an `IllegalStateException` saying this.
     #[error("IllegalStateException: Attempted to overflow buffer! Capacity: {capacity}")]
     BufferOverflow {
-        /// The capacity that was exceeded: the receiver's buffer, or its
-        /// stage endpoint's inbound queue.
+        /// The receiver's buffer capacity that was exceeded.
         capacity: usize,
     },
     /// A message that is illegal in the stage's current state.

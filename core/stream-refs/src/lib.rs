@@ -5,9 +5,12 @@
 //! * [`receiver`] and [`sender`]: the two stage state machines, sans-I/O
 //!   (sequence numbers, cumulative demand, buffer capacity and the timeouts of
 //!   [`StreamRefSettings`]).
-//! * [`StreamRefs`]: thin tokio drivers on a [`rekko_remote::RemoteNode`] that
+//! * [`StreamRefs`]: thin drivers on a [`rekko_remote::RemoteNode`] that
 //!   turn a received [`SourceRef`] into a [`rekko_stream::Source`], a received
 //!   [`SinkRef`] into a [`rekko_stream::Sink`], and offer refs of local stages.
+//!   A stage's endpoint handler drives its state machine directly: an
+//!   arriving element goes straight to the polling downstream, a demand
+//!   straight to the upstream puller.
 //!
 //! Elements travel as [`rekko_remote::SerializedMessage`]s (serializer id,
 //! manifest and bytes), so any element type the JVM can deserialize works.

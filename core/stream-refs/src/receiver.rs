@@ -26,6 +26,15 @@ pub enum Effect {
     Watch(String),
     /// Stop watching it.
     Unwatch(String),
+    /// Send element `seq_nr` (a `SequencedOnNext`) to the partner, with the
+    /// stage actor as sender (sender only; the partner is
+    /// [`crate::sender::Sender::partner`], so the hot path copies no path).
+    Element {
+        /// Its sequence number.
+        seq_nr: i64,
+        /// The element.
+        payload: SerializedMessage,
+    },
     /// Emit one element downstream (receiver only, answers a pull).
     Push(SerializedMessage),
     /// Pull one element from upstream (sender only).
@@ -210,6 +219,12 @@ impl Receiver {
             message: message.to_string(),
             state,
         });
+    }
+
+    /// The driver failed on the stage's behalf (a send or watch the
+    /// transport refused, or the node stopped): the stage fails with `e`.
+    pub fn on_failure(&mut self, e: StreamRefError) {
+        self.fail(e);
     }
 
     /// Downstream requests one element.

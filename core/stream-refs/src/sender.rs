@@ -198,18 +198,25 @@ impl Sender {
             return;
         }
         self.pulled = false;
-        let Some(p) = self.partner.clone() else {
+        if self.partner.is_none() {
             return;
-        };
-        self.effects.push(Effect::Send {
-            to: p,
-            msg: StreamRefMessage::SequencedOnNext {
-                seq_nr: self.consumed,
-                payload: x,
-            },
+        }
+        self.effects.push(Effect::Element {
+            seq_nr: self.consumed,
+            payload: x,
         });
         self.consumed += 1;
         self.try_pull();
+    }
+
+    /// The driver failed on the stage's behalf (a send or watch the
+    /// transport refused, or the node stopped): upstream is cancelled and the
+    /// stage fails with `e`.
+    pub fn on_failure(&mut self, e: StreamRefError) {
+        if !self.finished {
+            self.effects.push(Effect::CancelUpstream(Some(e.clone())));
+            self.finish(Effect::Fail(e));
+        }
     }
 
     /// Upstream completed (`Ok`) or failed with a message (`Err`).

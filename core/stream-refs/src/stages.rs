@@ -1,23 +1,34 @@
-//! Thin tokio drivers running the stage state machines on a [`RemoteNode`]:
-//! each stage registers an endpoint (its stage actor), forwards inbound
-//! protocol messages and death-watch events to its machine, performs the
-//! effects and unregisters when it stops (which notifies remote watchers).
+//! Thin drivers running the stage state machines on a [`RemoteNode`].
+//!
+//! Each stage registers an endpoint (its stage actor) whose handler drives
+//! the stage's state machine directly, behind a mutex, on the thread that
+//! delivered the message: an arriving element is handed to the polling
+//! downstream of a receiving stage, and a demand wakes the upstream puller of
+//! a sending stage, with no queue and no task in between. Protocol messages
+//! are sent under that mutex, so they leave in the order the machine produced
+//! them.
+//!
+//! A small control task per stage does what needs `.await` or a wait (watch
+//! and unwatch, timers, death-watch events) and unregisters the endpoint once
+//! the stage is over, which notifies its remote watchers. A sending stage's
+//! control task also pulls its upstream.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
+use parking_lot::Mutex;
 use rand::Rng;
 use rekko_remote::{Delivery, RemoteEvent, RemoteNode, SerializedMessage};
 use rekko_stream::{Elems, Sink, Source, StreamError};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot, Notify};
 use tracing::{debug, warn};
 
-use crate::codec::{SinkRef, SourceRef, StreamRefMessage};
+use crate::codec::{self, SinkRef, SourceRef, StreamRefMessage};
 use crate::error::StreamRefError;
 use crate::receiver::{Effect, Receiver};
 use crate::sender::Sender;
@@ -25,6 +36,10 @@ use crate::settings::StreamRefSettings;
 
 /// Parent path of the stage actors on a Rekko node.
 pub const STAGE_PARENT: &str = "/system/StreamSupervisor-rekko";
+
+/// Upstream elements a sending stage takes in a row, when they are ready at
+/// once, before it looks at its timer and events again.
+const READY_BATCH: usize = 64;
 
 /// Creates and resolves stream refs on one [`RemoteNode`].
 #[derive(Clone)]
@@ -53,9 +68,6 @@ impl Future for StageDone {
         })
     }
 }
-
-/// One inbound protocol message: envelope sender and decoded message.
-type Inbound = (Option<String>, Result<StreamRefMessage, StreamRefError>);
 
 /// The timer of a stage: one `Sleep`, moved only when the deadline changes
 /// (not re-registered on every wake-up).
@@ -89,29 +101,339 @@ impl Timer {
     }
 }
 
-/// Elements a receiving stage may hand to its downstream task ahead of its
-/// pulls: the input buffer of the async boundary between them (Pekko's
-/// `max-input-buffer-size` default).
-const OUT_BUFFER: usize = 16;
+/// What the drivers need of a stage state machine.
+trait Machine: Send + 'static {
+    fn drain_effects(&mut self, into: &mut Vec<Effect>);
+    fn next_deadline(&self) -> Option<Instant>;
+    fn partner(&self) -> Option<&str>;
+    fn on_message(&mut self, sender: Option<&str>, msg: StreamRefMessage, now: Instant);
+    fn on_terminated(&mut self, actor: &str, now: Instant);
+    fn on_failure(&mut self, e: StreamRefError);
+    fn buffered(&self) -> usize {
+        0
+    }
+}
 
-/// Inbound messages a stage takes in one go before acting on them.
-const INBOX_BATCH: usize = 64;
+impl Machine for Receiver {
+    fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        Receiver::drain_effects(self, into)
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        Receiver::next_deadline(self)
+    }
+    fn partner(&self) -> Option<&str> {
+        Receiver::partner(self)
+    }
+    fn on_message(&mut self, sender: Option<&str>, msg: StreamRefMessage, now: Instant) {
+        Receiver::on_message(self, sender, msg, now)
+    }
+    fn on_terminated(&mut self, actor: &str, now: Instant) {
+        Receiver::on_terminated(self, actor, now)
+    }
+    fn on_failure(&mut self, e: StreamRefError) {
+        Receiver::on_failure(self, e)
+    }
+    fn buffered(&self) -> usize {
+        Receiver::buffered(self)
+    }
+}
 
+impl Machine for Sender {
+    fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        Sender::drain_effects(self, into)
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        Sender::next_deadline(self)
+    }
+    fn partner(&self) -> Option<&str> {
+        Sender::partner(self)
+    }
+    fn on_message(&mut self, sender: Option<&str>, msg: StreamRefMessage, _now: Instant) {
+        Sender::on_message(self, sender, msg)
+    }
+    fn on_terminated(&mut self, actor: &str, _now: Instant) {
+        Sender::on_terminated(self, actor)
+    }
+    fn on_failure(&mut self, e: StreamRefError) {
+        Sender::on_failure(self, e)
+    }
+}
+
+/// A stage's state machine and what its drivers share about it.
+struct Core<M> {
+    sm: M,
+    /// Scratch space for the machine's effects (keeps its allocation).
+    effects: Vec<Effect>,
+    /// Effects for the control task: watch, unwatch, cancel upstream.
+    deferred: Vec<Effect>,
+    /// The deadline the control task waits for (it is woken when the
+    /// machine's next deadline comes earlier).
+    armed: Option<Instant>,
+    /// The stage's end, once it is over.
+    done: Option<Result<(), StreamRefError>>,
+    /// Receiver: the element answering the outstanding pull.
+    handoff: Option<SerializedMessage>,
+    /// Receiver: a pull was given to the machine and not answered yet.
+    pulled: bool,
+    /// Receiver: the downstream task waiting for an element or the end.
+    waker: Option<Waker>,
+    /// Receiver: the most elements its buffer held.
+    max_buffered: usize,
+    /// Sender: the machine asked for an upstream element.
+    pull: bool,
+}
+
+/// What to do once the core's lock is released.
+#[derive(Default)]
+struct After {
+    waker: Option<Waker>,
+    control: bool,
+    buffered: Option<usize>,
+}
+
+impl<M: Machine> Core<M> {
+    fn new(sm: M) -> Self {
+        Core {
+            sm,
+            effects: Vec::new(),
+            deferred: Vec::new(),
+            armed: None,
+            done: None,
+            handoff: None,
+            pulled: false,
+            waker: None,
+            max_buffered: 0,
+            pull: false,
+        }
+    }
+
+    /// Performs the machine's pending effects: sends at once, hands a pushed
+    /// element over, records pulls and the end, defers what needs the
+    /// control task.
+    fn run_effects(&mut self, node: &RemoteNode, me: &str) -> After {
+        let mut after = After::default();
+        let mut effects = std::mem::take(&mut self.effects);
+        loop {
+            self.sm.drain_effects(&mut effects);
+            if effects.is_empty() {
+                break;
+            }
+            let mut failure = None;
+            for effect in effects.drain(..) {
+                match effect {
+                    Effect::Element { seq_nr, payload } => {
+                        if failure.is_some() {
+                            continue;
+                        }
+                        let r = match self.sm.partner() {
+                            Some(to) => tell(
+                                node,
+                                me,
+                                to,
+                                codec::sequenced_on_next(seq_nr, &payload),
+                                codec::SEQUENCED_ON_NEXT,
+                            ),
+                            None => Err(StreamRefError::Transport(
+                                "element without a partner".into(),
+                            )),
+                        };
+                        failure = r.err();
+                    }
+                    Effect::Send { to, msg } => {
+                        if failure.is_none() {
+                            failure =
+                                tell(node, me, &to, msg.to_serialized(), msg.manifest()).err();
+                        }
+                    }
+                    Effect::Push(x) => {
+                        debug_assert!(self.handoff.is_none(), "a push answers one pull");
+                        self.handoff = Some(x);
+                        self.pulled = false;
+                        after.waker = self.waker.take();
+                    }
+                    Effect::Pull => {
+                        self.pull = true;
+                        after.control = true;
+                    }
+                    e @ (Effect::Watch(_) | Effect::Unwatch(_) | Effect::CancelUpstream(_)) => {
+                        self.deferred.push(e);
+                        after.control = true;
+                    }
+                    Effect::Complete | Effect::Cancelled => {
+                        self.done.get_or_insert(Ok(()));
+                        after.waker = self.waker.take();
+                        after.control = true;
+                    }
+                    Effect::Fail(e) => {
+                        debug!(stage = %me, error = %e, "StreamRef stage failed");
+                        self.done.get_or_insert(Err(e));
+                        after.waker = self.waker.take();
+                        after.control = true;
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                warn!(stage = %me, error = %e, "StreamRef send failed");
+                self.sm.on_failure(e);
+            }
+        }
+        self.effects = effects;
+        if let Some(d) = self.sm.next_deadline() {
+            if self.armed.is_none_or(|a| d < a) {
+                self.armed = Some(d);
+                after.control = true;
+            }
+        }
+        let buffered = self.sm.buffered();
+        if buffered > self.max_buffered {
+            self.max_buffered = buffered;
+            after.buffered = Some(buffered);
+        }
+        after
+    }
+}
+
+/// A stage: its core behind a mutex, shared by the endpoint's handler, the
+/// control task and (receiver) the downstream stream.
+struct Stage<M> {
+    core: Mutex<Core<M>>,
+    /// Wakes the control task.
+    notify: Notify,
+    node: RemoteNode,
+    /// The stage actor's full path (the sender of everything it sends).
+    full: String,
+    high_water: Arc<AtomicUsize>,
+}
+
+impl<M: Machine> Stage<M> {
+    /// Runs `f` on the core and performs the effects it caused; the waker
+    /// and the control task are woken after the lock is released (the
+    /// control task only when `from_control` is false: it looks again
+    /// anyway).
+    fn update<R>(&self, from_control: bool, f: impl FnOnce(&mut Core<M>) -> R) -> R {
+        let (r, after) = {
+            let mut core = self.core.lock();
+            let r = f(&mut core);
+            (r, core.run_effects(&self.node, &self.full))
+        };
+        self.after(after, from_control);
+        r
+    }
+
+    /// Does what the effects left for after the lock: records the buffer's
+    /// high water, wakes the downstream task and the control task.
+    fn after(&self, after: After, from_control: bool) {
+        if let Some(b) = after.buffered {
+            self.high_water.fetch_max(b, Ordering::Relaxed);
+        }
+        if let Some(w) = after.waker {
+            w.wake();
+        }
+        if after.control && !from_control {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Hands one inbound delivery to the machine (the endpoint's handler).
+    fn deliver(&self, d: Delivery) {
+        match StreamRefMessage::from_serialized(&d.message) {
+            Ok(msg) => self.update(false, |c| {
+                c.sm.on_message(d.sender.as_deref(), msg, Instant::now())
+            }),
+            Err(e) => {
+                warn!(stage = %self.full, sender = ?d.sender, error = %e, "undecodable StreamRef message dropped");
+            }
+        }
+    }
+
+    /// Hands a transport event to the machine (from the control task).
+    fn on_event(&self, event: Result<RemoteEvent, broadcast::error::RecvError>) {
+        let now = Instant::now();
+        match event {
+            Ok(RemoteEvent::Terminated { actor, .. }) => {
+                self.update(true, |c| c.sm.on_terminated(&actor, now))
+            }
+            Ok(e) => self.update(true, |c| {
+                if let Some(p) = lost_partner(&e, c.sm.partner()) {
+                    c.sm.on_terminated(&p, now)
+                }
+            }),
+            Err(broadcast::error::RecvError::Closed) => self.update(true, |c| {
+                c.sm.on_failure(StreamRefError::Transport("node stopped".into()))
+            }),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(stage = %self.full, missed = n, "StreamRef stage missed transport events");
+            }
+        }
+    }
+
+    /// Performs deferred watch / unwatch effects (control task); returns
+    /// whether upstream is to be cancelled.
+    async fn perform(&self, deferred: &mut Vec<Effect>) -> bool {
+        let mut cancel_upstream = false;
+        for effect in deferred.drain(..) {
+            match effect {
+                Effect::Watch(p) => {
+                    if let Err(e) = self.node.watch(&p).await {
+                        let e = StreamRefError::Transport(format!("watching {p}: {e}"));
+                        self.update(true, |c| c.sm.on_failure(e));
+                    }
+                }
+                Effect::Unwatch(p) => {
+                    if let Err(e) = self.node.unwatch(&p).await {
+                        debug!(path = %p, error = %e, "unwatch failed");
+                    }
+                }
+                Effect::CancelUpstream(_) => cancel_upstream = true,
+                _ => {}
+            }
+        }
+        cancel_upstream
+    }
+
+    /// What the control task looks at before it waits: the deferred effects
+    /// (moved to `deferred`), the stage's end, the deadline to wait for and
+    /// (sender) whether upstream was asked for an element.
+    fn next_step(&self, deferred: &mut Vec<Effect>) -> Step {
+        let mut c = self.core.lock();
+        deferred.append(&mut c.deferred);
+        c.armed = c.sm.next_deadline();
+        Step {
+            done: c.done.clone(),
+            deadline: c.armed,
+            pull: c.pull,
+        }
+    }
+}
+
+struct Step {
+    done: Option<Result<(), StreamRefError>>,
+    deadline: Option<Instant>,
+    pull: bool,
+}
+
+fn tell(
+    node: &RemoteNode,
+    me: &str,
+    to: &str,
+    msg: SerializedMessage,
+    what: &str,
+) -> Result<(), StreamRefError> {
+    node.tell(to, Some(me), msg)
+        .map_err(|e| StreamRefError::Transport(format!("sending {what} to {to}: {e}")))
+}
+
+/// The registration of a stage actor; dropping it stops the actor, which
+/// notifies its remote watchers.
 struct Endpoint {
     node: RemoteNode,
-    timer: Timer,
     local: String,
-    full: String,
-    inbox: mpsc::Receiver<Inbound>,
-    overflow: Arc<AtomicBool>,
     events: broadcast::Receiver<RemoteEvent>,
-    high_water: Arc<AtomicUsize>,
-    inbox_capacity: usize,
+    timer: Timer,
 }
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
-        // Stopping the stage actor notifies its remote watchers.
         self.node.unregister(&self.local);
     }
 }
@@ -141,37 +463,45 @@ impl StreamRefs {
         &self.settings
     }
 
-    fn endpoint(&self, kind: &str) -> Endpoint {
+    /// A new stage actor's local and full path.
+    fn stage_path(&self, kind: &str) -> (String, String) {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let local = format!("{STAGE_PARENT}/$${}-{kind}-{n}", self.prefix);
         let full = format!("{}{local}", self.node.address());
-        // Inbound traffic is bounded by the protocol (demand); a peer that
-        // ignores demand overflows this queue and fails the stage.
-        let inbox_capacity = self.settings.buffer_capacity * 2 + 16;
-        let (tx, inbox) = mpsc::channel(inbox_capacity);
-        let overflow = Arc::new(AtomicBool::new(false));
-        let flag = overflow.clone();
+        (local, full)
+    }
+
+    /// Registers the stage actor at `local` driving the machine `make`
+    /// builds from the actor's full path.
+    fn stage<M: Machine>(
+        &self,
+        kind: &str,
+        make: impl FnOnce(&str) -> M,
+    ) -> (Arc<Stage<M>>, Endpoint) {
+        let (local, full) = self.stage_path(kind);
+        let stage = Arc::new(Stage {
+            core: Mutex::new(Core::new(make(&full))),
+            notify: Notify::new(),
+            node: self.node.clone(),
+            full,
+            high_water: self.high_water.clone(),
+        });
+        // Subscribed before the actor exists, so no event about it is missed.
         let events = self.node.subscribe();
+        let handler = stage.clone();
         self.node.register(
             &local,
-            Arc::new(move |_: &RemoteNode, d: Delivery| {
-                let msg = StreamRefMessage::from_serialized(&d.message).map_err(Into::into);
-                if tx.try_send((d.sender, msg)).is_err() {
-                    flag.store(true, Ordering::Release);
-                }
-            }),
+            Arc::new(move |_: &RemoteNode, d: Delivery| handler.deliver(d)),
         );
-        Endpoint {
+        // Effects of the machine's creation (a target's watch, handshake).
+        stage.update(true, |_| ());
+        let ep = Endpoint {
             node: self.node.clone(),
-            timer: Timer::new(),
             local,
-            full,
-            inbox,
-            overflow,
             events,
-            high_water: self.high_water.clone(),
-            inbox_capacity,
-        }
+            timer: Timer::new(),
+        };
+        (stage, ep)
     }
 
     /// A source emitting the elements of the remote stream behind `source_ref`
@@ -181,9 +511,11 @@ impl StreamRefs {
         let this = self.clone();
         let partner = source_ref.origin_ref.clone();
         Source::from_materializer(move |_| {
-            let ep = this.endpoint("SourceRef");
-            let sm = Receiver::target(&ep.full, &partner, this.settings.clone(), Instant::now());
-            (spawn_receiver(ep, sm), ())
+            let settings = this.settings.clone();
+            let (stage, ep) = this.stage("SourceRef", |me| {
+                Receiver::target(me, &partner, settings, Instant::now())
+            });
+            (spawn_receiver(stage, ep), ())
         })
     }
 
@@ -192,10 +524,12 @@ impl StreamRefs {
     pub fn sink_ref(&self) -> Source<SerializedMessage, SinkRef> {
         let this = self.clone();
         Source::from_materializer(move |_| {
-            let ep = this.endpoint("SourceRef");
-            let target_ref = ep.full.clone();
-            let sm = Receiver::origin(&ep.full, this.settings.clone(), Instant::now());
-            (spawn_receiver(ep, sm), SinkRef { target_ref })
+            let settings = this.settings.clone();
+            let (stage, ep) = this.stage("SourceRef", |me| {
+                Receiver::origin(me, settings, Instant::now())
+            });
+            let target_ref = stage.full.clone();
+            (spawn_receiver(stage, ep), SinkRef { target_ref })
         })
     }
 
@@ -206,12 +540,12 @@ impl StreamRefs {
         let this = self.clone();
         let partner = sink_ref.target_ref.clone();
         Sink::from_materializer(move |up, _| {
-            let ep = this.endpoint("SinkRef");
-            let sm = Sender::target(&ep.full, &partner, this.settings.clone());
+            let settings = this.settings.clone();
+            let (stage, ep) = this.stage("SinkRef", |me| Sender::target(me, &partner, settings));
             let (tx, rx) = oneshot::channel();
             (
                 StageDone(rx),
-                Box::pin(run_sender(ep, sm, up, tx)) as futures::future::BoxFuture<'static, ()>,
+                Box::pin(run_sender(stage, ep, up, tx)) as futures::future::BoxFuture<'static, ()>,
             )
         })
     }
@@ -221,63 +555,16 @@ impl StreamRefs {
     pub fn source_ref(&self) -> Sink<SerializedMessage, (SourceRef, StageDone)> {
         let this = self.clone();
         Sink::from_materializer(move |up, _| {
-            let ep = this.endpoint("SinkRef");
-            let origin_ref = ep.full.clone();
-            let sm = Sender::origin(&ep.full, this.settings.clone(), Instant::now());
+            let settings = this.settings.clone();
+            let (stage, ep) =
+                this.stage("SinkRef", |me| Sender::origin(me, settings, Instant::now()));
+            let origin_ref = stage.full.clone();
             let (tx, rx) = oneshot::channel();
             (
                 (SourceRef { origin_ref }, StageDone(rx)),
-                Box::pin(run_sender(ep, sm, up, tx)) as futures::future::BoxFuture<'static, ()>,
+                Box::pin(run_sender(stage, ep, up, tx)) as futures::future::BoxFuture<'static, ()>,
             )
         })
-    }
-}
-
-fn to_stream_error(e: StreamRefError) -> StreamError {
-    StreamError::failed(e)
-}
-
-async fn watch(node: &RemoteNode, path: &str) -> Result<(), StreamRefError> {
-    node.watch(path)
-        .await
-        .map_err(|e| StreamRefError::Transport(format!("watching {path}: {e}")))
-}
-
-async fn unwatch(node: &RemoteNode, path: &str) {
-    if let Err(e) = node.unwatch(path).await {
-        debug!(path, error = %e, "unwatch failed");
-    }
-}
-
-fn send(ep: &Endpoint, to: &str, msg: &StreamRefMessage) -> Result<(), StreamRefError> {
-    ep.node
-        .tell(to, Some(&ep.full), msg.to_serialized())
-        .map_err(|e| StreamRefError::Transport(format!("sending {} to {to}: {e}", msg.manifest())))
-}
-
-/// What the next loop iteration of a driver was woken by.
-enum Wake {
-    Inbound(Option<Inbound>),
-    Event(Result<RemoteEvent, broadcast::error::RecvError>),
-    Timer,
-}
-
-async fn next_wake(ep: &mut Endpoint, deadline: Option<Instant>) -> Wake {
-    ep.timer.arm(deadline);
-    tokio::select! {
-        m = ep.inbox.recv() => Wake::Inbound(m),
-        e = ep.events.recv() => Wake::Event(e),
-        () = ep.timer.wait() => Wake::Timer,
-    }
-}
-
-/// Hands one inbound message to a receiving stage.
-fn receiver_inbound(ep: &Endpoint, sm: &mut Receiver, inbound: Inbound, now: Instant) {
-    match inbound {
-        (sender, Ok(msg)) => sm.on_message(sender.as_deref(), msg, now),
-        (sender, Err(e)) => {
-            warn!(stage = %ep.full, ?sender, error = %e, "undecodable StreamRef message dropped");
-        }
     }
 }
 
@@ -296,222 +583,279 @@ fn lost_partner(event: &RemoteEvent, partner: Option<&str>) -> Option<String> {
         .then(|| partner.to_string())
 }
 
-fn spawn_receiver(ep: Endpoint, sm: Receiver) -> Elems<SerializedMessage> {
-    let (out, rx) = mpsc::channel(OUT_BUFFER);
-    tokio::spawn(run_receiver(ep, sm, out));
-    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|x| (x, rx))
-    }))
+/// The downstream side of a receiving stage: polling it pulls from the
+/// machine; an element that arrives for an outstanding pull is handed over
+/// by the endpoint's handler, which wakes the polling task.
+struct ReceiverStream {
+    stage: Arc<Stage<Receiver>>,
+    ended: bool,
 }
 
-type Out = mpsc::Sender<Result<SerializedMessage, StreamError>>;
+impl Stream for ReceiverStream {
+    type Item = Result<SerializedMessage, StreamError>;
 
-async fn run_receiver(mut ep: Endpoint, mut sm: Receiver, out: Out) {
-    let mut permit: Option<mpsc::OwnedPermit<Result<SerializedMessage, StreamError>>> = None;
-    let mut cancelled = false;
-    loop {
-        for effect in sm.take_effects() {
-            match effect {
-                Effect::Send { to, msg } => {
-                    if let Err(e) = send(&ep, &to, &msg) {
-                        warn!(stage = %ep.full, error = %e, "StreamRef send failed");
-                        let _ = out.send(Err(to_stream_error(e))).await;
-                        return;
-                    }
-                }
-                Effect::Watch(p) => {
-                    if let Err(e) = watch(&ep.node, &p).await {
-                        let _ = out.send(Err(to_stream_error(e))).await;
-                        return;
-                    }
-                }
-                Effect::Unwatch(p) => unwatch(&ep.node, &p).await,
-                Effect::Push(x) => match permit.take() {
-                    Some(p) => {
-                        p.send(Ok(x));
-                    }
-                    None => warn!(stage = %ep.full, "element pushed without demand dropped"),
-                },
-                Effect::Fail(e) => {
-                    debug!(stage = %ep.full, error = %e, "StreamRef receiver failed");
-                    drop(permit.take());
-                    if !cancelled {
-                        let _ = out.send(Err(to_stream_error(e))).await;
-                    }
-                    return;
-                }
-                Effect::Complete | Effect::Cancelled => return,
-                Effect::Pull | Effect::CancelUpstream(_) => {}
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let stage = &this.stage;
+        let (polled, after) = {
+            let mut c = stage.core.lock();
+            // This task is awake: an earlier waker is no longer needed.
+            c.waker = None;
+            let mut after = After::default();
+            if c.handoff.is_none() && c.done.is_none() && !c.pulled {
+                c.pulled = true;
+                c.sm.on_pull(Instant::now());
+                after = c.run_effects(&stage.node, &stage.full);
             }
-        }
-        ep.high_water.fetch_max(sm.buffered(), Ordering::Relaxed);
-        if sm.is_finished() {
-            return;
-        }
-        if ep.overflow.load(Ordering::Acquire) {
-            let e = StreamRefError::BufferOverflow {
-                capacity: ep.inbox_capacity,
+            let polled = if let Some(x) = c.handoff.take() {
+                Poll::Ready(Some(Ok(x)))
+            } else if let Some(done) = &c.done {
+                this.ended = true;
+                Poll::Ready(done.clone().err().map(|e| Err(StreamError::failed(e))))
+            } else {
+                c.waker = Some(cx.waker().clone());
+                Poll::Pending
             };
-            let _ = out.send(Err(to_stream_error(e))).await;
-            return;
-        }
-        let deadline = sm.next_deadline();
-        let wake = tokio::select! {
-            p = out.clone().reserve_owned(), if permit.is_none() && !cancelled => match p {
-                Ok(p) => {
-                    permit = Some(p);
-                    sm.on_pull(Instant::now());
-                    continue;
-                }
-                Err(_) => None,
-            },
-            () = out.closed(), if permit.is_some() && !cancelled => None,
-            w = next_wake(&mut ep, deadline) => Some(w),
+            (polled, after)
         };
-        let now = Instant::now();
-        match wake {
-            None => {
-                cancelled = true;
-                permit = None;
-                sm.on_downstream_cancel(false, now);
+        stage.after(after, false);
+        polled
+    }
+}
+
+impl Drop for ReceiverStream {
+    fn drop(&mut self) {
+        // Downstream cancelled (nothing to do once the stage is over).
+        self.stage.update(false, |c| {
+            c.handoff = None;
+            c.waker = None;
+            if c.done.is_none() {
+                c.sm.on_downstream_cancel(false, Instant::now());
             }
-            Some(Wake::Inbound(Some(inbound))) => {
-                receiver_inbound(&ep, &mut sm, inbound, now);
-                // Take what else has arrived before acting on it.
-                for _ in 0..INBOX_BATCH {
-                    if sm.is_finished() {
-                        break;
-                    }
-                    match ep.inbox.try_recv() {
-                        Ok(inbound) => receiver_inbound(&ep, &mut sm, inbound, now),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Some(Wake::Inbound(None)) => return,
-            Some(Wake::Event(Ok(RemoteEvent::Terminated { actor, .. }))) => {
-                sm.on_terminated(&actor, now)
-            }
-            Some(Wake::Event(Ok(e))) => {
-                if let Some(p) = lost_partner(&e, sm.partner()) {
-                    sm.on_terminated(&p, now)
-                }
-            }
-            Some(Wake::Event(Err(broadcast::error::RecvError::Closed))) => return,
-            Some(Wake::Event(_)) => {}
-            Some(Wake::Timer) => sm.on_timer(now),
+        });
+    }
+}
+
+fn spawn_receiver(stage: Arc<Stage<Receiver>>, ep: Endpoint) -> Elems<SerializedMessage> {
+    tokio::spawn(run_receiver(stage.clone(), ep));
+    Box::pin(ReceiverStream {
+        stage,
+        ended: false,
+    })
+}
+
+/// The control task of a receiving stage.
+async fn run_receiver(stage: Arc<Stage<Receiver>>, mut ep: Endpoint) {
+    let mut deferred = Vec::new();
+    loop {
+        let step = stage.next_step(&mut deferred);
+        if !deferred.is_empty() {
+            stage.perform(&mut deferred).await;
+            continue;
+        }
+        if step.done.is_some() {
+            break;
+        }
+        ep.timer.arm(step.deadline);
+        tokio::select! {
+            () = stage.notify.notified() => {}
+            () = ep.timer.wait() => stage.update(true, |c| c.sm.on_timer(Instant::now())),
+            e = ep.events.recv() => stage.on_event(e),
         }
     }
+    // Dropping the endpoint stops the stage actor.
+    drop(ep);
 }
 
 /// Hands what upstream produced to a sending stage.
 fn sender_upstream(
-    sm: &mut Sender,
+    stage: &Stage<Sender>,
     up: &mut Option<Elems<SerializedMessage>>,
     x: Option<Result<SerializedMessage, StreamError>>,
 ) {
-    match x {
-        Some(Ok(x)) => sm.on_element(x),
-        Some(Err(e)) => {
-            *up = None;
-            sm.on_upstream_finish(Err(e.to_string()));
-        }
-        None => {
-            *up = None;
-            sm.on_upstream_finish(Ok(()));
-        }
+    if !matches!(x, Some(Ok(_))) {
+        *up = None;
     }
+    stage.update(true, |c| {
+        c.pull = false;
+        match x {
+            Some(Ok(x)) => c.sm.on_element(x),
+            Some(Err(e)) => c.sm.on_upstream_finish(Err(e.to_string())),
+            None => c.sm.on_upstream_finish(Ok(())),
+        }
+    });
 }
 
+/// The control task of a sending stage; it also pulls upstream within the
+/// partner's demand.
 async fn run_sender(
+    stage: Arc<Stage<Sender>>,
     mut ep: Endpoint,
-    mut sm: Sender,
     up: Elems<SerializedMessage>,
     done: oneshot::Sender<Result<(), StreamRefError>>,
 ) {
     let mut up = Some(up);
-    let mut pulling = false;
+    let mut deferred = Vec::new();
     let mut ready_in_a_row = 0;
-    let mut effects = Vec::new();
-    let result = 'outer: loop {
-        sm.drain_effects(&mut effects);
-        for effect in effects.drain(..) {
-            match effect {
-                Effect::Send { to, msg } => {
-                    if let Err(e) = send(&ep, &to, &msg) {
-                        break 'outer Err(e);
-                    }
-                }
-                Effect::Watch(p) => {
-                    if let Err(e) = watch(&ep.node, &p).await {
-                        break 'outer Err(e);
-                    }
-                }
-                Effect::Unwatch(p) => unwatch(&ep.node, &p).await,
-                Effect::Pull => pulling = true,
-                Effect::CancelUpstream(_) => {
-                    up = None;
-                    pulling = false;
-                }
-                Effect::Complete | Effect::Cancelled => break 'outer Ok(()),
-                Effect::Fail(e) => break 'outer Err(e),
-                Effect::Push(_) => {}
+    let result = loop {
+        let step = stage.next_step(&mut deferred);
+        if !deferred.is_empty() {
+            if stage.perform(&mut deferred).await {
+                up = None;
             }
+            continue;
         }
-        if ep.overflow.load(Ordering::Acquire) {
-            break Err(StreamRefError::BufferOverflow {
-                capacity: ep.inbox_capacity,
-            });
+        if let Some(result) = step.done {
+            break result;
         }
+        let pulling = step.pull && up.is_some();
         // An element upstream has ready is taken without a trip through the
-        // select below (a bounded run of them, so inbound messages are
+        // select below (a bounded run of them, so timers and events are
         // still seen regularly).
-        if pulling && ready_in_a_row < INBOX_BATCH {
+        if pulling && ready_in_a_row < READY_BATCH {
             if let Some(x) = up.as_mut().and_then(|s| s.next().now_or_never()) {
                 ready_in_a_row += 1;
-                pulling = false;
-                sender_upstream(&mut sm, &mut up, x);
+                sender_upstream(&stage, &mut up, x);
                 continue;
             }
         }
         ready_in_a_row = 0;
-        let deadline = sm.next_deadline();
+        ep.timer.arm(step.deadline);
         let next_element = async {
             match up.as_mut() {
                 Some(s) if pulling => s.next().await,
                 _ => futures::future::pending().await,
             }
         };
-        let wake = tokio::select! {
-            x = next_element => {
-                pulling = false;
-                sender_upstream(&mut sm, &mut up, x);
-                continue;
-            }
-            w = next_wake(&mut ep, deadline) => w,
-        };
-        match wake {
-            Wake::Inbound(Some((sender, Ok(msg)))) => sm.on_message(sender.as_deref(), msg),
-            Wake::Inbound(Some((sender, Err(e)))) => {
-                warn!(stage = %ep.full, ?sender, error = %e, "undecodable StreamRef message dropped");
-            }
-            Wake::Inbound(None) => break Err(StreamRefError::Transport("inbox closed".into())),
-            Wake::Event(Ok(RemoteEvent::Terminated { actor, .. })) => sm.on_terminated(&actor),
-            Wake::Event(Ok(e)) => {
-                if let Some(p) = lost_partner(&e, sm.partner()) {
-                    sm.on_terminated(&p)
-                }
-            }
-            Wake::Event(Err(broadcast::error::RecvError::Closed)) => {
-                break Err(StreamRefError::Transport("node stopped".into()))
-            }
-            Wake::Event(_) => {}
-            Wake::Timer => sm.on_timer(Instant::now()),
+        tokio::select! {
+            x = next_element => sender_upstream(&stage, &mut up, x),
+            () = stage.notify.notified() => {}
+            () = ep.timer.wait() => stage.update(true, |c| c.sm.on_timer(Instant::now())),
+            e = ep.events.recv() => stage.on_event(e),
         }
     };
     drop(up);
     if let Err(e) = &result {
-        debug!(stage = %ep.full, error = %e, "StreamRef sender finished with failure");
+        debug!(stage = %stage.full, error = %e, "StreamRef sender finished with failure");
     }
+    // Dropping the endpoint stops the stage actor.
+    drop(ep);
     let _ = done.send(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rekko_remote::RemoteSettings;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    async fn node(name: &str) -> RemoteNode {
+        RemoteNode::start(RemoteSettings::new(name, "127.0.0.1", 0))
+            .await
+            .expect("start node")
+    }
+
+    fn text(x: &SerializedMessage) -> String {
+        x.as_text().expect("a String")
+    }
+
+    /// The receiving stage's data path runs without any task of its own:
+    /// no control task is started here, the protocol messages are handed to
+    /// the stage as its endpoint's handler would, and the elements reach the
+    /// polling consumer in order, with Pekko's demand (capacity, then a
+    /// top-up once fewer than half are outstanding) and never more than the
+    /// buffer capacity held.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn receiver_hands_elements_to_the_poller_without_a_task() {
+        let a = node("StageA").await;
+        let b = node("StageB").await;
+        // The partner records the demand it is sent.
+        let partner = format!("{}/user/partner", b.address());
+        let (tx, mut demands) = mpsc::unbounded_channel();
+        b.register(
+            "/user/partner",
+            Arc::new(move |_: &RemoteNode, d: Delivery| {
+                if let Ok(StreamRefMessage::CumulativeDemand(n)) =
+                    StreamRefMessage::from_serialized(&d.message)
+                {
+                    let _ = tx.send(n);
+                }
+            }),
+        );
+        let mut next_demand = async || {
+            tokio::time::timeout(WAIT, demands.recv())
+                .await
+                .expect("demand within the wait")
+                .expect("partner endpoint alive")
+        };
+        let capacity = 4;
+        let settings = StreamRefSettings::default().with_buffer_capacity(capacity);
+        let refs = StreamRefs::new(a.clone(), settings.clone());
+        let (stage, _ep) = refs.stage("SourceRef", |me| {
+            Receiver::target(me, &partner, settings, Instant::now())
+        });
+        let mut elements = ReceiverStream {
+            stage: stage.clone(),
+            ended: false,
+        };
+        let from_partner = |m: StreamRefMessage| {
+            stage.deliver(Delivery {
+                recipient: String::new(),
+                sender: Some(partner.clone()),
+                message: m.to_serialized(),
+                origin: b.unique_address().clone(),
+            })
+        };
+        let element = |i: i64| StreamRefMessage::SequencedOnNext {
+            seq_nr: i,
+            payload: SerializedMessage::string(&i.to_string()),
+        };
+
+        // The first pull asks for a buffer's worth.
+        assert!(futures::poll!(elements.next()).is_pending());
+        assert_eq!(next_demand().await, capacity as i64);
+        from_partner(StreamRefMessage::OnSubscribeHandshake(partner.clone()));
+        for i in 0..4 {
+            from_partner(element(i));
+        }
+        // Element 0 answered the pull; 1..3 wait in the buffer.
+        assert_eq!(stage.core.lock().sm.buffered(), 3);
+        for i in 0..4 {
+            match futures::poll!(elements.next()) {
+                Poll::Ready(Some(Ok(x))) => assert_eq!(text(&x), i.to_string()),
+                other => panic!("element {i}: {other:?}"),
+            }
+        }
+        // Once only 1 (< 4 / 2) was outstanding, demand went up by 3.
+        assert_eq!(next_demand().await, 7);
+
+        // A partner sending beyond the demand fills the buffer to its
+        // capacity and then fails the stage instead of growing it.
+        for i in 4..8 {
+            from_partner(element(i));
+        }
+        assert_eq!(stage.core.lock().sm.buffered(), capacity);
+        from_partner(element(8));
+        match futures::poll!(elements.next()) {
+            Poll::Ready(Some(Err(e))) => {
+                assert!(
+                    e.to_string().contains("Attempted to overflow buffer!"),
+                    "{e}"
+                )
+            }
+            other => panic!("expected the overflow failure, got {other:?}"),
+        }
+        assert!(matches!(futures::poll!(elements.next()), Poll::Ready(None)));
+        assert_eq!(refs.max_buffered(), capacity);
+        a.shutdown().await;
+        b.shutdown().await;
+    }
 }

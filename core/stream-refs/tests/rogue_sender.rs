@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use rekko_remote::{Delivery, RemoteNode, RemoteSettings, SerializedMessage};
+use rekko_remote::{Delivery, RemoteEvent, RemoteNode, RemoteSettings, SerializedMessage};
 use rekko_stream::StreamError;
 use rekko_stream_refs::{
     SourceRef, StreamRefError, StreamRefMessage, StreamRefSettings, StreamRefs,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -34,8 +34,11 @@ fn stream_ref_error(e: &StreamError) -> Option<StreamRefError> {
 /// Registers a sending stage at `/user/rogue` on `node` that answers the
 /// first `CumulativeDemand` with the handshake and then the elements with the
 /// sequence numbers `seq_nrs`, whatever was demanded. Reports the demand it
-/// saw once everything is sent.
-fn rogue(node: &RemoteNode, seq_nrs: Vec<i64>) -> (SourceRef, mpsc::UnboundedReceiver<i64>) {
+/// saw and the receiving stage's path once everything is sent.
+fn rogue(
+    node: &RemoteNode,
+    seq_nrs: Vec<i64>,
+) -> (SourceRef, mpsc::UnboundedReceiver<(i64, String)>) {
     let me = format!("{}/user/rogue", node.address());
     let (sent_tx, sent) = mpsc::unbounded_channel();
     let started = std::sync::atomic::AtomicBool::new(false);
@@ -63,7 +66,7 @@ fn rogue(node: &RemoteNode, seq_nrs: Vec<i64>) -> (SourceRef, mpsc::UnboundedRec
                     payload: SerializedMessage::string(&seq_nr.to_string()),
                 });
             }
-            let _ = sent_tx.send(demand);
+            let _ = sent_tx.send((demand, receiver.clone()));
         }),
     );
     (SourceRef { origin_ref: path }, sent)
@@ -95,10 +98,16 @@ async fn sender_ignoring_demand_overflows_the_receiver_buffer() {
     let (source_ref, mut sent) = rogue(&a, (0..flood).collect());
     let refs_b = StreamRefs::new(b.clone(), settings);
 
-    // Materialized but not read: the receiver takes what its downstream
-    // channel holds, buffers the rest and must fail, not grow.
-    let elements = refs_b.source(&source_ref).into_stream();
-    let demand = tokio::time::timeout(WAIT, sent.recv())
+    // Downstream asks for one element (the pull sends the first demand) and
+    // then stops reading until the stage is over: the receiver hands over
+    // that one, buffers the rest and must fail, not grow.
+    let mut events = a.subscribe();
+    let mut elements = refs_b.source(&source_ref).into_stream();
+    assert!(
+        futures::poll!(elements.next()).is_pending(),
+        "nothing can have arrived before the first demand"
+    );
+    let (demand, receiver) = tokio::time::timeout(WAIT, sent.recv())
         .await
         .expect("the receiver sent demand within the wait")
         .expect("the rogue reported");
@@ -106,6 +115,19 @@ async fn sender_ignoring_demand_overflows_the_receiver_buffer() {
         demand, capacity as i64,
         "first demand is the buffer capacity"
     );
+    // The receiving stage stops when it fails; its death watch tells.
+    a.watch(&receiver).await.expect("watch the receiving stage");
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(RemoteEvent::Terminated { actor, .. }) if actor == receiver => break,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the receiving stage stopped within the wait");
 
     let (seen, err) = until_failure(elements).await;
     let kind = stream_ref_error(&err).unwrap_or_else(|| panic!("not a StreamRef error: {err}"));
@@ -117,15 +139,15 @@ async fn sender_ignoring_demand_overflows_the_receiver_buffer() {
         kind.to_string().contains("Attempted to overflow buffer!"),
         "Pekko's message: {kind}"
     );
-    assert!(
-        (seen.len() as i64) < flood,
-        "the receiver failed before taking all {flood} elements"
+    assert_eq!(
+        seen,
+        ["0"],
+        "only the element answering the one pull reaches downstream"
     );
-    let expected: Vec<String> = (0..seen.len()).map(|i| i.to_string()).collect();
-    assert_eq!(seen, expected, "elements before the failure are in order");
-    assert!(
-        refs_b.max_buffered() <= capacity,
-        "buffer stayed within its capacity"
+    assert_eq!(
+        refs_b.max_buffered(),
+        capacity,
+        "the buffer filled to its capacity, never beyond"
     );
     a.shutdown().await;
     b.shutdown().await;

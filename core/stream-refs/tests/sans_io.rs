@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use rekko_remote::SerializedMessage;
+use rekko_stream_refs::codec;
 use rekko_stream_refs::receiver::{Effect, Receiver};
 use rekko_stream_refs::sender::Sender;
 use rekko_stream_refs::{StreamRefError, StreamRefMessage, StreamRefSettings};
@@ -50,11 +51,27 @@ impl World {
             match e {
                 Effect::Send { to, msg } => {
                     assert_eq!(to, R);
-                    if let StreamRefMessage::SequencedOnNext { seq_nr, .. } = &msg {
-                        assert!(*seq_nr < self.max_demand_seen, "sent beyond demand");
-                        assert_eq!(*seq_nr, self.sent);
-                        self.sent += 1;
-                    }
+                    assert!(
+                        !matches!(msg, StreamRefMessage::SequencedOnNext { .. }),
+                        "elements are Effect::Element"
+                    );
+                    self.to_receiver.push_back(msg)
+                }
+                Effect::Element { seq_nr, payload } => {
+                    assert_eq!(s.partner(), Some(R), "elements go to the partner");
+                    assert!(seq_nr < self.max_demand_seen, "sent beyond demand");
+                    assert_eq!(seq_nr, self.sent);
+                    self.sent += 1;
+                    // Through the wire form the driver sends.
+                    let wire = codec::sequenced_on_next(seq_nr, &payload);
+                    let msg = StreamRefMessage::from_serialized(&wire).expect("decodes");
+                    assert_eq!(
+                        msg,
+                        StreamRefMessage::SequencedOnNext {
+                            seq_nr,
+                            payload: payload.clone()
+                        }
+                    );
                     self.to_receiver.push_back(msg)
                 }
                 Effect::Pull => self.sender_pulled = true,
