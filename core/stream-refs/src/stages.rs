@@ -395,13 +395,19 @@ impl<M: Machine> Stage<M> {
     /// (moved to `deferred`), the stage's end, the deadline to wait for and
     /// (sender) whether upstream was asked for an element.
     fn next_step(&self, deferred: &mut Vec<Effect>) -> Step {
-        let mut c = self.core.lock();
-        deferred.append(&mut c.deferred);
-        c.armed = c.sm.next_deadline();
+        self.core.lock().step(deferred)
+    }
+}
+
+impl<M: Machine> Core<M> {
+    /// See [`Stage::next_step`].
+    fn step(&mut self, deferred: &mut Vec<Effect>) -> Step {
+        deferred.append(&mut self.deferred);
+        self.armed = self.sm.next_deadline();
         Step {
-            done: c.done.clone(),
-            deadline: c.armed,
-            pull: c.pull,
+            done: self.done.clone(),
+            deadline: self.armed,
+            pull: self.pull,
         }
     }
 }
@@ -670,23 +676,30 @@ async fn run_receiver(stage: Arc<Stage<Receiver>>, mut ep: Endpoint) {
     drop(ep);
 }
 
-/// Hands what upstream produced to a sending stage.
+/// Hands what upstream produced to a sending stage; returns the control
+/// task's next step, taken under the same lock (one lock per element).
 fn sender_upstream(
     stage: &Stage<Sender>,
     up: &mut Option<Elems<SerializedMessage>>,
     x: Option<Result<SerializedMessage, StreamError>>,
-) {
+    deferred: &mut Vec<Effect>,
+) -> Step {
     if !matches!(x, Some(Ok(_))) {
         *up = None;
     }
-    stage.update(true, |c| {
+    let (step, after) = {
+        let mut c = stage.core.lock();
         c.pull = false;
         match x {
             Some(Ok(x)) => c.sm.on_element(x),
             Some(Err(e)) => c.sm.on_upstream_finish(Err(e.to_string())),
             None => c.sm.on_upstream_finish(Ok(())),
         }
-    });
+        let after = c.run_effects(&stage.node, &stage.full);
+        (c.step(deferred), after)
+    };
+    stage.after(after, true);
+    step
 }
 
 /// The control task of a sending stage; it also pulls upstream within the
@@ -700,8 +713,12 @@ async fn run_sender(
     let mut up = Some(up);
     let mut deferred = Vec::new();
     let mut ready_in_a_row = 0;
+    let mut next = None;
     let result = loop {
-        let step = stage.next_step(&mut deferred);
+        let step = match next.take() {
+            Some(step) => step,
+            None => stage.next_step(&mut deferred),
+        };
         if !deferred.is_empty() {
             if stage.perform(&mut deferred).await {
                 up = None;
@@ -718,7 +735,7 @@ async fn run_sender(
         if pulling && ready_in_a_row < READY_BATCH {
             if let Some(x) = up.as_mut().and_then(|s| s.next().now_or_never()) {
                 ready_in_a_row += 1;
-                sender_upstream(&stage, &mut up, x);
+                next = Some(sender_upstream(&stage, &mut up, x, &mut deferred));
                 continue;
             }
         }
@@ -731,7 +748,7 @@ async fn run_sender(
             }
         };
         tokio::select! {
-            x = next_element => sender_upstream(&stage, &mut up, x),
+            x = next_element => next = Some(sender_upstream(&stage, &mut up, x, &mut deferred)),
             () = stage.notify.notified() => {}
             () = ep.timer.wait() => stage.update(true, |c| c.sm.on_timer(Instant::now())),
             e = ep.events.recv() => stage.on_event(e),
