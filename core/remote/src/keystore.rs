@@ -431,9 +431,11 @@ pub(crate) mod testing {
         pub node: (PathBuf, PathBuf),
         /// The key store converted to PKCS12 by `keytool -importkeystore`.
         pub node_p12: PathBuf,
-        /// A key store whose EC key (alias `other`) has key password
+        /// A key store whose RSA key (alias `other`) has key password
         /// `keysecret`.
         pub other: PathBuf,
+        /// A key store with an EC (P-256) key, alias `ec`.
+        pub ec: PathBuf,
         _dir: tempfile::TempDir,
     }
 
@@ -459,11 +461,26 @@ pub(crate) mod testing {
                         "-keypass",
                         "keysecret",
                         "-keyalg",
+                        "RSA",
+                        "-keysize",
+                        "2048",
+                    ],
+                    &["-dname", "CN=other", "-validity", "365"],
+                ]
+                .concat());
+                let ec = p("ec.jks");
+                run(&[
+                    &["-genkeypair", "-keystore", &ec, "-alias", "ec"][..],
+                    &jks,
+                    &[
+                        "-keypass",
+                        "changeit",
+                        "-keyalg",
                         "EC",
                         "-groupname",
                         "secp256r1",
                     ],
-                    &["-dname", "CN=other", "-validity", "365"],
+                    &["-dname", "CN=ec", "-validity", "365"],
                 ]
                 .concat());
                 run(&[
@@ -507,6 +524,7 @@ pub(crate) mod testing {
                     node,
                     node_p12: node_p12.into(),
                     other: other.into(),
+                    ec: ec.into(),
                     _dir: dir,
                 })
             })
@@ -675,6 +693,12 @@ mod tests {
 
         let e = load_key_entry(ts, "changeit", "changeit").unwrap_err();
         assert!(matches!(e, KeyStoreError::NoPrivateKey { .. }), "{e}");
+
+        let ec = load_key_entry(&s.ec, "changeit", "changeit").unwrap();
+        assert_eq!(ec.alias, "ec");
+        // id-ecPublicKey
+        let oid = [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+        assert!(ec.key.secret_der().windows(9).any(|w| w == oid));
     }
 
     #[test]

@@ -644,6 +644,44 @@ mod tests {
         handshake(&tls, &tls, "rekko.example").await.unwrap();
     }
 
+    #[tokio::test]
+    async fn jks_stores_handshake_with_mutual_auth() {
+        let Some(s) = testing::shared_jks() else {
+            return;
+        };
+        let (ks, ts) = &s.node;
+        let server = Tls::load_config_engine(&engine(ks, ts)).unwrap();
+        handshake(&server, &server, "127.0.0.1").await.unwrap();
+        // A client whose key has a key password of its own; the server's
+        // JKS trust store holds its certificate.
+        let mut other = engine(&s.other, ts);
+        other.key_password = "keysecret".into();
+        let client = Tls::load_config_engine(&other).unwrap();
+        handshake(&client, &server, "127.0.0.1").await.unwrap();
+        other.key_password = "changeit".into();
+        let err = Tls::load_config_engine(&other).err().unwrap().to_string();
+        assert!(err.contains("wrong key-password"), "{err}");
+    }
+
+    /// Known limitation: the JDK writes EC private keys as PKCS#8 without
+    /// the public key, which rustls's ring provider does not load; the error
+    /// names the key store and the alias.
+    #[test]
+    fn jdk_ec_keys_are_refused_with_the_alias() {
+        let Some(s) = testing::shared_jks() else {
+            return;
+        };
+        let err = Tls::load_config_engine(&engine(&s.ec, &s.node.1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(&format!("key-store {} (alias ec): ", s.ec.display())),
+            "{err}"
+        );
+        assert!(err.contains("failed to parse private key"), "{err}");
+    }
+
     #[test]
     fn protocol_and_algorithms_are_checked() {
         let Some(s) = stores() else { return };
