@@ -77,11 +77,15 @@ fn version_from(v: u32) -> Result<i8> {
     })
 }
 
+/// Index of a table's keys, looked up for every envelope sent: hashed with
+/// a fast non-cryptographic hasher (the keys come from an associated peer).
+type KeyIndex = HashMap<String, u16, foldhash::fast::RandomState>;
+
 /// Tables advertised to this node by one peer; used to compress toward it.
 #[derive(Debug, Clone, Default)]
 pub struct OutboundCompression {
-    actor_refs: Option<(Table, HashMap<String, u16>)>,
-    manifests: Option<(Table, HashMap<String, u16>)>,
+    actor_refs: Option<(Table, KeyIndex)>,
+    manifests: Option<(Table, KeyIndex)>,
 }
 
 impl OutboundCompression {

@@ -4,7 +4,6 @@
 //! the tables it advertised (the tables themselves live in
 //! `artery_wire::compression`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,13 +12,13 @@ use artery_wire::envelope::{Envelope, Field};
 use artery_wire::WireError;
 use tracing::debug;
 
-use crate::node::Inner;
+use crate::node::{FastMap, Inner};
 
 /// Per-origin hit counts plus the decompression tables.
 pub(crate) struct InboundCompression {
     tables: InboundDecompression,
-    refs: HashMap<u64, HashMap<String, u64>>,
-    manifests: HashMap<u64, HashMap<String, u64>>,
+    refs: FastMap<u64, FastMap<String, u64>>,
+    manifests: FastMap<u64, FastMap<String, u64>>,
     next_refs: Instant,
     next_manifests: Instant,
     /// Envelopes received with at least one compressed tag.
@@ -31,8 +30,8 @@ impl InboundCompression {
     pub fn new(now: Instant, refs_interval: Duration, manifests_interval: Duration) -> Self {
         InboundCompression {
             tables: InboundDecompression::default(),
-            refs: HashMap::new(),
-            manifests: HashMap::new(),
+            refs: FastMap::default(),
+            manifests: FastMap::default(),
             next_refs: now + refs_interval,
             next_manifests: now + manifests_interval,
             decompressed: 0,
@@ -51,24 +50,20 @@ impl InboundCompression {
         Ok(())
     }
 
-    /// Counts the refs and manifest of an ordinary-stream envelope.
+    /// Counts the refs and manifest of an ordinary-stream envelope; a key
+    /// seen before costs no allocation.
     pub fn count(&mut self, env: &Envelope) {
         let refs = self.refs.entry(env.origin_uid).or_default();
         for f in [&env.sender, &env.recipient] {
             if let Some(p) = f.as_str() {
                 // Temporary (ask) refs are used once; never worth a slot.
                 if !p.contains("/temp/") {
-                    *refs.entry(p.to_string()).or_default() += 1;
+                    bump(refs, p);
                 }
             }
         }
         if let Some(m) = env.manifest.as_str() {
-            *self
-                .manifests
-                .entry(env.origin_uid)
-                .or_default()
-                .entry(m.to_string())
-                .or_default() += 1;
+            bump(self.manifests.entry(env.origin_uid).or_default(), m);
         }
     }
 
@@ -87,7 +82,17 @@ impl InboundCompression {
     }
 }
 
-fn top(counts: HashMap<String, u64>, max: usize) -> Vec<String> {
+/// Adds one hit for `key`.
+fn bump(counts: &mut FastMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
+fn top(counts: FastMap<String, u64>, max: usize) -> Vec<String> {
     let mut v: Vec<(String, u64)> = counts.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.into_iter().take(max).map(|(k, _)| k).collect()

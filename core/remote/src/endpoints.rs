@@ -1,13 +1,12 @@
 //! The local recipients a node delivers to: endpoints registered by path,
 //! plus, when an actor system is attached, the actors of that system.
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use artery_wire::selection::SelectionElement;
 
-use crate::node::Handler;
+use crate::node::{FastMap, Handler};
 
 /// Local actors that are not registered endpoints (an attached actor system).
 pub(crate) trait LocalActors: Send + Sync + 'static {
@@ -36,7 +35,7 @@ pub(crate) trait LocalActors: Send + Sync + 'static {
 /// actors.
 #[derive(Default)]
 pub(crate) struct LocalEndpoints {
-    map: HashMap<String, Handler>,
+    map: FastMap<String, Handler>,
     actors: Option<Arc<dyn LocalActors>>,
 }
 
@@ -114,7 +113,7 @@ pub(crate) fn matches_pattern(pattern: &[SelectionElement], local_path: &str) ->
 }
 
 impl Deref for LocalEndpoints {
-    type Target = HashMap<String, Handler>;
+    type Target = FastMap<String, Handler>;
     fn deref(&self) -> &Self::Target {
         &self.map
     }

@@ -6,11 +6,12 @@
 //! a warning and the connection lives.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use artery_wire::control::ArteryMessage;
-use artery_wire::envelope::Envelope;
+use artery_wire::envelope::{Envelope, Field};
 use artery_wire::frame::{Inbound, InboundDecoder};
 use artery_wire::handshake::{respond, Incarnation};
 use artery_wire::misc::MiscMessage;
@@ -24,8 +25,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::association::Association;
 use crate::message::{Delivery, SerializedMessage};
-use crate::node::{normalize, Inner, RemoteEvent, RemoteNode, FLUSH_ON_SHUTDOWN, REMOTE_WATCHER};
+use crate::node::{
+    normalize, FastMap, Inner, Loopback, RemoteEvent, RemoteNode, FLUSH_ON_SHUTDOWN, REMOTE_WATCHER,
+};
 
 pub(crate) async fn run_listener(inner: Arc<Inner>, listener: TcpListener) {
     loop {
@@ -95,6 +99,7 @@ async fn run_reader<S: AsyncRead + Unpin>(inner: Arc<Inner>, mut sock: S, peer: 
         inner.settings.maximum_large_frame_size,
     );
     let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut cache = ReaderCache::default();
     loop {
         loop {
             match dec.decode(&mut buf) {
@@ -104,7 +109,7 @@ async fn run_reader<S: AsyncRead + Unpin>(inner: Arc<Inner>, mut sock: S, peer: 
                 Ok(Some(Inbound::Frame(f))) => {
                     let stream = dec.stream().unwrap_or(StreamId::Ordinary);
                     inner.traffic.received(stream, f.len());
-                    if let Err(e) = on_frame(&inner, stream, f) {
+                    if let Err(e) = on_frame(&inner, &mut cache, stream, f) {
                         close(&inner, peer, dec.stream(), &e);
                         return;
                     }
@@ -142,51 +147,85 @@ fn dropped(inner: &Inner, reason: String) {
     inner.emit(RemoteEvent::MessageDropped { reason });
 }
 
+/// What one connection's reader remembers between envelopes, so that a
+/// stream of messages from one peer to one recipient resolves each only once.
+#[derive(Default)]
+pub(crate) struct ReaderCache {
+    /// The last origin: its uid, the `uid_generation` it was looked up in,
+    /// its association and unique address.
+    origin: Option<(u64, u64, Arc<Association>, UniqueAddress)>,
+    /// The local path (`/user/echo`) of each recipient literal seen; `None`
+    /// for a path of another node.
+    recipients: FastMap<Bytes, Option<Box<str>>>,
+}
+
+/// Most recipient literals a reader remembers before it starts over.
+const READER_CACHE_CAPACITY: usize = 1024;
+
+impl ReaderCache {
+    /// The association and unique address of the node with `uid`, if it
+    /// completed a handshake.
+    fn origin(
+        &mut self,
+        inner: &Arc<Inner>,
+        uid: u64,
+    ) -> Option<(Arc<Association>, UniqueAddress)> {
+        let generation = inner.uid_generation.load(Ordering::Acquire);
+        if let Some((u, g, a, o)) = &self.origin {
+            if *u == uid && *g == generation {
+                return Some((a.clone(), o.clone()));
+            }
+        }
+        let remote = inner.uid_index.lock().get(&uid).cloned()?;
+        let assoc = inner.association(&remote);
+        let origin = UniqueAddress::new(remote, uid);
+        self.origin = Some((uid, generation, assoc.clone(), origin.clone()));
+        Some((assoc, origin))
+    }
+
+    /// The local path of the recipient literal `recipient`, if it names a
+    /// path of this node.
+    fn local(&mut self, inner: &Inner, recipient: &Bytes) -> Option<&str> {
+        if !self.recipients.contains_key(recipient) {
+            if self.recipients.len() >= READER_CACHE_CAPACITY {
+                self.recipients.clear();
+            }
+            let local = std::str::from_utf8(recipient)
+                .ok()
+                .and_then(|r| local_path(inner, r))
+                .map(String::into_boxed_str);
+            self.recipients.insert(recipient.clone(), local);
+        }
+        self.recipients.get(recipient).and_then(|l| l.as_deref())
+    }
+}
+
 /// Handles one envelope. An `Err` closes the connection.
-fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), WireError> {
+fn on_frame(
+    inner: &Arc<Inner>,
+    cache: &mut ReaderCache,
+    stream: StreamId,
+    frame: Bytes,
+) -> Result<(), WireError> {
     let mut env = Envelope::decode(frame)?;
-    if let Err(e) = inner.inbound_compression.lock().decompress(&mut env) {
-        // E.g. a table of a previous incarnation: drop, like the JVM.
-        dropped(inner, format!("{e}"));
-        return Ok(());
+    let compressed = [&env.sender, &env.recipient, &env.manifest]
+        .iter()
+        .any(|f| matches!(f, Field::Compressed(_)));
+    if compressed {
+        if let Err(e) = inner.inbound_compression.lock().decompress(&mut env) {
+            // E.g. a table of a previous incarnation: drop, like the JVM.
+            dropped(inner, format!("{e}"));
+            return Ok(());
+        }
     }
     let manifest = env.manifest.text().unwrap_or_default().to_string();
     if env.serializer_id == serializers::ARTERY
         && (manifest == am::HANDSHAKE_REQ || manifest == am::HANDSHAKE_RSP)
     {
-        match ArteryMessage::decode(&manifest, env.payload.clone()) {
-            Ok(ArteryMessage::HandshakeReq { from, .. })
-                if !inner.settings.accepts_protocol(&from.address.protocol) =>
-            {
-                let reason = format!(
-                    "protocol [{}] is not in pekko.remote.accept-protocol-names [{}]",
-                    from.address.protocol,
-                    inner.settings.accept_protocol_names.join(", ")
-                );
-                warn!(from = %from, "Refusing handshake from [{from}] with UID [{}]: {reason}", from.uid as i64);
-                inner.emit(RemoteEvent::HandshakeRefused { from, reason });
-            }
-            Ok(ArteryMessage::HandshakeReq { from, to }) => match respond(&inner.local, &to) {
-                Ok(rsp) => {
-                    complete_handshake(inner, &from);
-                    inner.send_control(&from.address, &rsp);
-                }
-                Err(e) => warn!(
-                    from = %from,
-                    "Dropping Handshake Request from [{from}] addressed to unknown local address [{to}]: {e:?}"
-                ),
-            },
-            Ok(ArteryMessage::HandshakeRsp(from)) if stream == StreamId::Control => {
-                complete_handshake(inner, &from);
-            }
-            Ok(other) => {
-                debug!(msg = ?other, stream = stream.name(), "ignoring handshake message on wrong stream")
-            }
-            Err(e) => dropped(inner, format!("bad handshake message: {e}")),
-        }
+        on_handshake(inner, stream, &manifest, env.payload);
         return Ok(());
     }
-    let Some(remote) = inner.uid_index.lock().get(&env.origin_uid).cloned() else {
+    let Some((assoc, origin)) = cache.origin(inner, env.origin_uid) else {
         dropped(
             inner,
             format!(
@@ -196,8 +235,6 @@ fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), Wi
         );
         return Ok(());
     };
-    let origin = UniqueAddress::new(remote.clone(), env.origin_uid);
-    let assoc = inner.association(&remote);
     let exempt = env.serializer_id == serializers::ARTERY
         && (manifest == am::QUARANTINED || manifest == am::ARTERY_HEARTBEAT);
     match assoc
@@ -208,7 +245,7 @@ fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), Wi
         InboundVerdict::Accept => {}
         InboundVerdict::Drop => return Ok(()),
         InboundVerdict::DropAndNotify(m) => {
-            inner.send_control(&remote, &m);
+            inner.send_control(&origin.address, &m);
             dropped(inner, format!("message from quarantined {origin}"));
             return Ok(());
         }
@@ -217,18 +254,69 @@ fn on_frame(inner: &Arc<Inner>, stream: StreamId, frame: Bytes) -> Result<(), Wi
         inner.inbound_compression.lock().count(&env);
     }
     let sender = env.sender.as_str().map(str::to_string);
-    let recipient = env.recipient.as_str().map(str::to_string);
     let msg = SerializedMessage {
         serializer_id: env.serializer_id,
         manifest,
         payload: env.payload,
     };
     match msg.serializer_id {
-        serializers::ARTERY => on_artery(inner, stream, &origin, sender, recipient, msg),
-        serializers::MESSAGE_CONTAINER => on_selection(inner, &origin, sender, recipient, msg),
-        _ => deliver(inner, &origin, sender, recipient, msg),
+        serializers::ARTERY => {
+            let recipient = env.recipient.as_str().map(str::to_string);
+            on_artery(inner, stream, &origin, sender, recipient, msg)
+        }
+        serializers::MESSAGE_CONTAINER => {
+            let base = match &env.recipient {
+                Field::Literal(r) if !r.is_empty() => cache.local(inner, r).map(str::to_string),
+                _ => None,
+            };
+            on_selection(inner, &origin, sender, base, msg)
+        }
+        _ => match &env.recipient {
+            Field::Literal(r) if !r.is_empty() => match cache.local(inner, r) {
+                Some(local) => {
+                    let local = local.to_string();
+                    deliver_local(inner, origin, sender, local, msg)
+                }
+                None => not_here(inner, env.recipient.as_str().unwrap_or("?")),
+            },
+            _ => without_recipient(inner, &msg),
+        },
     }
     Ok(())
+}
+
+/// A `HandshakeReq` or `HandshakeRsp`.
+fn on_handshake(inner: &Arc<Inner>, stream: StreamId, manifest: &str, payload: Bytes) {
+    match ArteryMessage::decode(manifest, payload) {
+        Ok(ArteryMessage::HandshakeReq { from, .. })
+            if !inner.settings.accepts_protocol(&from.address.protocol) =>
+        {
+            let reason = format!(
+                "protocol [{}] is not in pekko.remote.accept-protocol-names [{}]",
+                from.address.protocol,
+                inner.settings.accept_protocol_names.join(", ")
+            );
+            warn!(from = %from, "Refusing handshake from [{from}] with UID [{}]: {reason}", from.uid as i64);
+            inner.emit(RemoteEvent::HandshakeRefused { from, reason });
+        }
+        Ok(ArteryMessage::HandshakeReq { from, to }) => match respond(&inner.local, &to) {
+            Ok(rsp) => {
+                complete_handshake(inner, &from);
+                inner.send_control(&from.address, &rsp);
+            }
+            Err(e) => warn!(
+                from = %from,
+                "Dropping Handshake Request from [{from}] addressed to unknown local address [{to}]: {e:?}"
+            ),
+        },
+        Ok(ArteryMessage::HandshakeRsp(from)) if stream == StreamId::Control => {
+            complete_handshake(inner, &from);
+        }
+        Ok(other) => {
+            debug!(msg = ?other, stream = stream.name(), "ignoring handshake message on wrong stream")
+        }
+        Err(e) => dropped(inner, format!("bad handshake message: {e}")),
+    }
 }
 
 fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
@@ -242,6 +330,7 @@ fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
         Incarnation::New { old_uid } => {
             info!(remote = %from.address, "Association to [{}] with new UID [{}] (old UID [{}])", from.address, from.uid as i64, old_uid as i64);
             inner.uid_index.lock().remove(&old_uid);
+            inner.uid_generation.fetch_add(1, Ordering::Release);
             inner.inbound_compression.lock().forget(old_uid);
             assoc.compression.lock().clear();
             assoc.system_sender.lock().clear();
@@ -255,6 +344,7 @@ fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
         .uid_index
         .lock()
         .insert(from.uid, from.address.clone());
+    inner.uid_generation.fetch_add(1, Ordering::Release);
     *assoc.last_error.lock() = None;
     inner.emit(RemoteEvent::AssociationEstablished(from.clone()));
 }
@@ -266,13 +356,13 @@ fn node(inner: &Arc<Inner>) -> RemoteNode {
 }
 
 fn reply(inner: &Arc<Inner>, to: &str, sender: Option<&str>, msg: SerializedMessage) {
-    match to.parse::<ActorPath>() {
-        Ok(p) => {
-            if let Err(e) = inner.tell_path(&p, sender, &msg) {
+    match inner.resolve(to) {
+        Ok(r) => {
+            if let Err(e) = inner.send_resolved(&r, sender, &msg, false) {
                 warn!(to, error = %e, "reply failed");
             }
         }
-        Err(e) => warn!(to, error = %e, "cannot reply to unparsable sender path"),
+        Err(e) => warn!(to, error = %e, "cannot reply to sender path"),
     }
 }
 
@@ -543,6 +633,28 @@ fn local_path(inner: &Inner, path: &str) -> Option<String> {
     (p.address == inner.local.address).then(|| p.path_string())
 }
 
+/// A message whose recipient is a path of another node.
+fn not_here(inner: &Inner, recipient: &str) {
+    dropped(
+        inner,
+        format!(
+            "recipient {recipient} is not on this node ({})",
+            inner.local.address
+        ),
+    );
+}
+
+/// A message without recipient that is not a transport message.
+fn without_recipient(inner: &Inner, msg: &SerializedMessage) {
+    dropped(
+        inner,
+        format!(
+            "message without recipient (serializer {}, manifest {:?})",
+            msg.serializer_id, msg.manifest
+        ),
+    );
+}
+
 fn deliver(
     inner: &Arc<Inner>,
     origin: &UniqueAddress,
@@ -551,46 +663,61 @@ fn deliver(
     msg: SerializedMessage,
 ) {
     let Some(rec) = recipient else {
-        dropped(
-            inner,
-            format!(
-                "message without recipient (serializer {}, manifest {:?})",
-                msg.serializer_id, msg.manifest
-            ),
-        );
+        without_recipient(inner, &msg);
         return;
     };
     let Some(local) = local_path(inner, &rec) else {
-        dropped(
-            inner,
-            format!(
-                "recipient {rec} is not on this node ({})",
-                inner.local.address
-            ),
-        );
+        not_here(inner, &rec);
         return;
     };
-    deliver_local(inner, origin, sender, local, msg);
+    deliver_local(inner, origin.clone(), sender, local, msg);
+}
+
+/// Delivers messages sent to paths of this node's own address (see
+/// `Inner::send_resolved`), in the order they were sent, as if they came
+/// from another node with this node's unique address.
+pub(crate) async fn run_loopback(
+    inner: std::sync::Weak<Inner>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Loopback>,
+) {
+    while let Some(m) = rx.recv().await {
+        let Some(inner) = inner.upgrade() else { return };
+        let origin = inner.local.clone();
+        match m.message.serializer_id {
+            serializers::MESSAGE_CONTAINER => {
+                on_selection(&inner, &origin, m.sender, Some(m.recipient), m.message)
+            }
+            _ => deliver_local(&inner, origin, m.sender, m.recipient, m.message),
+        }
+    }
 }
 
 fn deliver_local(
     inner: &Arc<Inner>,
-    origin: &UniqueAddress,
+    origin: UniqueAddress,
     sender: Option<String>,
     local: String,
     msg: SerializedMessage,
 ) {
+    if local.starts_with("/temp/") {
+        if let Some(tx) = inner.temp.lock().remove(&local) {
+            let d = Delivery {
+                recipient: local,
+                sender,
+                message: msg,
+                origin,
+            };
+            let _ = tx.send(d);
+            return;
+        }
+    }
     let d = Delivery {
-        recipient: local.clone(),
+        recipient: local,
         sender,
         message: msg,
-        origin: origin.clone(),
+        origin,
     };
-    if let Some(tx) = inner.temp.lock().remove(&local) {
-        let _ = tx.send(d);
-        return;
-    }
-    if local == FLUSH_ON_SHUTDOWN {
+    if d.recipient == FLUSH_ON_SHUTDOWN {
         if let Ok(ArteryMessage::ActorSystemTerminatingAck(from)) =
             ArteryMessage::decode(&d.message.manifest, d.message.payload.clone())
         {
@@ -600,7 +727,7 @@ fn deliver_local(
         }
         return;
     }
-    if local == REMOTE_WATCHER {
+    if d.recipient == REMOTE_WATCHER {
         if d.message.serializer_id == serializers::ARTERY {
             match ArteryMessage::decode(&d.message.manifest, d.message.payload.clone()) {
                 Ok(ArteryMessage::ArteryHeartbeat) => heartbeat(inner, d.sender),
@@ -611,7 +738,7 @@ fn deliver_local(
                         .as_deref()
                         .and_then(|s| s.parse::<ActorPath>().ok())
                         .map(|p| p.address)
-                        .unwrap_or_else(|| origin.address.clone());
+                        .unwrap_or_else(|| d.origin.address.clone());
                     let action =
                         inner
                             .remote_watch
@@ -633,14 +760,15 @@ fn deliver_local(
         identify(inner, d, true);
         return;
     }
-    let handler = inner.endpoints.lock().get(&local).cloned();
+    let handler = inner.endpoints.lock().get(&d.recipient).cloned();
     match handler {
         Some(h) => h(&node(inner), d),
         None => info!(
-            recipient = %local,
+            recipient = %d.recipient,
             serializer = d.message.serializer_id,
             manifest = %d.message.manifest,
-            "Message to [{local}] was not delivered: dead letters"
+            "Message to [{}] was not delivered: dead letters",
+            d.recipient
         ),
     }
 }
@@ -686,11 +814,19 @@ fn identify(inner: &Arc<Inner>, d: Delivery, exists: bool) {
     );
 }
 
+/// Delivers an actor selection arriving at the local path `base` (the root
+/// when `None`), walked like Pekko's `ActorSelection.deliverSelection`:
+/// names and `*`/`?` wildcards select children of the recipients reached so
+/// far, and `..` goes from each of them to its parent (through actors that
+/// must exist; above the root nothing is reached). A recipient reached
+/// through several branches gets the message once per branch, as on the
+/// JVM. An `Identify` that reaches nothing is answered with an empty
+/// `ActorIdentity`, unless a wildcard fanned out on the way.
 fn on_selection(
     inner: &Arc<Inner>,
     origin: &UniqueAddress,
     sender: Option<String>,
-    recipient: Option<String>,
+    base: Option<String>,
     msg: SerializedMessage,
 ) {
     let sel = match SelectionEnvelope::decode(msg.payload) {
@@ -700,28 +836,13 @@ fn on_selection(
             return;
         }
     };
-    let base = recipient
-        .as_deref()
-        .and_then(|r| local_path(inner, r))
-        .unwrap_or_else(|| "/".into());
-    // Build the pattern from the anchor and the selection elements.
-    let mut pattern: Vec<SelectionElement> = base
+    let base = base.unwrap_or_else(|| "/".into());
+    let anchor: Vec<SelectionElement> = base
         .split('/')
         .filter(|e| !e.is_empty())
         .map(|e| SelectionElement::ChildName(e.to_string()))
         .collect();
-    for e in sel.elements {
-        match e {
-            SelectionElement::Parent => {
-                pattern.pop();
-            }
-            other => pattern.push(other),
-        }
-    }
-    let mut matches: Vec<String> = inner.endpoints.lock().select(&pattern);
-    if crate::endpoints::matches_pattern(&pattern, REMOTE_WATCHER) {
-        matches.push(REMOTE_WATCHER.to_string());
-    }
+    let (matches, fan_out) = walk(inner, anchor.clone(), &sel.elements);
     let inner_msg = SerializedMessage {
         serializer_id: sel.message.serializer_id,
         manifest: sel.message.manifest.clone(),
@@ -730,10 +851,11 @@ fn on_selection(
     let is_identify =
         inner_msg.serializer_id == serializers::MISC && inner_msg.manifest == mm::IDENTIFY;
     if matches.is_empty() {
-        if is_identify {
+        if is_identify && !fan_out && !sel.wildcard_fan_out {
             let target = normalize(
-                &pattern
+                &anchor
                     .iter()
+                    .chain(&sel.elements)
                     .map(|p| match p {
                         SelectionElement::ChildName(n) | SelectionElement::ChildPattern(n) => {
                             n.clone()
@@ -756,6 +878,160 @@ fn on_selection(
         return;
     }
     for m in matches {
-        deliver_local(inner, origin, sender.clone(), m, inner_msg.clone());
+        deliver_local(inner, origin.clone(), sender.clone(), m, inner_msg.clone());
+    }
+}
+
+/// The local paths a selection of `elements` reaches from `anchor`, and
+/// whether a wildcard matched more than one child on the way.
+fn walk(
+    inner: &Inner,
+    anchor: Vec<SelectionElement>,
+    elements: &[SelectionElement],
+) -> (Vec<String>, bool) {
+    let mut fan_out = false;
+    // The recipients reached so far, each as its path elements.
+    let mut reached: Vec<Vec<SelectionElement>> = vec![anchor];
+    // Child elements not applied yet.
+    let mut run: Vec<SelectionElement> = Vec::new();
+    for e in elements {
+        match e {
+            SelectionElement::Parent => {
+                if !run.is_empty() {
+                    reached = children(inner, reached, &run, &mut fan_out);
+                    run.clear();
+                }
+                // The root has no parent that could take a message.
+                reached.retain_mut(|p| p.pop().is_some());
+            }
+            child => run.push(child.clone()),
+        }
+    }
+    if run.is_empty() {
+        let paths = reached
+            .iter()
+            .map(|p| normalize(&names(p).join("/")))
+            .collect();
+        return (paths, fan_out);
+    }
+    let mut paths = Vec::new();
+    for prefix in reached {
+        let pattern: Vec<SelectionElement> =
+            prefix.into_iter().chain(run.iter().cloned()).collect();
+        let found = matches(inner, &pattern);
+        fan_out |= found.len() > 1
+            && run
+                .iter()
+                .any(|e| matches!(e, SelectionElement::ChildPattern(_)));
+        paths.extend(found);
+    }
+    (paths, fan_out)
+}
+
+/// The recipients `pattern` (one element per level below the root) matches.
+fn matches(inner: &Inner, pattern: &[SelectionElement]) -> Vec<String> {
+    let mut found = inner.endpoints.lock().select(pattern);
+    if crate::endpoints::matches_pattern(pattern, REMOTE_WATCHER) {
+        found.push(REMOTE_WATCHER.to_string());
+    }
+    found
+}
+
+/// The recipients `run` reaches below each of `reached`, as path elements.
+fn children(
+    inner: &Inner,
+    reached: Vec<Vec<SelectionElement>>,
+    run: &[SelectionElement],
+    fan_out: &mut bool,
+) -> Vec<Vec<SelectionElement>> {
+    let mut out = Vec::new();
+    for prefix in reached {
+        let pattern: Vec<SelectionElement> =
+            prefix.into_iter().chain(run.iter().cloned()).collect();
+        let found = matches(inner, &pattern);
+        *fan_out |= found.len() > 1;
+        out.extend(found.iter().map(|p| {
+            p.split('/')
+                .filter(|e| !e.is_empty())
+                .map(|e| SelectionElement::ChildName(e.to_string()))
+                .collect()
+        }));
+    }
+    out
+}
+
+/// The names of literal path elements.
+fn names(path: &[SelectionElement]) -> Vec<&str> {
+    path.iter()
+        .filter_map(|e| match e {
+            SelectionElement::ChildName(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::RemoteSettings;
+
+    fn el(path: &str) -> Vec<SelectionElement> {
+        path.split('/')
+            .filter(|e| !e.is_empty())
+            .map(SelectionElement::parse)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn selections_walk_parents_through_existing_recipients() {
+        let node = RemoteNode::start(RemoteSettings::new("A", "127.0.0.1", 0))
+            .await
+            .unwrap();
+        for p in ["/user/a", "/user/b", "/user/c/d"] {
+            node.register(p, Arc::new(|_: &RemoteNode, _: Delivery| {}));
+        }
+        let inner = &node.inner;
+        let walk_from_root = |sel: &str| walk(inner, Vec::new(), &el(sel));
+        let one = |p: &str| (vec![p.to_string()], false);
+        assert_eq!(walk_from_root("user/a/../b"), one("/user/b"));
+        assert_eq!(walk_from_root("user/c/d/../../b"), one("/user/b"));
+        assert_eq!(walk_from_root("user/a/.."), one("/user"));
+        // Through a recipient that does not exist: nothing, as on the JVM.
+        assert_eq!(walk_from_root("user/nobody/../b"), (vec![], false));
+        // Above the root: nothing.
+        assert_eq!(walk_from_root("../user/b"), (vec![], false));
+        // Each branch of a wildcard goes up on its own: one message per branch.
+        assert_eq!(
+            walk_from_root("user/*/../b"),
+            (vec!["/user/b".to_string(), "/user/b".to_string()], true)
+        );
+        // Without `..` a selection is one pattern, as before.
+        let (mut all, fan_out) = walk_from_root("user/*");
+        all.sort();
+        assert_eq!(
+            (all, fan_out),
+            (vec!["/user/a".into(), "/user/b".into()], true)
+        );
+        // Relative to an anchor below the root.
+        assert_eq!(walk(inner, el("user/a"), &el("../b")), one("/user/b"));
+        node.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn readers_resolve_each_recipient_literal_once() {
+        let node = RemoteNode::start(RemoteSettings::new("A", "127.0.0.1", 0))
+            .await
+            .unwrap();
+        let inner = &node.inner;
+        let mut cache = ReaderCache::default();
+        let me = Bytes::from(format!("{}/user/echo#12", node.address()));
+        assert_eq!(cache.local(inner, &me), Some("/user/echo"));
+        assert_eq!(cache.local(inner, &me), Some("/user/echo"));
+        assert_eq!(cache.recipients.len(), 1);
+        let other = Bytes::from_static(b"pekko://B@127.0.0.1:1/user/echo");
+        assert_eq!(cache.local(inner, &other), None);
+        assert_eq!(cache.local(inner, &Bytes::from_static(b"\xff")), None);
+        assert!(cache.origin(inner, 42).is_none());
+        node.shutdown().await;
     }
 }

@@ -37,6 +37,7 @@ pub mod keystore;
 mod message;
 mod node;
 mod outbound;
+mod recipient;
 mod settings;
 mod tls;
 pub mod typed;
@@ -52,5 +53,6 @@ pub use codec::{
 pub use error::{RemoteError, Result};
 pub use message::{Delivery, SerializedMessage};
 pub use node::{Handler, RemoteEvent, RemoteNode, ShutdownReport};
+pub use recipient::RemoteRecipient;
 pub use settings::{RemoteSettings, REFERENCE_CONF};
 pub use tls::{ConfigSslEngineSettings, SslEngineProvider, TlsSettings};

@@ -24,12 +24,24 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::association::{
-    lane_of, stream_channels, Association, StreamKey, StreamQueues, StreamStats, TrafficCounters,
+    stream_channels, Association, StreamKey, StreamQueues, StreamStats, TrafficCounters,
 };
 use crate::codec::RemoteMessage;
 use crate::error::{RemoteError, Result};
 use crate::message::{Delivery, SerializedMessage};
+use crate::recipient::{RemoteRecipient, Resolved, CACHE_CAPACITY};
 use crate::settings::RemoteSettings;
+
+/// A hash map with a fast, non-cryptographic hasher for the per-message
+/// lookups (keys come from this node or from authenticated peers).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A message sent to a path of this node, delivered by the loopback task.
+pub(crate) struct Loopback {
+    pub sender: Option<String>,
+    pub recipient: String,
+    pub message: SerializedMessage,
+}
 
 /// Recipient paths the JVM always routes over the control stream.
 const PRIORITY_PATHS: &[&str] = &[
@@ -160,10 +172,16 @@ pub enum RemoteEvent {
 pub(crate) struct Inner {
     pub local: UniqueAddress,
     pub settings: RemoteSettings,
-    pub associations: Mutex<HashMap<Address, Arc<Association>>>,
-    pub uid_index: Mutex<HashMap<u64, Address>>,
+    pub associations: Mutex<FastMap<Address, Arc<Association>>>,
+    pub uid_index: Mutex<FastMap<u64, Address>>,
+    /// Bumped whenever `uid_index` changes (readers cache their origin).
+    pub uid_generation: AtomicU64,
+    /// Recipients resolved from the path strings given to `tell` & co.
+    pub recipients: Mutex<FastMap<Box<str>, Arc<Resolved>>>,
+    /// Messages to paths of this node, delivered in order by one task.
+    pub loopback: mpsc::UnboundedSender<Loopback>,
     pub endpoints: Mutex<crate::endpoints::LocalEndpoints>,
-    pub temp: Mutex<HashMap<String, oneshot::Sender<Delivery>>>,
+    pub temp: Mutex<FastMap<String, oneshot::Sender<Delivery>>>,
     pub watchers: Mutex<HashMap<String, Vec<String>>>,
     temp_counter: AtomicU64,
     pub compressed_sends: AtomicU64,
@@ -272,8 +290,18 @@ impl Inner {
     /// The queues of one lane of a stream toward `remote`, starting its
     /// writer if needed.
     pub fn lane_queues(self: &Arc<Self>, remote: &Address, key: StreamKey) -> StreamQueues {
-        let stream = key.0;
         let assoc = self.association(remote);
+        self.lane_queues_of(&assoc, key)
+    }
+
+    /// The queues of one lane of a stream of `assoc`, starting its writer
+    /// if needed.
+    pub fn lane_queues_of(
+        self: &Arc<Self>,
+        assoc: &Arc<Association>,
+        key: StreamKey,
+    ) -> StreamQueues {
+        let stream = key.0;
         let mut streams = assoc.streams.lock();
         streams
             .entry(key)
@@ -314,50 +342,6 @@ impl Inner {
         Ok(buf.freeze())
     }
 
-    /// Encodes an ordinary-stream envelope, using the compression tables the
-    /// peer advertised for refs and manifests found in them.
-    fn compressed_frame(
-        self: &Arc<Self>,
-        remote: &Address,
-        sender: Option<&str>,
-        recipient: &str,
-        msg: &SerializedMessage,
-    ) -> Result<Bytes> {
-        let assoc = self.association(remote);
-        let table = assoc.compression.lock();
-        let mut used = false;
-        let mut field = |kind: TableKind, text: Option<&str>| match text {
-            Some(t) if !t.is_empty() => match table.compress(kind, t) {
-                Some((_, i)) => {
-                    used = true;
-                    Field::Compressed(i)
-                }
-                None => Field::literal(t),
-            },
-            _ => Field::empty(),
-        };
-        let sender_f = field(TableKind::ActorRef, sender);
-        let recipient_f = field(TableKind::ActorRef, Some(recipient));
-        let manifest_f = field(TableKind::Manifest, Some(&msg.manifest));
-        let mut env = Envelope::new(
-            self.local.uid,
-            msg.serializer_id,
-            sender_f,
-            recipient_f,
-            manifest_f,
-            msg.payload.clone(),
-        );
-        env.actor_ref_table_version = table.version(TableKind::ActorRef);
-        env.manifest_table_version = table.version(TableKind::Manifest);
-        drop(table);
-        if used {
-            self.compressed_sends.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut buf = BytesMut::with_capacity(env.encoded_len() + 4);
-        env.encode_frame(&mut buf)?;
-        Ok(buf.freeze())
-    }
-
     /// Sends a recipient-less transport control message on stream 1.
     pub fn send_control(self: &Arc<Self>, remote: &Address, msg: &ArteryMessage) {
         match self.frame(
@@ -370,6 +354,44 @@ impl Inner {
             Ok(f) => self.enqueue(remote, StreamId::Control, f, true),
             Err(e) => warn!(remote = %remote, error = %e, "cannot encode control message"),
         }
+    }
+
+    /// Refuses a recipient whose protocol is not in `accept-protocol-names`.
+    fn check_protocol(&self, recipient: &ActorPath) -> Result<()> {
+        if self.settings.accepts_protocol(&recipient.address.protocol) {
+            Ok(())
+        } else {
+            Err(RemoteError::Wire(artery_wire::WireError::WrongProtocol {
+                path: recipient.to_string(),
+                accepted: self.settings.accept_protocol_names.join(", "),
+            }))
+        }
+    }
+
+    /// The recipient at the full path `path`, resolved once and then taken
+    /// from the node's cache.
+    pub fn resolve(self: &Arc<Self>, path: &str) -> Result<Arc<Resolved>> {
+        if let Some(r) = self.recipients.lock().get(path) {
+            return Ok(r.clone());
+        }
+        let parsed: ActorPath = path.parse()?;
+        let r = Arc::new(self.resolve_path(parsed)?);
+        if path.contains("/temp/") {
+            // Ask replies go to a temporary path once; never worth a slot.
+            return Ok(r);
+        }
+        let mut cache = self.recipients.lock();
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(path.into(), r.clone());
+        Ok(r)
+    }
+
+    /// Resolves a parsed path (not cached).
+    pub fn resolve_path(self: &Arc<Self>, path: ActorPath) -> Result<Resolved> {
+        self.check_protocol(&path)?;
+        Ok(Resolved::new(self, path))
     }
 
     /// Sends a message to a full actor path; messages to [`PRIORITY_PATHS`] go on the control
@@ -392,48 +414,162 @@ impl Inner {
         msg: &SerializedMessage,
         priority: bool,
     ) -> Result<()> {
-        if !self.settings.accepts_protocol(&recipient.address.protocol) {
-            return Err(RemoteError::Wire(artery_wire::WireError::WrongProtocol {
-                path: recipient.to_string(),
-                accepted: self.settings.accept_protocol_names.join(", "),
-            }));
+        let r = self.resolve_path(recipient.clone())?;
+        self.send_resolved(&r, sender, msg, priority)
+    }
+
+    /// Sends a message to a resolved recipient; `priority` puts it on the
+    /// control stream. A recipient on this node's own address is delivered
+    /// locally, in order, without a connection.
+    pub fn send_resolved(
+        self: &Arc<Self>,
+        r: &Resolved,
+        sender: Option<&str>,
+        msg: &SerializedMessage,
+        priority: bool,
+    ) -> Result<()> {
+        if r.local {
+            return self.send_loopback(r, sender, msg);
         }
-        let (stream, max) = stream_for(&self.settings, recipient, priority);
-        let recipient_text = recipient.to_string();
-        let frame = if stream == StreamId::Ordinary {
-            self.compressed_frame(&recipient.address, sender, &recipient_text, msg)?
+        let (key, max) = if priority && r.key.0 != StreamId::Control {
+            ((StreamId::Control, 0), self.settings.maximum_frame_size)
         } else {
-            self.frame(
-                sender,
-                Some(&recipient_text),
-                msg.serializer_id,
-                &msg.manifest,
-                msg.payload.clone(),
-            )?
+            (r.key, r.max)
         };
+        let stream = key.0;
+        let frame = self.resolved_frame(r, stream == StreamId::Ordinary, sender, msg)?;
         let size = frame.len() - 4;
-        let lane = if stream == StreamId::Ordinary {
-            lane_of(recipient.uid, &recipient_text, self.settings.outbound_lanes)
-        } else {
-            0
-        };
         if size > max {
-            warn!(recipient = %recipient, size, max, stream = stream.name(), "dropping message larger than the maximum frame size");
+            warn!(recipient = %r.text, size, max, stream = stream.name(), "dropping message larger than the maximum frame size");
             return Err(RemoteError::MessageTooLarge {
-                path: recipient.to_string(),
+                path: r.text.to_string(),
                 size,
                 max,
                 stream: stream.name(),
             });
         }
-        if self.try_enqueue_lane(&recipient.address, (stream, lane), frame, false) {
+        if self.enqueue_resolved(r, key, frame) {
             Ok(())
         } else {
             Err(RemoteError::QueueFull {
-                path: recipient.to_string(),
+                path: r.text.to_string(),
                 stream: stream.name(),
             })
         }
+    }
+
+    /// Hands a message for a path of this node to the loopback task.
+    fn send_loopback(
+        &self,
+        r: &Resolved,
+        sender: Option<&str>,
+        msg: &SerializedMessage,
+    ) -> Result<()> {
+        let m = Loopback {
+            sender: sender.map(str::to_string),
+            recipient: r.path.path_string(),
+            message: msg.clone(),
+        };
+        self.loopback.send(m).map_err(|_| RemoteError::Shutdown)
+    }
+
+    /// Queues `frame` on `key` of the recipient's association: through the
+    /// recipient's cached queue when its writer still runs, else through the
+    /// association (starting the writer). Marks the association as used.
+    fn enqueue_resolved(self: &Arc<Self>, r: &Resolved, key: StreamKey, frame: Bytes) -> bool {
+        r.assoc.touch();
+        let mut frame = frame;
+        let own_lane = key == r.key;
+        if own_lane {
+            if let Some(q) = r.cached_queue() {
+                match q.try_send(frame) {
+                    Ok(()) => return true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        warn!(remote = %r.assoc.remote, stream = key.0.name(), "outbound queue full, message dropped");
+                        return false;
+                    }
+                    // The stream was stopped (idle): start a new one.
+                    Err(mpsc::error::TrySendError::Closed(f)) => frame = f,
+                }
+            }
+        }
+        let queues = self.lane_queues_of(&r.assoc, key);
+        if own_lane {
+            r.cache_queue(&queues.gated);
+        }
+        match queues.gated.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(remote = %r.assoc.remote, stream = key.0.name(), "outbound queue full, message dropped");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                warn!(remote = %r.assoc.remote, stream = key.0.name(), "outbound stream is gone, message dropped");
+                false
+            }
+        }
+    }
+
+    /// Encodes an envelope to a resolved recipient. On the ordinary stream
+    /// (`compress`) the refs and manifest found in the tables the peer
+    /// advertised are written compressed.
+    fn resolved_frame(
+        &self,
+        r: &Resolved,
+        compress: bool,
+        sender: Option<&str>,
+        msg: &SerializedMessage,
+    ) -> Result<Bytes> {
+        let env = if compress {
+            let table = r.assoc.compression.lock();
+            let mut used = false;
+            let mut field = |kind: TableKind, text: Option<&str>| match text {
+                Some(t) if !t.is_empty() => match table.compress(kind, t) {
+                    Some((_, i)) => {
+                        used = true;
+                        Field::Compressed(i)
+                    }
+                    None => Field::literal(t),
+                },
+                _ => Field::empty(),
+            };
+            let sender_f = field(TableKind::ActorRef, sender);
+            let manifest_f = field(TableKind::Manifest, Some(&msg.manifest));
+            let recipient_f = match table.compress(TableKind::ActorRef, &r.text) {
+                Some((_, i)) => {
+                    used = true;
+                    Field::Compressed(i)
+                }
+                None => Field::Literal(r.literal.clone()),
+            };
+            let mut env = Envelope::new(
+                self.local.uid,
+                msg.serializer_id,
+                sender_f,
+                recipient_f,
+                manifest_f,
+                msg.payload.clone(),
+            );
+            env.actor_ref_table_version = table.version(TableKind::ActorRef);
+            env.manifest_table_version = table.version(TableKind::Manifest);
+            drop(table);
+            if used {
+                self.compressed_sends.fetch_add(1, Ordering::Relaxed);
+            }
+            env
+        } else {
+            Envelope::new(
+                self.local.uid,
+                msg.serializer_id,
+                Field::optional(sender),
+                Field::Literal(r.literal.clone()),
+                Field::literal(&msg.manifest),
+                msg.payload.clone(),
+            )
+        };
+        let mut buf = BytesMut::with_capacity(env.encoded_len() + 4);
+        env.encode_frame(&mut buf)?;
+        Ok(buf.freeze())
     }
 
     /// Sends a system message to `to` with acknowledged delivery.
@@ -591,6 +727,7 @@ impl RemoteNode {
         }
         let local = UniqueAddress::new(address, uid);
         let tls = crate::tls::Tls::from_settings(&settings)?.map(Arc::new);
+        let (loopback_tx, loopback_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             acker: Mutex::new(SystemMessageAcker::new(local.clone())),
             flush_acks: Mutex::new(None),
@@ -603,10 +740,13 @@ impl RemoteNode {
             remote_watch: Mutex::new(RemoteWatch::new(settings.watch_failure_detector)),
             local,
             settings,
-            associations: Mutex::new(HashMap::new()),
-            uid_index: Mutex::new(HashMap::new()),
+            associations: Mutex::new(FastMap::default()),
+            uid_index: Mutex::new(FastMap::default()),
+            uid_generation: AtomicU64::new(0),
+            recipients: Mutex::new(FastMap::default()),
+            loopback: loopback_tx,
             endpoints: Mutex::new(Default::default()),
-            temp: Mutex::new(HashMap::new()),
+            temp: Mutex::new(FastMap::default()),
             watchers: Mutex::new(HashMap::new()),
             temp_counter: AtomicU64::new(0),
             compressed_sends: AtomicU64::new(0),
@@ -617,6 +757,10 @@ impl RemoteNode {
         info!(address = %inner.local.address, uid = inner.local.uid as i64, bound = %bound, "Remoting started; listening on address [{}] with UID [{}]", inner.local.address, inner.local.uid as i64);
         inner.spawn(crate::inbound::run_listener(inner.clone(), listener));
         inner.spawn(crate::outbound::run_ticker(inner.clone()));
+        inner.spawn(crate::inbound::run_loopback(
+            Arc::downgrade(&inner),
+            loopback_rx,
+        ));
         Ok(RemoteNode { inner })
     }
 
@@ -693,10 +837,23 @@ impl RemoteNode {
         );
     }
 
-    /// Sends `msg` to the actor at `path` with an optional sender path.
+    /// Sends `msg` to the actor at `path` with an optional sender path. The
+    /// path is parsed and resolved (association, stream, lane) once and kept
+    /// in a bounded cache, so repeated sends to it cost no parsing. A path
+    /// of this node's own address is delivered locally.
     pub fn tell(&self, path: &str, sender: Option<&str>, msg: SerializedMessage) -> Result<()> {
-        let target: ActorPath = path.parse()?;
-        self.inner.tell_path(&target, sender, &msg)
+        let r = self.inner.resolve(path)?;
+        self.inner.send_resolved(&r, sender, &msg, false)
+    }
+
+    /// The recipient at the full path `path`, resolved once: sending through
+    /// the returned handle parses, formats and looks up nothing by path
+    /// (Pekko's `RemoteActorRef` holding its path and association).
+    pub fn recipient(&self, path: &str) -> Result<RemoteRecipient> {
+        Ok(RemoteRecipient {
+            inner: self.inner.clone(),
+            resolved: self.inner.resolve(path)?,
+        })
     }
 
     /// Sends `msg` to the actor at `path` on the control stream, as the JVM sends a
@@ -709,8 +866,8 @@ impl RemoteNode {
         sender: Option<&str>,
         msg: SerializedMessage,
     ) -> Result<()> {
-        let target: ActorPath = path.parse()?;
-        self.inner.send_path(&target, sender, &msg, true)
+        let r = self.inner.resolve(path)?;
+        self.inner.send_resolved(&r, sender, &msg, true)
     }
 
     /// Sends `msg` to `path` with a temporary sender and waits for the first
@@ -721,14 +878,14 @@ impl RemoteNode {
         msg: SerializedMessage,
         timeout: Duration,
     ) -> Result<Delivery> {
-        let target: ActorPath = path.parse()?;
+        let r = self.inner.resolve(path)?;
         let (temp, rx) = self.inner.temp_path();
         let sender = self.inner.full_path(&temp);
-        if let Err(e) = self.inner.tell_path(&target, Some(&sender), &msg) {
+        if let Err(e) = self.inner.send_resolved(&r, Some(&sender), &msg, false) {
             self.inner.temp.lock().remove(&temp);
             return Err(e);
         }
-        self.inner.await_reply(&temp, &target, rx, timeout).await
+        self.inner.await_reply(&temp, &r.path, rx, timeout).await
     }
 
     /// Sends the typed message `msg` (encoded with its bound serializer and
@@ -1067,5 +1224,121 @@ mod tests {
             stream_for(&s, &path("/user/small"), false),
             (StreamId::Ordinary, s.maximum_frame_size)
         );
+    }
+
+    #[tokio::test]
+    async fn resolved_frames_are_the_literal_frames_byte_for_byte() {
+        let node = RemoteNode::start(RemoteSettings::new("A", "127.0.0.1", 0))
+            .await
+            .unwrap();
+        let inner = &node.inner;
+        let msg = SerializedMessage {
+            serializer_id: 4,
+            manifest: "m".into(),
+            payload: Bytes::from_static(b"xyz"),
+        };
+        for p in [
+            "pekko://B@127.0.0.1:1/user/echo",
+            "pekko://B@127.0.0.1:1/user/a/b/#-5",
+            "pekko://B@127.0.0.1:1/",
+            "pekko://B@127.0.0.1:1/system/remote-watcher",
+        ] {
+            let r = inner.resolve(p).unwrap();
+            assert!(Arc::ptr_eq(&r, &inner.resolve(p).unwrap()), "cached: {p}");
+            let text = p.parse::<ActorPath>().unwrap().to_string();
+            assert_eq!(&*r.text, text.as_str());
+            for sender in [None, Some("pekko://A@127.0.0.1:2/user/s")] {
+                let expected = inner
+                    .frame(
+                        sender,
+                        Some(&text),
+                        msg.serializer_id,
+                        &msg.manifest,
+                        msg.payload.clone(),
+                    )
+                    .unwrap();
+                // Without compression tables both encodings write literals.
+                for compress in [false, true] {
+                    assert_eq!(
+                        inner.resolved_frame(&r, compress, sender, &msg).unwrap(),
+                        expected,
+                        "{p} {sender:?} {compress}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            inner
+                .resolve("pekko://B@127.0.0.1:1/system/remote-watcher")
+                .unwrap()
+                .key,
+            (StreamId::Control, 0)
+        );
+        assert!(inner.resolve("not a path").is_err());
+        node.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn messages_to_the_own_address_are_delivered_locally_in_order() {
+        let node = RemoteNode::start(RemoteSettings::new("A", "127.0.0.1", 0))
+            .await
+            .unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        node.register(
+            "/user/sink",
+            Arc::new(move |_: &RemoteNode, d: Delivery| {
+                let _ = tx.send(d);
+            }),
+        );
+        node.register_echo("/user/echo");
+        let me = node.address().to_string();
+        let sink = format!("{me}/user/sink");
+        for i in 0..100 {
+            node.tell(
+                &sink,
+                Some("pekko://X@h:1/user/s"),
+                SerializedMessage::string(&i.to_string()),
+            )
+            .unwrap();
+        }
+        for i in 0..100 {
+            let d = rx.recv().await.unwrap();
+            assert_eq!(d.message.as_text(), Some(i.to_string()));
+            assert_eq!(d.recipient, "/user/sink");
+            assert_eq!(d.sender.as_deref(), Some("pekko://X@h:1/user/s"));
+            assert_eq!(&d.origin, node.unique_address());
+        }
+        let wait = Duration::from_secs(5);
+        let reply = node
+            .ask(
+                &format!("{me}/user/echo"),
+                SerializedMessage::string("hi"),
+                wait,
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.message.as_text().as_deref(), Some("hi"));
+        // A selection of the own address walks the local endpoints.
+        assert_eq!(
+            node.identify(&format!("{me}/user/ec*"), wait)
+                .await
+                .unwrap(),
+            Some(format!("{me}/user/echo"))
+        );
+        assert_eq!(
+            node.identify(&format!("{me}/user/sink/../echo"), wait)
+                .await
+                .unwrap(),
+            Some(format!("{me}/user/echo"))
+        );
+        assert_eq!(
+            node.identify(&format!("{me}/user/nobody/../echo"), wait)
+                .await
+                .unwrap(),
+            None
+        );
+        // Nothing of it went over a connection.
+        assert_eq!(node.stream_stats(), StreamStats::default());
+        node.shutdown().await;
     }
 }

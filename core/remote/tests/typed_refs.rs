@@ -324,17 +324,47 @@ async fn wildcard_selection_and_identify_between_nodes() {
     ];
     got.sort();
     assert_eq!(got, vec!["worker-1:fan", "worker-2:fan"]);
-    // Nothing matches: one answer without actor.
-    let none = a
-        .provider
-        .actor_selection(&format!("{}/user/nobody-*", b.node.address()))
-        .expect("selection");
-    let mut ids = none.identify().expect("identify");
-    let id = tokio::time::timeout(WAIT, ids.recv())
-        .await
-        .expect("answer")
-        .expect("open");
-    assert_eq!(id.actor_ref, None);
+    // Nothing matches, or `..` walks up through an actor that does not
+    // exist (Pekko walks through existing actors): one answer without actor.
+    for path in ["/user/nobody-*", "/user/nobody/../other"] {
+        let none = a
+            .provider
+            .actor_selection(&format!("{}{path}", b.node.address()))
+            .expect("selection");
+        let mut ids = none.identify().expect("identify");
+        let id = tokio::time::timeout(WAIT, ids.recv())
+            .await
+            .expect("answer")
+            .expect("open");
+        assert_eq!(id.actor_ref, None, "{path}");
+    }
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selection_of_the_own_address_is_delivered_locally() {
+    let a = Side::start("RekkoA").await;
+    let probe = TestProbe::new("a");
+    let inbox = a.tagger("inbox", &probe).await;
+    let worker = a.tagger("worker-1", &probe).await;
+    let me = a.node.address().to_string();
+    let worker_id = a.provider.resolver().to_serialization_format(&worker);
+    for path in ["/user/worker-*", "/user/inbox/../worker-1"] {
+        let sel = a
+            .provider
+            .actor_selection(&format!("{me}{path}"))
+            .expect("selection");
+        let mut ids = sel.identify().expect("identify");
+        let id = tokio::time::timeout(WAIT, ids.recv())
+            .await
+            .expect("answer")
+            .expect("open");
+        assert_eq!(id.actor_ref.as_deref(), Some(worker_id.as_str()), "{path}");
+        sel.tell_from(&"local".to_string(), &inbox).expect("sent");
+        assert_eq!(probe.expect_message(WAIT).await, "worker-1:local", "{path}");
+    }
+    // Nothing went over a connection.
+    assert_eq!(a.node.stream_stats(), rekko_remote::StreamStats::default());
+    a.stop().await;
 }

@@ -2,7 +2,7 @@
 //! recipients.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use rekko_actor::remote::WireMessage;
@@ -11,15 +11,19 @@ use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
 use crate::message::Delivery;
+use crate::recipient::Resolved;
 
 use super::provider::{Export, ExportFn};
 use super::resolver::ActorRefResolver;
 
 /// An actor on another node: `tell` serializes with `M`'s binding and sends
-/// over Artery without a sender.
+/// over Artery without a sender. The path is rendered and resolved by the
+/// node once, on the first `tell`.
 pub(crate) struct RemoteTarget<M> {
     resolver: ActorRefResolver,
     path: ActorPath,
+    text: String,
+    resolved: OnceLock<Arc<Resolved>>,
     _m: PhantomData<fn(M)>,
 }
 
@@ -27,15 +31,28 @@ impl<M> RemoteTarget<M> {
     pub fn new(resolver: ActorRefResolver, path: ActorPath) -> Self {
         RemoteTarget {
             resolver,
+            text: path.to_string(),
             path,
+            resolved: OnceLock::new(),
             _m: PhantomData,
         }
+    }
+
+    fn resolved(&self) -> Result<&Arc<Resolved>, super::error::RefError> {
+        if let Some(r) = self.resolved.get() {
+            return Ok(r);
+        }
+        let r = self.resolver.resolve(&self.text)?;
+        Ok(self.resolved.get_or_init(|| r))
     }
 }
 
 impl<M: WireMessage> ActorRefTarget<M> for RemoteTarget<M> {
     fn tell(&self, msg: M) {
-        if let Err(e) = self.resolver.send(&self.path, None, &msg) {
+        let sent = self
+            .resolved()
+            .and_then(|r| self.resolver.send_resolved(r, &self.text, None, &msg));
+        if let Err(e) = sent {
             warn!(recipient = %self.path, error = %e, "message to remote actor not sent");
         }
     }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use rekko_actor::remote::{is_local_actor, is_remote_ref, remote_actor_ref, WireMessage};
 use rekko_actor::{ActorPath, ActorRef, Address};
 
+use crate::error::RemoteError;
 use crate::message::SerializedMessage;
 use crate::node::RemoteNode;
+use crate::recipient::Resolved;
 
 use super::error::RefError;
 use super::provider::{elements, local_path, Core, Export};
@@ -128,15 +130,34 @@ impl ActorRefResolver {
         sender: Option<&str>,
         msg: &M,
     ) -> Result<(), RefError> {
-        let wire: crate::ActorPath =
-            to.to_string()
-                .parse()
-                .map_err(|e: artery_wire::WireError| RefError::InvalidPath {
-                    path: to.to_string(),
-                    reason: e.to_string(),
-                })?;
-        let message = self.serialize(&to.to_string(), msg)?;
-        self.node.inner.tell_path(&wire, sender, &message)?;
+        let text = to.to_string();
+        let r = self.resolve(&text)?;
+        self.send_resolved(&r, &text, sender, msg)
+    }
+
+    /// The recipient at the full path `text`, resolved once by the node.
+    pub(crate) fn resolve(&self, text: &str) -> Result<Arc<Resolved>, RefError> {
+        self.node.inner.resolve(text).map_err(|e| match e {
+            RemoteError::Wire(artery_wire::WireError::WrongProtocol { .. }) => RefError::Remote(e),
+            RemoteError::Wire(w) => RefError::InvalidPath {
+                path: text.to_string(),
+                reason: w.to_string(),
+            },
+            other => RefError::Remote(other),
+        })
+    }
+
+    /// Serializes `msg` and sends it to the resolved recipient `r` (whose
+    /// path is `text`) with an optional sender.
+    pub(crate) fn send_resolved<M: WireMessage>(
+        &self,
+        r: &Resolved,
+        text: &str,
+        sender: Option<&str>,
+        msg: &M,
+    ) -> Result<(), RefError> {
+        let message = self.serialize(text, msg)?;
+        self.node.inner.send_resolved(r, sender, &message, false)?;
         Ok(())
     }
 

@@ -16,10 +16,11 @@ use super::error::RefError;
 use super::provider::{Core, Export};
 use super::resolver::ActorRefResolver;
 
-/// Pekko's `ActorSelection` of a path on another node; its elements may be
-/// `*`/`?` wildcards (`/user/worker-*`) or `..`. Messages are wrapped in a
+/// Pekko's `ActorSelection` of a path; its elements may be `*`/`?`
+/// wildcards (`/user/worker-*`) or `..`. Messages are wrapped in a
 /// selection envelope and fanned out by the receiving node to every
-/// matching actor.
+/// matching actor. A selection of this node's own address is delivered
+/// locally, walked the same way.
 #[derive(Clone, Debug)]
 pub struct ActorSelection {
     resolver: ActorRefResolver,
@@ -76,12 +77,6 @@ impl ActorSelection {
                     path: path.to_string(),
                     reason: e.to_string(),
                 })?;
-        if &target.address == resolver.node().address() {
-            return Err(RefError::InvalidPath {
-                path: path.to_string(),
-                reason: "a selection of this node's own actors is not supported; resolve them with the ActorRefResolver".into(),
-            });
-        }
         Ok(ActorSelection {
             pattern: target.path_string(),
             root: crate::ActorPath::root(target.address.clone()),
