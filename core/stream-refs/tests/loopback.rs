@@ -67,6 +67,31 @@ async fn source_ref_and_sink_ref_between_two_rekko_nodes() {
     b.shutdown().await;
 }
 
+/// Both stages on one node: their messages take the node's loopback path,
+/// and neither stage's handler is entered while the other sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_ref_and_sink_ref_on_one_node() {
+    let a = node("RefsSelf").await;
+    let refs = StreamRefs::new(a.clone(), StreamRefSettings::default());
+    let n = 1000;
+    let (source_ref, done) = strings(n).run_with(refs.source_ref());
+    let got = refs
+        .source(&source_ref)
+        .run_with(Sink::seq())
+        .await
+        .expect("SourceRef stream completes");
+    assert_eq!(texts(got), expected(n));
+    done.await.expect("sending stage completes");
+
+    let (sink_ref, collected) = refs.sink_ref().to_mat(Sink::seq(), Keep::both).run();
+    strings(n)
+        .run_with(refs.sink(&sink_ref))
+        .await
+        .expect("SinkRef stream completes");
+    assert_eq!(texts(collected.await.expect("collected")), expected(n));
+    a.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_failure_fails_the_remote_receiver() {
     let a = node("RefsFailA").await;
