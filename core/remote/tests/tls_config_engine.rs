@@ -108,11 +108,22 @@ fn keytool_stores_are_read_and_bad_ones_named() {
     let e = err(settings("A", &ks, &ts, "protocol = TLSv1"));
     assert!(e.contains("protocol: \"TLSv1\" is not supported"), "{e}");
 
-    // A JKS store (keytool -storetype JKS) is named, with the conversion.
-    let (jks, _) = stores(&kt, &dir.path().join("jks"), "node-j", "JKS");
-    let e = err(settings("A", &jks, &ts, ""));
-    assert!(e.contains("is a JKS key store"), "{e}");
-    assert!(e.contains("keytool -importkeystore"), "{e}");
+    // JKS stores (keytool -storetype JKS) are read too, also next to PKCS12.
+    let (jks, jks_ts) = stores(&kt, &dir.path().join("jks"), "node-j", "JKS");
+    settings("A", &jks, &jks_ts, "")
+        .check_tls()
+        .expect("keytool JKS stores load");
+    settings("A", &jks, &ts, "")
+        .check_tls()
+        .expect("a JKS key store with a PKCS12 trust store loads");
+    let e = err(settings("A", &jks, &jks_ts, "key-store-password = wrong"));
+    assert!(
+        e.contains(&format!(
+            "key-store {}: wrong key-store-password",
+            jks.display()
+        )),
+        "{e}"
+    );
 }
 
 /// Waits for the next `InboundConnectionClosed` of `events`.
