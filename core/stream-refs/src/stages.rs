@@ -23,7 +23,7 @@ use std::time::Instant;
 use futures::{FutureExt, Stream, StreamExt};
 use parking_lot::Mutex;
 use rand::Rng;
-use rekko_remote::{Delivery, RemoteEvent, RemoteNode, SerializedMessage};
+use rekko_remote::{Delivery, RemoteEvent, RemoteNode, RemoteRecipient, SerializedMessage};
 use rekko_stream::{Elems, Sink, Source, StreamError};
 use tokio::sync::{broadcast, oneshot, Notify};
 use tracing::{debug, warn};
@@ -181,6 +181,9 @@ struct Core<M> {
     max_buffered: usize,
     /// Sender: the machine asked for an upstream element.
     pull: bool,
+    /// The partner's path and its resolved recipient, kept while the
+    /// machine's partner stays the same (nothing is looked up per element).
+    partner: Option<(String, RemoteRecipient)>,
 }
 
 /// What to do once the core's lock is released.
@@ -204,6 +207,7 @@ impl<M: Machine> Core<M> {
             waker: None,
             max_buffered: 0,
             pull: false,
+            partner: None,
         }
     }
 
@@ -225,24 +229,37 @@ impl<M: Machine> Core<M> {
                         if failure.is_some() {
                             continue;
                         }
-                        let r = match self.sm.partner() {
-                            Some(to) => tell(
+                        let msg = codec::sequenced_on_next(seq_nr, &payload);
+                        failure = match self.sm.partner() {
+                            Some(to) => tell_partner(
+                                &mut self.partner,
                                 node,
                                 me,
                                 to,
-                                codec::sequenced_on_next(seq_nr, &payload),
+                                &msg,
                                 codec::SEQUENCED_ON_NEXT,
-                            ),
-                            None => Err(StreamRefError::Transport(
+                            )
+                            .err(),
+                            None => Some(StreamRefError::Transport(
                                 "element without a partner".into(),
                             )),
                         };
-                        failure = r.err();
                     }
                     Effect::Send { to, msg } => {
                         if failure.is_none() {
-                            failure =
-                                tell(node, me, &to, msg.to_serialized(), msg.manifest()).err();
+                            failure = if self.sm.partner() == Some(to.as_str()) {
+                                tell_partner(
+                                    &mut self.partner,
+                                    node,
+                                    me,
+                                    &to,
+                                    &msg.to_serialized(),
+                                    msg.manifest(),
+                                )
+                            } else {
+                                tell(node, me, &to, msg.to_serialized(), msg.manifest())
+                            }
+                            .err();
                         }
                     }
                     Effect::Push(x) => {
@@ -427,6 +444,27 @@ fn tell(
 ) -> Result<(), StreamRefError> {
     node.tell(to, Some(me), msg)
         .map_err(|e| StreamRefError::Transport(format!("sending {what} to {to}: {e}")))
+}
+
+/// Sends `msg` to the partner `to` through its resolved recipient, resolving
+/// it (into `cache`) when the partner is new.
+fn tell_partner(
+    cache: &mut Option<(String, RemoteRecipient)>,
+    node: &RemoteNode,
+    me: &str,
+    to: &str,
+    msg: &SerializedMessage,
+    what: &str,
+) -> Result<(), StreamRefError> {
+    let failed = |e| StreamRefError::Transport(format!("sending {what} to {to}: {e}"));
+    let recipient = match cache {
+        Some((path, r)) if path == to => r,
+        _ => {
+            let r = node.recipient(to).map_err(failed)?;
+            &cache.insert((to.to_string(), r)).1
+        }
+    };
+    recipient.tell(Some(me), msg).map_err(failed)
 }
 
 /// The registration of a stage actor; dropping it stops the actor, which
