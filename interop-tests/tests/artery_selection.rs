@@ -1,4 +1,4 @@
-//! Actor selection with wildcards, `Identify` and `resolveOne` in both
+//! Actor selection with wildcards, `..`, `Identify` and `resolveOne` in both
 //! directions between a Rekko node with an actor system and a real JVM Pekko
 //! node (`SelectionNode`); the Rekko actors are plain children of the
 //! guardian, found by walking the live actor tree.
@@ -82,6 +82,36 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
     );
     assert_eq!(probe.expect_message(ANSWER).await, "other:resolved");
 
+    // JVM -> Rekko: `..` (ActorSelectionMessage pattern type PARENT) walks up
+    // through existing actors only, once per branch of a wildcard.
+    let answer = jvm_request(
+        &mut jvm,
+        &format!("identify-all {rekko}/user/worker-a/../other 1"),
+    )?;
+    assert_eq!(answer, format!("IDENTITIES {rekko}/user/other"));
+    assert_eq!(
+        jvm_request(
+            &mut jvm,
+            &format!("identify-one {rekko}/user/nobody/../other")
+        )?,
+        "IDENTITY none"
+    );
+    assert_eq!(
+        jvm_request(&mut jvm, &format!("tell {rekko}/user/worker-*/../other up"))?,
+        "SENT"
+    );
+    assert_eq!(probe.expect_message(ANSWER).await, "other:up");
+    assert_eq!(probe.expect_message(ANSWER).await, "other:up");
+    assert_eq!(
+        jvm_request(
+            &mut jvm,
+            &format!("tell {rekko}/user/inbox/../other last-up")
+        )?,
+        "SENT"
+    );
+    // Nothing else arrived in between: the next message is the last one.
+    assert_eq!(probe.expect_message(ANSWER).await, "other:last-up");
+
     // Rekko -> JVM: Identify through a wildcard selection.
     let sel = provider
         .actor_selection(&format!("{jvm_address}/user/worker-*"))
@@ -113,17 +143,49 @@ async fn selection_both_ways(version: PekkoVersion) -> Result<(), HarnessError> 
     ];
     got.sort();
     assert_eq!(got, vec!["inbox:worker-1:hi", "inbox:worker-2:hi"]);
-    // Nothing matches: one ActorIdentity without actor.
-    let mut none = provider
-        .actor_selection(&format!("{jvm_address}/user/nobody-*"))
+    // Nothing matches, or `..` goes up through a JVM actor that does not
+    // exist: one ActorIdentity without actor.
+    for path in ["/user/nobody-*", "/user/nobody/../other"] {
+        let mut none = provider
+            .actor_selection(&format!("{jvm_address}{path}"))
+            .expect("selection")
+            .identify()
+            .expect("identify");
+        let id = tokio::time::timeout(ANSWER, none.recv())
+            .await
+            .expect("an answer in time")
+            .expect("answers open");
+        assert_eq!(id.actor_ref, None, "{path}");
+    }
+    // Rekko -> JVM: `..` sent as PARENT elements; the JVM walks them.
+    let mut up = provider
+        .actor_selection(&format!("{jvm_address}/user/worker-1/../other"))
         .expect("selection")
         .identify()
         .expect("identify");
-    let id = tokio::time::timeout(ANSWER, none.recv())
+    let id = tokio::time::timeout(ANSWER, up.recv())
         .await
         .expect("an answer in time")
         .expect("answers open");
-    assert_eq!(id.actor_ref, None);
+    let path = id.actor_ref.expect("an actor");
+    assert_eq!(
+        path.split('#').next().unwrap_or_default(),
+        format!("{jvm_address}/user/other")
+    );
+    // The JVM delivers once per branch of the wildcard, as Rekko does.
+    provider
+        .actor_selection(&format!("{jvm_address}/user/worker-*/../other"))
+        .expect("selection")
+        .tell_from(&"up".to_string(), &inbox)
+        .expect("sent");
+    assert_eq!(probe.expect_message(ANSWER).await, "inbox:other:up");
+    assert_eq!(probe.expect_message(ANSWER).await, "inbox:other:up");
+    provider
+        .actor_selection(&format!("{jvm_address}/user/other/../other"))
+        .expect("selection")
+        .tell_from(&"last".to_string(), &inbox)
+        .expect("sent");
+    assert_eq!(probe.expect_message(ANSWER).await, "inbox:other:last");
 
     rekko_node.stop().await;
     tokio::task::block_in_place(|| jvm.quit(ANSWER))?;
