@@ -28,8 +28,9 @@ pub struct RemoteSettings {
     /// `advanced.outbound-lanes`: outbound connections of the ordinary
     /// stream per association (at least 1).
     pub outbound_lanes: usize,
-    /// `advanced.inbound-lanes`: read for compatibility; each accepted
-    /// connection is decoded and dispatched in order by its own task.
+    /// `advanced.inbound-lanes`: accepted and ignored (no effect); each
+    /// accepted connection is decoded and dispatched in order by its own
+    /// task, so a peer's outbound lanes are dispatched in parallel already.
     pub inbound_lanes: usize,
     /// `advanced.stop-idle-outbound-after`: outbound streams of an
     /// association that sent nothing this long are stopped (started again
