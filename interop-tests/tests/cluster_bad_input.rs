@@ -227,12 +227,22 @@ async fn malformed_gossip_is_dropped_and_rekko_stays_a_member() -> Result<(), Ha
         assert!(Instant::now() < deadline, "Rekko did not become Up");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let jvm_node = rekko
-        .members()
-        .into_iter()
-        .find(|m| m.unique_address.address.to_string() == seed)
-        .expect("the JVM seed is a member")
-        .unique_address;
+    // The JVM leader can move Rekko Up before Rekko has handled the Welcome: wait until
+    // Rekko's own gossip lists the seed too.
+    let jvm_node = loop {
+        if let Some(m) = rekko
+            .members()
+            .into_iter()
+            .find(|m| m.unique_address.address.to_string() == seed)
+        {
+            break m.unique_address;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Rekko never listed the JVM seed as a member"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     // A plain remoting node of the same system plays the attacker.
     let probe = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", pp))
