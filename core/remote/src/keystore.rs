@@ -12,6 +12,11 @@
 //! - JCEKS (magic `CECECECE`) is refused with the `keytool` command that
 //!   converts it.
 //!
+//! The JDK writes EC private keys (`keytool -keyalg EC`) as PKCS#8 without
+//! the optional public key, which rustls's ring provider needs; for P-256
+//! and P-384 keys [`complete_ec_key`] recomputes the public point from the
+//! private scalar and writes the PKCS#8 form ring reads.
+//!
 //! [`key_entry_from_bytes`] and [`trusted_from_bytes`] are the entry points
 //! for bytes already in memory (the fuzz targets call them);
 //! [`load_key_entry`] and [`load_trusted`] read the file first.
@@ -19,6 +24,10 @@
 use std::path::Path;
 
 use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+use pkcs8::der::asn1::AnyRef;
+use pkcs8::der::{Decode, Reader, SliceReader, TagNumber, Tagged};
+use pkcs8::spki::ObjectIdentifier;
+use pkcs8::{EncodePrivateKey, PrivateKeyInfoRef};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 #[path = "jks.rs"]
@@ -93,6 +102,17 @@ pub enum KeyStoreError {
         key: String,
         /// The file.
         path: String,
+    },
+    /// The private key entry holds a key Rekko cannot use (an EC key on a
+    /// curve other than P-256 and P-384, or a malformed EC key).
+    #[error("key-store {path} (alias {alias}): {detail}")]
+    UnusableKey {
+        /// The key store file.
+        path: String,
+        /// The entry's alias.
+        alias: String,
+        /// What is wrong with the key.
+        detail: String,
     },
     /// `key-password` differs from `key-store-password`; a PKCS12 store
     /// protects its keys with the store password.
@@ -262,6 +282,7 @@ fn jks_key_entry(
             key: "key-store".into(),
             path: path.into(),
         })?;
+    let key = complete_ec_key(key, alias, path)?;
     Ok(KeyEntry {
         alias: alias.to_string(),
         chain: chain
@@ -270,6 +291,90 @@ fn jks_key_entry(
             .collect(),
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
     })
+}
+
+/// `id-ecPublicKey` (RFC 5480), the algorithm of every EC private key.
+const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `secp256r1` (P-256, `prime256v1`).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// `secp384r1` (P-384).
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+/// `secp521r1` (P-521), which `keytool -groupname secp521r1` makes.
+const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+
+/// Whether the DER `ECPrivateKey` (RFC 5915) carries its optional
+/// `[1] publicKey`.
+fn ec_private_key_has_public_key(der: &[u8]) -> Result<bool, pkcs8::der::Error> {
+    let mut reader = SliceReader::new(der)?;
+    let has = reader.sequence(|r| {
+        let mut has = false;
+        while !r.is_finished() {
+            let field = AnyRef::decode(r)?;
+            let tag = field.tag();
+            has |= tag.is_context_specific() && tag.number() == TagNumber(1);
+        }
+        Ok::<_, pkcs8::der::Error>(has)
+    })?;
+    reader.finish()?;
+    Ok(has)
+}
+
+/// The PKCS#8 private key `pkcs8` of entry `alias` in key store `path` in a
+/// form rustls's ring provider loads.
+///
+/// An EC key without its public key (the JDK never writes it) on P-256 or
+/// P-384 is re-encoded with the public point recomputed from the private
+/// scalar: PKCS#8 v1 holding an `ECPrivateKey` with `[1] publicKey`. Such a
+/// key on another curve is [`KeyStoreError::UnusableKey`] (ring signs TLS
+/// handshakes with P-256 and P-384 keys only). Every other key (RSA, EC
+/// with its public key, anything that does not parse as PKCS#8) is returned
+/// as it is, for rustls to accept or name.
+pub fn complete_ec_key(pkcs8: Vec<u8>, alias: &str, path: &str) -> Result<Vec<u8>, KeyStoreError> {
+    let Ok(info) = PrivateKeyInfoRef::from_der(&pkcs8) else {
+        return Ok(pkcs8);
+    };
+    if info.algorithm.oid != ID_EC_PUBLIC_KEY {
+        return Ok(pkcs8);
+    }
+    let unusable = |detail: String| KeyStoreError::UnusableKey {
+        path: path.into(),
+        alias: alias.into(),
+        detail,
+    };
+    let malformed = |e: &dyn std::fmt::Display| unusable(format!("malformed EC private key: {e}"));
+    if ec_private_key_has_public_key(info.private_key.as_bytes()).map_err(|e| malformed(&e))? {
+        return Ok(pkcs8);
+    }
+    let curve = info.algorithm.parameters_oid().map_err(|e| {
+        malformed(&format_args!(
+            "no named curve in the algorithm parameters ({e})"
+        ))
+    })?;
+    let completed = match curve {
+        SECP256R1 => p256::SecretKey::try_from(info)
+            .and_then(|k| k.to_pkcs8_der())
+            .map_err(|e| malformed(&e))?,
+        SECP384R1 => p384::SecretKey::try_from(info)
+            .and_then(|k| k.to_pkcs8_der())
+            .map_err(|e| malformed(&e))?,
+        other => {
+            let name = if other == SECP521R1 {
+                "secp521r1 (P-521)".to_string()
+            } else {
+                format!("with OID {other}")
+            };
+            return Err(unusable(format!(
+                "EC key on curve {name} is not supported; TLS keys must be RSA or EC on \
+                 secp256r1 (P-256) or secp384r1 (P-384) (keytool -keyalg EC -groupname secp256r1)"
+            )));
+        }
+    };
+    tracing::debug!(
+        alias,
+        key_store = path,
+        "EC private key without its public key: public point recomputed"
+    );
+    Ok(completed.as_bytes().to_vec())
 }
 
 fn read(path: &Path, key: &str) -> Result<Vec<u8>, KeyStoreError> {
@@ -313,6 +418,7 @@ pub fn key_entry_from_bytes(
     if key_password != store_password {
         return Err(KeyStoreError::KeyPasswordDiffers { path: path.into() });
     }
+    let key = complete_ec_key(chain.key().as_der().to_vec(), alias, path)?;
     Ok(KeyEntry {
         alias: alias.to_string(),
         chain: chain
@@ -320,7 +426,7 @@ pub fn key_entry_from_bytes(
             .iter()
             .map(|c| CertificateDer::from(c.as_der().to_vec()))
             .collect(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
     })
 }
 
@@ -530,6 +636,74 @@ pub(crate) mod testing {
             })
             .as_ref()
     }
+
+    /// EC key stores made by `keytool -keyalg EC`, store password
+    /// `changeit`; each key store (alias `ec`, SAN `localhost` and
+    /// `127.0.0.1`) also serves as its own trust store.
+    pub struct SharedEc {
+        /// `(store type, curve, key store)` for `PKCS12` and `JKS` with
+        /// `secp256r1` and `secp384r1`.
+        pub stores: Vec<(&'static str, &'static str, PathBuf)>,
+        /// A PKCS12 key store with a `secp521r1` key, alias `p521`.
+        pub p521: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    /// The shared EC stores, or `None` (printed skip) without `keytool`;
+    /// under `CI=true` a missing `keytool` fails the test.
+    pub fn shared_ec() -> Option<&'static SharedEc> {
+        static SHARED: std::sync::OnceLock<Option<SharedEc>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let kt = keytool_or_skip("rekko-remote EC key store tests")?;
+                let dir = tempfile::tempdir().expect("temp dir");
+                let make = |store_type: &str, curve: &str, alias: &str| {
+                    let ks = dir.path().join(format!("{alias}-{curve}.{store_type}"));
+                    let path = ks.display().to_string();
+                    keytool_run(
+                        &kt,
+                        &[
+                            "-genkeypair",
+                            "-keystore",
+                            &path,
+                            "-storetype",
+                            store_type,
+                            "-storepass",
+                            "changeit",
+                            "-keypass",
+                            "changeit",
+                            "-alias",
+                            alias,
+                            "-keyalg",
+                            "EC",
+                            "-groupname",
+                            curve,
+                            "-dname",
+                            &format!("CN={alias}-{curve}"),
+                            "-validity",
+                            "365",
+                            "-ext",
+                            "SAN=dns:localhost,ip:127.0.0.1",
+                        ],
+                    )
+                    .expect("keytool makes the EC stores");
+                    ks
+                };
+                let mut stores = Vec::new();
+                for store_type in ["PKCS12", "JKS"] {
+                    for curve in ["secp256r1", "secp384r1"] {
+                        stores.push((store_type, curve, make(store_type, curve, "ec")));
+                    }
+                }
+                let p521 = make("PKCS12", "secp521r1", "p521");
+                Some(SharedEc {
+                    stores,
+                    p521,
+                    _dir: dir,
+                })
+            })
+            .as_ref()
+    }
 }
 
 #[cfg(test)]
@@ -699,6 +873,106 @@ mod tests {
         // id-ecPublicKey
         let oid = [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
         assert!(ec.key.secret_der().windows(9).any(|w| w == oid));
+    }
+
+    /// The DER `ECPrivateKey` inside a PKCS#8 EC key.
+    fn ec_private_key(pkcs8: &[u8]) -> &[u8] {
+        let info = PrivateKeyInfoRef::from_der(pkcs8).unwrap();
+        assert_eq!(info.algorithm.oid, ID_EC_PUBLIC_KEY);
+        info.private_key.as_bytes()
+    }
+
+    #[test]
+    fn jdk_ec_keys_get_the_public_key_of_their_certificate() {
+        let Some(s) = testing::shared_ec() else {
+            return;
+        };
+        for (store_type, curve, ks) in &s.stores {
+            let what = format!("{store_type} {curve}");
+            let entry = load_key_entry(ks, "changeit", "changeit").unwrap();
+            assert_eq!(entry.alias, "ec", "{what}");
+            let key = entry.key.secret_der();
+            assert!(
+                ec_private_key_has_public_key(ec_private_key(key)).unwrap(),
+                "{what}"
+            );
+            // The recomputed point is the certificate's public key.
+            let (_, cert) = x509_parser::parse_x509_certificate(&entry.chain[0]).unwrap();
+            let point = &cert.public_key().subject_public_key.data;
+            assert_eq!(point.len(), if *curve == "secp256r1" { 65 } else { 97 });
+            assert!(key.windows(point.len()).any(|w| w == &point[..]), "{what}");
+            // rustls's ring provider signs with it.
+            rustls::crypto::ring::sign::any_supported_type(&entry.key)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            // A complete key is left as it is.
+            assert_eq!(complete_ec_key(key.to_vec(), "ec", "ks").unwrap(), key);
+            // The JKS store type is what keytool wrote.
+            let format = store_format(&std::fs::read(ks).unwrap());
+            let expected = if *store_type == "JKS" {
+                StoreFormat::Jks
+            } else {
+                StoreFormat::Pkcs12
+            };
+            assert_eq!(format, expected, "{what}");
+        }
+        // The JDK writes the EC key without its public key.
+        let (_, _, p12) = &s.stores[0];
+        let store = parse_pkcs12(
+            &std::fs::read(p12).unwrap(),
+            "changeit",
+            "key-store",
+            "key-store-password",
+            "ks",
+        )
+        .unwrap();
+        let (_, chain) = store.private_key_chain().unwrap();
+        let jdk_key = chain.key().as_der();
+        assert!(!ec_private_key_has_public_key(ec_private_key(jdk_key)).unwrap());
+        assert!(
+            rustls::crypto::ring::sign::any_supported_type(&PrivateKeyDer::Pkcs8(
+                PrivatePkcs8KeyDer::from(jdk_key.to_vec())
+            ))
+            .is_err()
+        );
+
+        // A zero private scalar is named with the alias and store.
+        let mut zero = jdk_key.to_vec();
+        let len = zero.len();
+        zero[len - 32..].fill(0);
+        let e = complete_ec_key(zero, "ec", "/x/ks.p12").unwrap_err();
+        assert!(matches!(e, KeyStoreError::UnusableKey { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("key-store /x/ks.p12 (alias ec): malformed EC private key"),
+            "{e}"
+        );
+
+        // P-521: ring does not sign with it; the error names the curve.
+        let e = load_key_entry(&s.p521, "changeit", "changeit").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "key-store {} (alias p521): EC key on curve secp521r1 (P-521) is not supported; \
+                 TLS keys must be RSA or EC on secp256r1 (P-256) or secp384r1 (P-384) \
+                 (keytool -keyalg EC -groupname secp256r1)",
+                s.p521.display()
+            )
+        );
+    }
+
+    #[test]
+    fn rsa_and_other_keys_are_left_as_they_are() {
+        let Some(s) = testing::shared() else {
+            return;
+        };
+        let entry = load_key_entry(&s.a.0, "changeit", "changeit").unwrap();
+        let rsa = entry.key.secret_der().to_vec();
+        assert_eq!(complete_ec_key(rsa.clone(), "a", "ks").unwrap(), rsa);
+        let garbage = b"not PKCS#8".to_vec();
+        assert_eq!(
+            complete_ec_key(garbage.clone(), "a", "ks").unwrap(),
+            garbage
+        );
     }
 
     #[test]

@@ -663,23 +663,43 @@ mod tests {
         assert!(err.contains("wrong key-password"), "{err}");
     }
 
-    /// Known limitation: the JDK writes EC private keys as PKCS#8 without
-    /// the public key, which rustls's ring provider does not load; the error
-    /// names the key store and the alias.
-    #[test]
-    fn jdk_ec_keys_are_refused_with_the_alias() {
-        let Some(s) = testing::shared_jks() else {
+    /// Keys the JDK writes with `keytool -keyalg EC` (PKCS#8 without the
+    /// public key) load from PKCS12 and JKS stores, on P-256 and P-384, and
+    /// complete a mutual-TLS handshake with Pekko's defaults (TLSv1.3) and
+    /// with TLSv1.2 and an ECDHE-ECDSA suite. A P-521 key is refused naming
+    /// the key store, the alias and the curve.
+    #[tokio::test]
+    async fn jdk_ec_keys_handshake_with_mutual_auth() {
+        let Some(s) = testing::shared_ec() else {
             return;
         };
-        let err = Tls::load_config_engine(&engine(&s.ec, &s.node.1))
+        for (store_type, curve, ks) in &s.stores {
+            let what = format!("{store_type} {curve}");
+            let tls =
+                Tls::load_config_engine(&engine(ks, ks)).unwrap_or_else(|e| panic!("{what}: {e}"));
+            handshake(&tls, &tls, "127.0.0.1")
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let mut e = engine(ks, ks);
+            e.protocol = "TLSv1.2".into();
+            e.enabled_algorithms = vec!["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".into()];
+            e.hostname_verification = true;
+            let tls = Tls::load_config_engine(&e).unwrap_or_else(|e| panic!("{what}: {e}"));
+            handshake(&tls, &tls, "localhost")
+                .await
+                .unwrap_or_else(|e| panic!("{what} TLSv1.2: {e}"));
+        }
+        let err = Tls::load_config_engine(&engine(&s.p521, &s.p521))
             .err()
             .unwrap()
             .to_string();
         assert!(
-            err.contains(&format!("key-store {} (alias ec): ", s.ec.display())),
+            err.contains(&format!(
+                "key-store {} (alias p521): EC key on curve secp521r1 (P-521) is not supported",
+                s.p521.display()
+            )),
             "{err}"
         );
-        assert!(err.contains("failed to parse private key"), "{err}");
     }
 
     #[test]
