@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hocon_config::Config;
-use rekko_interop_tests::{keytool_or_skip, keytool_stores};
+use rekko_interop_tests::{keytool_or_skip, keytool_run, keytool_stores};
 use rekko_remote::{RemoteEvent, RemoteNode, RemoteSettings, SslEngineProvider};
 
 const T: Duration = Duration::from_secs(10);
@@ -124,6 +124,47 @@ fn keytool_stores_are_read_and_bad_ones_named() {
         )),
         "{e}"
     );
+
+    // EC keys as keytool writes them (without their public key) load, from
+    // PKCS12 and JKS, with the TLSv1.3 defaults and with an ECDHE-ECDSA suite.
+    for (store_type, curve) in [("PKCS12", "secp256r1"), ("JKS", "secp384r1")] {
+        let ec = dir.path().join(format!("ec-{curve}.{store_type}"));
+        let path = ec.display().to_string();
+        keytool_run(
+            &kt,
+            &[
+                "-genkeypair",
+                "-keystore",
+                &path,
+                "-storetype",
+                store_type,
+                "-storepass",
+                PASSWORD,
+                "-keypass",
+                PASSWORD,
+                "-alias",
+                "ec",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                curve,
+                "-dname",
+                "CN=ec",
+            ],
+        )
+        .expect("keytool makes the EC store");
+        settings("A", &ec, &ec, "")
+            .check_tls()
+            .unwrap_or_else(|e| panic!("keytool {store_type} {curve} store loads: {e}"));
+        settings(
+            "A",
+            &ec,
+            &ts,
+            "protocol = TLSv1.2, enabled-algorithms = [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]",
+        )
+        .check_tls()
+        .unwrap_or_else(|e| panic!("{store_type} {curve} with TLSv1.2 ECDHE-ECDSA: {e}"));
+    }
 }
 
 /// Waits for the next `InboundConnectionClosed` of `events`.
