@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Cluster membership benchmark, Rekko (`rekko node`, release build) against JVM Pekko 1.7.0
 # (the ClusterNode fixture), in one run:
-#   1. start-to-Up: from process start until the JVM seed reports the new node Up, for a JVM
-#      node and for a Rekko node, each joining the seed alone (a warm-up node has joined and
-#      left before; the Rekko joiner leaves again before the JVM joiner starts);
+#   1. start-to-Up: from process start until the JVM seed lists the new node (its Join was
+#      handled: the joining node's own part) and until it reports the node Up (this also waits
+#      for the seed's next leader-actions tick), for a JVM node and for a Rekko node, each
+#      joining the seed alone (a warm-up node has joined and left before; each joiner leaves
+#      again before the next starts, and each starts at a random phase of the seed's ticks),
+#      UP_ROUNDS rounds, means in the table;
 #   2. resident memory (VmRSS) of an idle joined JVM node and an idle joined Rekko node;
 #   3. convergence of a 10-node cluster (2 JVM + 8 Rekko): after a join (start of the 10th
 #      node until all 10 nodes see it Up) and after a kill (SIGKILL of a Rekko node until all
@@ -22,6 +25,7 @@
 #
 # Usage: bench/cluster/run.sh
 #   REKKO_BIN=PATH runs that `rekko` binary instead of building one.
+#   UP_ROUNDS=N    start-to-Up rounds per configuration (default 3); the table shows means.
 #   BENCH_TRACE=1  also prints the first Rekko joiner's debug timeline (config loaded,
 #                  transport bound, InitJoin sent, InitJoinAck, Join, Welcome, gossip back, Up)
 #                  for each configuration.
@@ -80,6 +84,7 @@ pekko.cluster {
 }
 EOF
 CONF=default
+UP_ROUNDS=${UP_ROUNDS:-3}
 
 # start_jvm NAME PORT SEED: a JVM ClusterNode with stdin held open by this shell (fifo).
 declare -A FD PID
@@ -172,6 +177,11 @@ stop_all() {
   rm -f "$WORK"/*.in "$WORK"/*.out "$WORK"/*.err "$WORK"/r*.conf
 }
 
+# random_phase: waits 0-1 s at random before a joiner starts. The previous joiner's removal
+# is seen right after one of the seed's leader-actions ticks, so without it every joiner would
+# start at the same phase of the seed's 1 s tick.
+random_phase() { sleep "0.$(printf '%03d' $((RANDOM % 1000)))"; }
+
 declare -A RESULT
 # scenario CONF: start-to-Up (and memory when CONF is default) and the 10-node convergence
 # on a new cluster whose nodes all use $WORK/CONF.conf.
@@ -195,25 +205,53 @@ scenario() {
   kill -TERM "${PID[w]}"
   await "warm-up node removed" not_listed seed "$(addr "$P_W")"
 
-  P_R0=$(free_port)
-  T0=$(now)
-  start_rekko r0 "$P_R0" "$SEED"
-  await "Rekko joiner Up" jvm_sees seed "$(addr "$P_R0")=Up"
-  RESULT[$CONF.rekko_up]=$(elapsed "$T0" "$(now)")
-  echo "Rekko node Up after ${RESULT[$CONF.rekko_up]}s" >&2
-  if [ "${BENCH_TRACE:-0}" = 1 ]; then
-    echo "Rekko joiner timeline ($CONF), process started at $(date -u -d "@$T0" +%H:%M:%S.%N):" >&2
-    grep -E 'rekko node:| - (sending|received) |Welcome' "$WORK/r0.err" | head -14 >&2 || true
-  fi
-  kill -TERM "${PID[r0]}"
-  await "Rekko joiner removed" not_listed seed "$(addr "$P_R0")"
+  # UP_ROUNDS rounds, each a Rekko joiner then a JVM joiner; the JVM joiner of the last round
+  # stays as the second JVM member. Each joiner is timed twice: until the seed lists it
+  # (Joining or later: the joining node's own part, from process start to its Join handled by
+  # the seed) and until the seed lists it Up (which also waits for the seed's next
+  # leader-actions tick, at a phase that differs from round to round).
+  local i name port
+  for i in $(seq 1 "$UP_ROUNDS"); do
+    name=r0
+    [ "$i" -gt 1 ] && name=r0_$i
+    port=$(free_port)
+    random_phase
+    T0=$(now)
+    start_rekko "$name" "$port" "$SEED"
+    await "Rekko joiner listed" jvm_sees seed "$(addr "$port")="
+    RESULT[$CONF.rekko_joined.$i]=$(elapsed "$T0" "$(now)")
+    await "Rekko joiner Up" jvm_sees seed "$(addr "$port")=Up"
+    RESULT[$CONF.rekko_up.$i]=$(elapsed "$T0" "$(now)")
+    echo "round $i: Rekko node listed after ${RESULT[$CONF.rekko_joined.$i]}s, Up after ${RESULT[$CONF.rekko_up.$i]}s" >&2
+    if [ "${BENCH_TRACE:-0}" = 1 ] && [ "$i" = 1 ]; then
+      echo "Rekko joiner timeline ($CONF), process started at $(date -u -d "@$T0" +%H:%M:%S.%N):" >&2
+      grep -E 'rekko node:| - (sending|received) |Welcome' "$WORK/r0.err" | head -14 >&2 || true
+    fi
+    kill -TERM "${PID[$name]}"
+    await "Rekko joiner removed" not_listed seed "$(addr "$port")"
 
-  P_J2=$(free_port)
-  T0=$(now)
-  start_jvm j2 "$P_J2" "$SEED"
-  await "JVM joiner Up" jvm_sees seed "$(addr "$P_J2")=Up"
-  RESULT[$CONF.jvm_up]=$(elapsed "$T0" "$(now)")
-  echo "JVM node Up after ${RESULT[$CONF.jvm_up]}s" >&2
+    name=j2
+    [ "$i" -lt "$UP_ROUNDS" ] && name=j_$i
+    port=$(free_port)
+    random_phase
+    T0=$(now)
+    start_jvm "$name" "$port" "$SEED"
+    await "JVM joiner listed" jvm_sees seed "$(addr "$port")="
+    RESULT[$CONF.jvm_joined.$i]=$(elapsed "$T0" "$(now)")
+    await "JVM joiner Up" jvm_sees seed "$(addr "$port")=Up"
+    RESULT[$CONF.jvm_up.$i]=$(elapsed "$T0" "$(now)")
+    echo "round $i: JVM node listed after ${RESULT[$CONF.jvm_joined.$i]}s, Up after ${RESULT[$CONF.jvm_up.$i]}s" >&2
+    if [ "$name" != j2 ]; then
+      echo leave >&"${FD[$name]}"
+      await "JVM joiner removed" not_listed seed "$(addr "$port")"
+      kill -9 "${PID[$name]}" 2>/dev/null || true
+      wait "${PID[$name]}" 2>/dev/null || true
+    fi
+  done
+  for m in rekko_joined rekko_up jvm_joined jvm_up; do
+    RESULT[$CONF.$m]=$(for i in $(seq 1 "$UP_ROUNDS"); do echo "${RESULT[$CONF.$m.$i]}"; done |
+      awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
+  done
 
   P_R1=$(free_port)
   start_rekko r1 "$P_R1" "$SEED"
@@ -282,8 +320,10 @@ echo "default: gossip-interval and leader-actions-interval 1 s (Pekko's defaults
 echo "100ms:   gossip-interval and leader-actions-interval 100 ms on every node, JVM and Rekko"
 row "measure" "Rekko" "JVM" "Rekko/JVM"
 for c in default 100ms; do
-  row "start to MemberUp seen by the seed (s), $c" "${RESULT[$c.rekko_up]}" "${RESULT[$c.jvm_up]}" \
-    "$(ratio "${RESULT[$c.rekko_up]}" "${RESULT[$c.jvm_up]}")"
+  row "start to listed by the seed, mean of $UP_ROUNDS (s), $c" "${RESULT[$c.rekko_joined]}" \
+    "${RESULT[$c.jvm_joined]}" "$(ratio "${RESULT[$c.rekko_joined]}" "${RESULT[$c.jvm_joined]}")"
+  row "start to MemberUp seen by the seed, mean of $UP_ROUNDS (s), $c" "${RESULT[$c.rekko_up]}" \
+    "${RESULT[$c.jvm_up]}" "$(ratio "${RESULT[$c.rekko_up]}" "${RESULT[$c.jvm_up]}")"
 done
 row "RSS of an idle joined node (MiB), default" \
   "$(awk -v k="$REKKO_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" \
