@@ -50,6 +50,21 @@ fn member(host: &str) -> Member {
         .with_up_number(up)
 }
 
+/// The members of Pekko's TestAddresses on `hosts`, see [`member`].
+fn members<const N: usize>(hosts: [&str; N]) -> [Member; N] {
+    hosts.map(member)
+}
+
+/// `AcquireLeaseAndDownUnreachable` after `acquire_delay`.
+fn acquire_down_unreachable(acquire_delay: Duration) -> Decision {
+    Decision::AcquireLeaseAndDownUnreachable { acquire_delay }
+}
+
+/// `AcquireLeaseAndDownIndirectlyConnected` after `acquire_delay`.
+fn acquire_down_indirect(acquire_delay: Duration) -> Decision {
+    Decision::AcquireLeaseAndDownIndirectlyConnected { acquire_delay }
+}
+
 fn nodes(ms: &[&Member]) -> BTreeSet<UniqueAddress> {
     ms.iter().map(|m| m.unique_address.clone()).collect()
 }
@@ -85,37 +100,21 @@ fn view(all: &[&Member], side: &[&Member], indirect: &[(&Member, &Member)]) -> S
 
 #[test]
 fn decides_acquire_lease_and_down_unreachable_with_down_reachable_as_reverse() {
-    let (a, b, c, d, e) = (
-        member("a"),
-        member("b"),
-        member("c"),
-        member("d"),
-        member("e"),
-    );
+    let [a, b, c, d, e] = members(["a", "b", "c", "d", "e"]);
     let all = [&a, &b, &c, &d, &e];
     let (side1, side2) = ([&a, &c, &e], [&b, &d]);
     let s = lease_majority(None);
 
     let v1 = view(&all, &side1, &[]);
     let d1 = v1.decide(&s);
-    assert_eq!(
-        d1,
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: Duration::ZERO
-        }
-    );
+    assert_eq!(d1, acquire_down_unreachable(Duration::ZERO));
     assert_eq!(v1.nodes_to_down(&s, d1), nodes(&side2));
     assert_eq!(d1.reverse(), Decision::DownReachable);
     assert_eq!(v1.nodes_to_down(&s, d1.reverse()), nodes(&side1));
 
     let v2 = view(&all, &side2, &[]);
     let d2 = v2.decide(&s);
-    assert_eq!(
-        d2,
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: DELAY
-        }
-    );
+    assert_eq!(d2, acquire_down_unreachable(DELAY));
     assert_eq!(v2.nodes_to_down(&s, d2), nodes(&side1));
     assert_eq!(d2.reverse(), Decision::DownReachable);
     assert_eq!(v2.nodes_to_down(&s, d2.reverse()), nodes(&side2));
@@ -123,51 +122,30 @@ fn decides_acquire_lease_and_down_unreachable_with_down_reachable_as_reverse() {
 
 #[test]
 fn equal_split_delays_the_side_without_the_lowest_address_of_the_role() {
-    let (a, b, c, d, e) = (
-        member("a"),
-        member("b"),
-        member("c"),
-        member("d"),
-        member("e"),
-    );
+    let [a, b, c, d, e] = members(["a", "b", "c", "d", "e"]);
     let all = [&a, &b, &c, &d, &e];
     let (side1, side2) = ([&a, &d, &e], [&b, &c]);
     let s = lease_majority(Some("role2"));
     // role2: c and d; c is the lowest, on side2
     let v1 = view(&all, &side1, &[]);
     let d1 = v1.decide(&s);
-    assert_eq!(
-        d1,
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: DELAY
-        }
-    );
+    assert_eq!(d1, acquire_down_unreachable(DELAY));
     assert_eq!(v1.nodes_to_down(&s, d1), nodes(&side2));
     let v2 = view(&all, &side2, &[]);
     let d2 = v2.decide(&s);
-    assert_eq!(
-        d2,
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: Duration::ZERO
-        }
-    );
+    assert_eq!(d2, acquire_down_unreachable(Duration::ZERO));
     assert_eq!(v2.nodes_to_down(&s, d2), nodes(&side1));
 }
 
 #[test]
 fn downs_indirectly_connected_or_with_reverse_everyone_reachable() {
     // {(A, B), C} => {C}
-    let (a, b, c) = (member("a"), member("b"), member("c"));
+    let [a, b, c] = members(["a", "b", "c"]);
     let all = [&a, &b, &c];
     let s = lease_majority(None);
     let v = view(&all, &all, &[(&a, &b), (&b, &a)]);
     let d = v.decide(&s);
-    assert_eq!(
-        d,
-        Decision::AcquireLeaseAndDownIndirectlyConnected {
-            acquire_delay: Duration::ZERO
-        }
-    );
+    assert_eq!(d, acquire_down_indirect(Duration::ZERO));
     assert_eq!(v.nodes_to_down(&s, d), nodes(&[&a, &b]));
     assert_eq!(d.reverse(), Decision::ReverseDownIndirectlyConnected);
     assert_eq!(v.nodes_to_down(&s, d.reverse()), nodes(&all));
@@ -176,13 +154,7 @@ fn downs_indirectly_connected_or_with_reverse_everyone_reachable() {
 #[test]
 fn indirectly_connected_combined_with_a_clean_partition() {
     // {A, (B, C)} | {D, E} => {A}
-    let (a, b, c, d, e) = (
-        member("a"),
-        member("b"),
-        member("c"),
-        member("d"),
-        member("e"),
-    );
+    let [a, b, c, d, e] = members(["a", "b", "c", "d", "e"]);
     let all = [&a, &b, &c, &d, &e];
     let (side1, side2) = ([&a, &b, &c], [&d, &e]);
     let s = lease_majority(None);
@@ -190,12 +162,7 @@ fn indirectly_connected_combined_with_a_clean_partition() {
 
     let v1 = view(&all, &side1, &indirect);
     let d1 = v1.decide(&s);
-    assert_eq!(
-        d1,
-        Decision::AcquireLeaseAndDownIndirectlyConnected {
-            acquire_delay: Duration::ZERO
-        }
-    );
+    assert_eq!(d1, acquire_down_indirect(Duration::ZERO));
     assert_eq!(v1.nodes_to_down(&s, d1), nodes(&[&b, &c, &d, &e]));
     assert_eq!(d1.reverse(), Decision::ReverseDownIndirectlyConnected);
     assert_eq!(v1.nodes_to_down(&s, d1.reverse()), nodes(&side1));
@@ -203,24 +170,14 @@ fn indirectly_connected_combined_with_a_clean_partition() {
     // side2 did not see the indirect records (clean partition first)
     let v2 = view(&all, &side2, &[]);
     let d2 = v2.decide(&s);
-    assert_eq!(
-        d2,
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: DELAY
-        }
-    );
+    assert_eq!(d2, acquire_down_unreachable(DELAY));
     assert_eq!(v2.nodes_to_down(&s, d2), nodes(&side1));
     assert_eq!(v2.nodes_to_down(&s, d2.reverse()), nodes(&side2));
 
     // side2 saw them (indirectly connected before the clean partition)
     let v3 = view(&all, &side2, &indirect);
     let d3 = v3.decide(&s);
-    assert_eq!(
-        d3,
-        Decision::AcquireLeaseAndDownIndirectlyConnected {
-            acquire_delay: Duration::ZERO
-        }
-    );
+    assert_eq!(d3, acquire_down_indirect(Duration::ZERO));
     assert_eq!(v3.nodes_to_down(&s, d3), nodes(&side1));
     assert_eq!(v3.nodes_to_down(&s, d3.reverse()), nodes(&[&b, &c, &d, &e]));
 }
@@ -228,7 +185,7 @@ fn indirectly_connected_combined_with_a_clean_partition() {
 #[test]
 fn indirectly_connected_to_an_already_downed_node() {
     // {A, B, C, D} | {(E, F)} => {A, B, C, D}
-    let (a, b, c, d) = (member("a"), member("b"), member("c"), member("d"));
+    let [a, b, c, d] = members(["a", "b", "c", "d"]);
     let e_leaving = member("e").with_status(MemberStatus::Leaving);
     let f_down = member("f").with_status(MemberStatus::Down);
     let all = [&a, &b, &c, &d, &e_leaving, &f_down];
@@ -248,17 +205,11 @@ fn indirectly_connected_to_an_already_downed_node() {
 #[test]
 fn decisions_print_as_pekko_logs_them() {
     assert_eq!(
-        Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: DELAY
-        }
-        .to_string(),
+        acquire_down_unreachable(DELAY).to_string(),
         "AcquireLeaseAndDownUnreachable(2000 milliseconds)"
     );
     assert_eq!(
-        Decision::AcquireLeaseAndDownIndirectlyConnected {
-            acquire_delay: Duration::ZERO
-        }
-        .to_string(),
+        acquire_down_indirect(Duration::ZERO).to_string(),
         "AcquireLeaseAndDownIndirectlyConnected(0 days)"
     );
     assert_eq!(Decision::DownReachable.to_string(), "DownReachable");
@@ -334,15 +285,21 @@ fn resolver(me: &Member, members: &[&Member], script: &Script) -> SplitBrainReso
     r
 }
 
+/// Members a, b and c, a scripted lease and the [`resolver`] of `a` over all three.
+fn resolver_of_three() -> ([Member; 3], Script, SplitBrainResolver) {
+    let [a, b, c] = members(["a", "b", "c"]);
+    let script = Script::default();
+    let r = resolver(&a, &[&a, &b, &c], &script);
+    ([a, b, c], script, r)
+}
+
 fn down_list(ms: &[&Member]) -> Vec<UniqueAddress> {
     ms.iter().map(|m| m.unique_address.clone()).collect()
 }
 
 #[test]
 fn downs_the_other_side_when_the_lease_is_acquired() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([_, b, _], script, mut r) = resolver_of_three();
     r.on_event(SbrEvent::UnreachableMember(b.clone()), secs(1));
     script.set_next_acquire_result(true);
     assert_eq!(
@@ -363,9 +320,7 @@ fn downs_the_other_side_when_the_lease_is_acquired() {
 
 #[test]
 fn downs_its_own_side_when_the_lease_cannot_be_acquired() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([a, b, c], script, mut r) = resolver_of_three();
     r.on_event(SbrEvent::UnreachableMember(b.clone()), secs(1));
     script.set_next_acquire_result(false);
     assert_eq!(r.tick(secs(1)), None);
@@ -387,9 +342,7 @@ fn indirectly_connected(r: &mut SplitBrainResolver, a: &Member, b: &Member) {
 
 #[test]
 fn downs_indirectly_connected_when_the_lease_is_acquired() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([a, b, _], script, mut r) = resolver_of_three();
     indirectly_connected(&mut r, &a, &b);
     script.set_next_acquire_result(true);
     assert_eq!(r.tick(secs(1)), None);
@@ -400,9 +353,7 @@ fn downs_indirectly_connected_when_the_lease_is_acquired() {
 
 #[test]
 fn downs_indirectly_connected_and_reachable_when_the_lease_cannot_be_acquired() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([a, b, c], script, mut r) = resolver_of_three();
     indirectly_connected(&mut r, &a, &b);
     script.set_next_acquire_result(false);
     assert_eq!(r.tick(secs(1)), None);
@@ -413,13 +364,7 @@ fn downs_indirectly_connected_and_reachable_when_the_lease_cannot_be_acquired() 
 
 #[test]
 fn the_minority_waits_before_acquiring() {
-    let (a, b, c, d, e) = (
-        member("a"),
-        member("b"),
-        member("c"),
-        member("d"),
-        member("e"),
-    );
+    let [a, b, c, d, e] = members(["a", "b", "c", "d", "e"]);
     let script = Script::default();
     let mut r = resolver(&d, &[&a, &b, &c, &d, &e], &script);
     for m in [&a, &b, &c] {
@@ -427,12 +372,7 @@ fn the_minority_waits_before_acquiring() {
     }
     script.set_next_acquire_result(false);
     assert_eq!(r.tick(secs(10)), None);
-    assert_eq!(
-        r.waiting_for_lease(),
-        Some(Decision::AcquireLeaseAndDownUnreachable {
-            acquire_delay: DELAY
-        })
-    );
+    assert_eq!(r.waiting_for_lease(), Some(acquire_down_unreachable(DELAY)));
     assert!(script.started().is_empty(), "no acquire before the delay");
     assert_eq!(r.tick(secs(11)), None);
     assert!(script.started().is_empty());
@@ -444,7 +384,7 @@ fn the_minority_waits_before_acquiring() {
 
 #[test]
 fn acts_at_once_when_the_lease_is_already_held() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
+    let [a, b, c] = members(["a", "b", "c"]);
     let script = Script::default();
     script.0.lock().held = true;
     let mut r = resolver(&a, &[&a, &b, &c], &script);
@@ -456,9 +396,7 @@ fn acts_at_once_when_the_lease_is_already_held() {
 
 #[test]
 fn events_while_waiting_are_applied_after_the_answer() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([_, b, _], script, mut r) = resolver_of_three();
     r.on_event(SbrEvent::UnreachableMember(b.clone()), secs(1));
     assert_eq!(r.tick(secs(1)), None, "acquire started, no answer yet");
     // B comes back while the lease is pending: the decision still concerns B ...
@@ -481,9 +419,7 @@ fn events_while_waiting_are_applied_after_the_answer() {
 
 #[test]
 fn releases_the_lease_after_the_downed_members_are_removed() {
-    let (a, b, c) = (member("a"), member("b"), member("c"));
-    let script = Script::default();
-    let mut r = resolver(&a, &[&a, &b, &c], &script);
+    let ([_, b, _], script, mut r) = resolver_of_three();
     r.on_event(SbrEvent::UnreachableMember(b.clone()), secs(1));
     script.set_next_acquire_result(true);
     r.tick(secs(1));
