@@ -497,9 +497,57 @@ pub fn load_trusted(
 /// Key stores made by the JDK's `keytool` for tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
 
     use rekko_interop_tests::{keytool_or_skip, keytool_run, keytool_stores};
+    use tempfile::TempDir;
+
+    /// The stores `make` writes with `keytool` into a fresh temp dir, made
+    /// once per test run and kept in `cell`; `None` (printed skip) without
+    /// `keytool`, and under `CI=true` a missing `keytool` fails the test.
+    fn made_once<T: Send + Sync>(
+        cell: &'static OnceLock<Option<T>>,
+        what: &str,
+        make: impl FnOnce(&Path, TempDir) -> T,
+    ) -> Option<&'static T> {
+        cell.get_or_init(|| {
+            let kt = keytool_or_skip(what)?;
+            let dir = tempfile::tempdir().expect("temp dir");
+            Some(make(&kt, dir))
+        })
+        .as_ref()
+    }
+
+    /// `keytool -genkeypair` into `store` of type `store_type` (store
+    /// password `changeit`): a key under `alias` for subject `dname`, valid
+    /// 365 days, with the key password, algorithm and extensions in `key`.
+    fn genkeypair(
+        kt: &Path,
+        store: &str,
+        store_type: &str,
+        alias: &str,
+        dname: &str,
+        key: &[&str],
+    ) {
+        let store_args = [
+            "-genkeypair",
+            "-keystore",
+            store,
+            "-storetype",
+            store_type,
+            "-storepass",
+            "changeit",
+            "-alias",
+            alias,
+            "-dname",
+            dname,
+            "-validity",
+            "365",
+        ];
+        keytool_run(kt, &[&store_args[..], key].concat())
+            .expect("keytool makes the test key store");
+    }
 
     /// Two self-signed identities, `node-a` and `node-b` (key store and
     /// trust store each, PKCS12, password `changeit`), made once per test run.
@@ -508,25 +556,21 @@ pub(crate) mod testing {
         pub a: (PathBuf, PathBuf),
         /// `node-b.p12`, `node-b-trust.p12`.
         pub b: (PathBuf, PathBuf),
-        _dir: tempfile::TempDir,
+        _dir: TempDir,
     }
 
     /// The shared stores, or `None` (printed skip) without `keytool`; under
     /// `CI=true` a missing `keytool` fails the test.
     pub fn shared() -> Option<&'static Shared> {
-        static SHARED: std::sync::OnceLock<Option<Shared>> = std::sync::OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                let kt = keytool_or_skip("rekko-remote key store tests")?;
-                let dir = tempfile::tempdir().expect("temp dir");
-                let make = |name| {
-                    keytool_stores(&kt, dir.path(), name, "PKCS12", "changeit")
-                        .expect("keytool makes the test stores")
-                };
-                let (a, b) = (make("node-a"), make("node-b"));
-                Some(Shared { a, b, _dir: dir })
-            })
-            .as_ref()
+        static SHARED: OnceLock<Option<Shared>> = OnceLock::new();
+        made_once(&SHARED, "rekko-remote key store tests", |kt, dir| {
+            let make = |name| {
+                keytool_stores(kt, dir.path(), name, "PKCS12", "changeit")
+                    .expect("keytool makes the test stores")
+            };
+            let (a, b) = (make("node-a"), make("node-b"));
+            Shared { a, b, _dir: dir }
+        })
     }
 
     /// JKS stores made by `keytool -storetype JKS`, store password
@@ -542,99 +586,97 @@ pub(crate) mod testing {
         pub other: PathBuf,
         /// A key store with an EC (P-256) key, alias `ec`.
         pub ec: PathBuf,
-        _dir: tempfile::TempDir,
+        _dir: TempDir,
     }
 
     /// The shared JKS stores, or `None` (printed skip) without `keytool`;
     /// under `CI=true` a missing `keytool` fails the test.
     pub fn shared_jks() -> Option<&'static SharedJks> {
-        static SHARED: std::sync::OnceLock<Option<SharedJks>> = std::sync::OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                let kt = keytool_or_skip("rekko-remote JKS key store tests")?;
-                let dir = tempfile::tempdir().expect("temp dir");
-                let node = keytool_stores(&kt, dir.path(), "node-j", "JKS", "changeit")
-                    .expect("keytool makes the JKS stores");
-                let p = |f: &str| dir.path().join(f).display().to_string();
-                let run = |args: &[&str]| keytool_run(&kt, args).expect("keytool");
-                let jks = ["-storetype", "JKS", "-storepass", "changeit"];
-                let (other, other_crt) = (p("other.jks"), p("other.crt"));
-                let node_p12 = p("node-j-converted.p12");
-                run(&[
-                    &["-genkeypair", "-keystore", &other, "-alias", "other"][..],
-                    &jks,
-                    &[
-                        "-keypass",
-                        "keysecret",
-                        "-keyalg",
-                        "RSA",
-                        "-keysize",
-                        "2048",
-                    ],
-                    &["-dname", "CN=other", "-validity", "365"],
-                ]
-                .concat());
-                let ec = p("ec.jks");
-                run(&[
-                    &["-genkeypair", "-keystore", &ec, "-alias", "ec"][..],
-                    &jks,
-                    &[
-                        "-keypass",
-                        "changeit",
-                        "-keyalg",
-                        "EC",
-                        "-groupname",
-                        "secp256r1",
-                    ],
-                    &["-dname", "CN=ec", "-validity", "365"],
-                ]
-                .concat());
-                run(&[
-                    &["-exportcert", "-keystore", &other, "-alias", "other"][..],
-                    &jks,
-                    &["-file", &other_crt],
-                ]
-                .concat());
-                let ts = node.1.display().to_string();
-                run(&[
-                    &[
-                        "-importcert",
-                        "-noprompt",
-                        "-keystore",
-                        &ts,
-                        "-alias",
-                        "other",
-                    ][..],
-                    &jks,
-                    &["-file", &other_crt],
-                ]
-                .concat());
-                let ks = node.0.display().to_string();
-                run(&[
-                    "-importkeystore",
+        static SHARED: OnceLock<Option<SharedJks>> = OnceLock::new();
+        made_once(&SHARED, "rekko-remote JKS key store tests", |kt, dir| {
+            let node = keytool_stores(kt, dir.path(), "node-j", "JKS", "changeit")
+                .expect("keytool makes the JKS stores");
+            let p = |f: &str| dir.path().join(f).display().to_string();
+            let run = |args: &[&str]| keytool_run(kt, args).expect("keytool");
+            let jks = ["-storetype", "JKS", "-storepass", "changeit"];
+            let (other, other_crt) = (p("other.jks"), p("other.crt"));
+            let node_p12 = p("node-j-converted.p12");
+            genkeypair(
+                kt,
+                &other,
+                "JKS",
+                "other",
+                "CN=other",
+                &[
+                    "-keypass",
+                    "keysecret",
+                    "-keyalg",
+                    "RSA",
+                    "-keysize",
+                    "2048",
+                ],
+            );
+            let ec = p("ec.jks");
+            genkeypair(
+                kt,
+                &ec,
+                "JKS",
+                "ec",
+                "CN=ec",
+                &[
+                    "-keypass",
+                    "changeit",
+                    "-keyalg",
+                    "EC",
+                    "-groupname",
+                    "secp256r1",
+                ],
+            );
+            run(&[
+                &["-exportcert", "-keystore", &other, "-alias", "other"][..],
+                &jks,
+                &["-file", &other_crt],
+            ]
+            .concat());
+            let ts = node.1.display().to_string();
+            run(&[
+                &[
+                    "-importcert",
                     "-noprompt",
-                    "-srckeystore",
-                    &ks,
-                    "-srcstoretype",
-                    "JKS",
-                    "-srcstorepass",
-                    "changeit",
-                    "-destkeystore",
-                    &node_p12,
-                    "-deststoretype",
-                    "PKCS12",
-                    "-deststorepass",
-                    "changeit",
-                ]);
-                Some(SharedJks {
-                    node,
-                    node_p12: node_p12.into(),
-                    other: other.into(),
-                    ec: ec.into(),
-                    _dir: dir,
-                })
-            })
-            .as_ref()
+                    "-keystore",
+                    &ts,
+                    "-alias",
+                    "other",
+                ][..],
+                &jks,
+                &["-file", &other_crt],
+            ]
+            .concat());
+            let ks = node.0.display().to_string();
+            run(&[
+                "-importkeystore",
+                "-noprompt",
+                "-srckeystore",
+                &ks,
+                "-srcstoretype",
+                "JKS",
+                "-srcstorepass",
+                "changeit",
+                "-destkeystore",
+                &node_p12,
+                "-deststoretype",
+                "PKCS12",
+                "-deststorepass",
+                "changeit",
+            ]);
+            SharedJks {
+                node,
+                node_p12: node_p12.into(),
+                other: other.into(),
+                ec: ec.into(),
+                _dir: dir,
+            }
+        })
     }
 
     /// EC key stores made by `keytool -keyalg EC`, store password
@@ -646,63 +688,48 @@ pub(crate) mod testing {
         pub stores: Vec<(&'static str, &'static str, PathBuf)>,
         /// A PKCS12 key store with a `secp521r1` key, alias `p521`.
         pub p521: PathBuf,
-        _dir: tempfile::TempDir,
+        _dir: TempDir,
     }
 
     /// The shared EC stores, or `None` (printed skip) without `keytool`;
     /// under `CI=true` a missing `keytool` fails the test.
     pub fn shared_ec() -> Option<&'static SharedEc> {
-        static SHARED: std::sync::OnceLock<Option<SharedEc>> = std::sync::OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                let kt = keytool_or_skip("rekko-remote EC key store tests")?;
-                let dir = tempfile::tempdir().expect("temp dir");
-                let make = |store_type: &str, curve: &str, alias: &str| {
-                    let ks = dir.path().join(format!("{alias}-{curve}.{store_type}"));
-                    let path = ks.display().to_string();
-                    keytool_run(
-                        &kt,
-                        &[
-                            "-genkeypair",
-                            "-keystore",
-                            &path,
-                            "-storetype",
-                            store_type,
-                            "-storepass",
-                            "changeit",
-                            "-keypass",
-                            "changeit",
-                            "-alias",
-                            alias,
-                            "-keyalg",
-                            "EC",
-                            "-groupname",
-                            curve,
-                            "-dname",
-                            &format!("CN={alias}-{curve}"),
-                            "-validity",
-                            "365",
-                            "-ext",
-                            "SAN=dns:localhost,ip:127.0.0.1",
-                        ],
-                    )
-                    .expect("keytool makes the EC stores");
-                    ks
-                };
-                let mut stores = Vec::new();
-                for store_type in ["PKCS12", "JKS"] {
-                    for curve in ["secp256r1", "secp384r1"] {
-                        stores.push((store_type, curve, make(store_type, curve, "ec")));
-                    }
+        static SHARED: OnceLock<Option<SharedEc>> = OnceLock::new();
+        made_once(&SHARED, "rekko-remote EC key store tests", |kt, dir| {
+            let make = |store_type: &str, curve: &str, alias: &str| {
+                let ks = dir.path().join(format!("{alias}-{curve}.{store_type}"));
+                genkeypair(
+                    kt,
+                    &ks.display().to_string(),
+                    store_type,
+                    alias,
+                    &format!("CN={alias}-{curve}"),
+                    &[
+                        "-keypass",
+                        "changeit",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        curve,
+                        "-ext",
+                        "SAN=dns:localhost,ip:127.0.0.1",
+                    ],
+                );
+                ks
+            };
+            let mut stores = Vec::new();
+            for store_type in ["PKCS12", "JKS"] {
+                for curve in ["secp256r1", "secp384r1"] {
+                    stores.push((store_type, curve, make(store_type, curve, "ec")));
                 }
-                let p521 = make("PKCS12", "secp521r1", "p521");
-                Some(SharedEc {
-                    stores,
-                    p521,
-                    _dir: dir,
-                })
-            })
-            .as_ref()
+            }
+            let p521 = make("PKCS12", "secp521r1", "p521");
+            SharedEc {
+                stores,
+                p521,
+                _dir: dir,
+            }
+        })
     }
 }
 

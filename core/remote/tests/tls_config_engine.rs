@@ -35,6 +35,13 @@ fn settings(name: &str, ks: &Path, ts: &Path, extra: &str) -> RemoteSettings {
     s
 }
 
+/// Asserts that the stores of `s` do not load and that the error names
+/// `expected`.
+fn assert_rejected(s: RemoteSettings, expected: &str) {
+    let e = s.check_tls().unwrap_err().to_string();
+    assert!(e.contains(expected), "{e}");
+}
+
 #[test]
 fn keytool_stores_are_read_and_bad_ones_named() {
     let Some(kt) = keytool_or_skip("tls_config_engine") else {
@@ -57,56 +64,41 @@ fn keytool_stores_are_read_and_bad_ones_named() {
     .check_tls()
     .expect("TLSv1.2 with an ECDHE-RSA suite loads");
 
-    let err = |s: RemoteSettings| s.check_tls().unwrap_err().to_string();
-    let e = err(settings(
-        "A",
-        &ks,
-        &ts,
-        "key-store-password = wrong, key-password = wrong",
-    ));
-    assert!(
-        e.contains(&format!(
-            "key-store {}: wrong key-store-password",
-            ks.display()
-        )),
-        "{e}"
+    assert_rejected(
+        settings(
+            "A",
+            &ks,
+            &ts,
+            "key-store-password = wrong, key-password = wrong",
+        ),
+        &format!("key-store {}: wrong key-store-password", ks.display()),
     );
-    let e = err(settings("A", &ks, &ts, "trust-store-password = wrong"));
-    assert!(
-        e.contains(&format!(
-            "trust-store {}: wrong trust-store-password",
-            ts.display()
-        )),
-        "{e}"
+    assert_rejected(
+        settings("A", &ks, &ts, "trust-store-password = wrong"),
+        &format!("trust-store {}: wrong trust-store-password", ts.display()),
     );
-    let e = err(settings("A", &ts, &ts, ""));
-    assert!(
-        e.contains(&format!(
-            "key-store {}: holds no private key entry",
-            ts.display()
-        )),
-        "{e}"
+    assert_rejected(
+        settings("A", &ts, &ts, ""),
+        &format!("key-store {}: holds no private key entry", ts.display()),
     );
     let missing = dir.path().join("missing.p12");
-    let e = err(settings("A", &missing, &ts, ""));
-    assert!(
-        e.contains(&format!("key-store {}: cannot read", missing.display())),
-        "{e}"
+    assert_rejected(
+        settings("A", &missing, &ts, ""),
+        &format!("key-store {}: cannot read", missing.display()),
     );
-    let e = err(settings(
-        "A",
-        &ks,
-        &ts,
-        "enabled-algorithms = [TLS_AES_128_GCM_SHA256, TLS_DHE_RSA_WITH_AES_256_GCM_SHA384]",
-    ));
-    assert!(
-        e.contains(
-            "enabled-algorithms: cipher suite TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 is not supported"
+    assert_rejected(
+        settings(
+            "A",
+            &ks,
+            &ts,
+            "enabled-algorithms = [TLS_AES_128_GCM_SHA256, TLS_DHE_RSA_WITH_AES_256_GCM_SHA384]",
         ),
-        "{e}"
+        "enabled-algorithms: cipher suite TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 is not supported",
     );
-    let e = err(settings("A", &ks, &ts, "protocol = TLSv1"));
-    assert!(e.contains("protocol: \"TLSv1\" is not supported"), "{e}");
+    assert_rejected(
+        settings("A", &ks, &ts, "protocol = TLSv1"),
+        "protocol: \"TLSv1\" is not supported",
+    );
 
     // JKS stores (keytool -storetype JKS) are read too, also next to PKCS12.
     let (jks, jks_ts) = stores(&kt, &dir.path().join("jks"), "node-j", "JKS");
@@ -116,13 +108,9 @@ fn keytool_stores_are_read_and_bad_ones_named() {
     settings("A", &jks, &ts, "")
         .check_tls()
         .expect("a JKS key store with a PKCS12 trust store loads");
-    let e = err(settings("A", &jks, &jks_ts, "key-store-password = wrong"));
-    assert!(
-        e.contains(&format!(
-            "key-store {}: wrong key-store-password",
-            jks.display()
-        )),
-        "{e}"
+    assert_rejected(
+        settings("A", &jks, &jks_ts, "key-store-password = wrong"),
+        &format!("key-store {}: wrong key-store-password", jks.display()),
     );
 
     // EC keys as keytool writes them (without their public key) load, from
