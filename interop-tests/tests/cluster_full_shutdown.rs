@@ -15,20 +15,13 @@ use std::time::{Duration, Instant};
 use hocon_config::Config;
 use rekko_cluster::{Address, ClusterEvent, ClusterNode, MemberStatus};
 use rekko_interop_tests::cluster_conf::split_brain_conf;
+use rekko_interop_tests::mixed_cluster::{address, member_entries, ANSWER, CONVERGE, SYSTEM};
 use rekko_interop_tests::{
     free_port, init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode,
 };
 use rekko_management::{ManagementServer, ManagementSettings};
 use rekko_remote::{RemoteNode, RemoteSettings};
 use tokio::sync::broadcast;
-
-const SYSTEM: &str = "ClusterSystem";
-const ANSWER: Duration = Duration::from_secs(30);
-const CONVERGE: Duration = Duration::from_secs(90);
-
-fn address(port: u16) -> String {
-    format!("pekko://{SYSTEM}@127.0.0.1:{port}")
-}
 
 /// A JVM `ClusterNode` (Pekko 1.7.0) joining `seed`.
 fn start_jvm(name: &str, port: u16, seed: &str) -> Result<JvmNode, HarnessError> {
@@ -97,16 +90,6 @@ fn entries(list: &str) -> Vec<String> {
     e
 }
 
-fn rekko_members(node: &ClusterNode) -> Vec<String> {
-    let mut e: Vec<String> = node
-        .members()
-        .iter()
-        .map(|m| format!("{}={}", m.unique_address.address, m.status))
-        .collect();
-    e.sort();
-    e
-}
-
 /// Every member of `addresses` with `status`, as the sorted entries a view lists.
 fn all_with(addresses: &[String], status: &str) -> Vec<String> {
     let mut e: Vec<String> = addresses.iter().map(|a| format!("{a}={status}")).collect();
@@ -122,7 +105,7 @@ async fn await_views(
 ) -> Result<(), HarnessError> {
     let deadline = Instant::now() + CONVERGE;
     loop {
-        let ours = rekko_members(rekko);
+        let ours = member_entries(rekko);
         let mut ok = ours == expected;
         let mut views = Vec::new();
         for j in jvms.iter_mut() {

@@ -9,30 +9,24 @@
 //! and a JVM majority leader against a Rekko minority leader. The leaders are chosen by port
 //! order (Pekko's leader is the reachable member with the lowest address).
 //!
-//! Every node's canonical port is an [`ArteryProxy`] port forwarding to the node's bind port,
-//! so the test cuts traffic between nodes without touching the host's network. Conditions are
-//! polled until a deadline; nothing sleeps as synchronisation.
+//! The cluster is a [`MixedCluster`]: every node's canonical port is an `ArteryProxy` port
+//! forwarding to the node's bind port, so the test cuts traffic between nodes without touching
+//! the host's network. Conditions are polled until a deadline; nothing sleeps as
+//! synchronisation.
 
-use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use hocon_config::Config;
-use rekko_cluster::{Address, ClusterNode, MemberStatus};
+use rekko_cluster::MemberStatus;
 use rekko_coordination::{
     CoordinationError, Lease, LeaseLostCallback, LeaseProvider, LeaseSettings,
 };
-use rekko_interop_tests::artery_proxy::ArteryProxy;
 use rekko_interop_tests::cluster_conf::split_brain_conf;
 use rekko_interop_tests::logs::{capture_logs, captured_log};
-use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_interop_tests::mixed_cluster::{MixedCluster, CONVERGE};
+use rekko_interop_tests::{free_port, require_jvm, HarnessError};
 
-const SYSTEM: &str = "ClusterSystem";
-const ANSWER: Duration = Duration::from_secs(30);
-const CONVERGE: Duration = Duration::from_secs(90);
 /// The JVM fixture's class, and the name the Rust implementation is registered under.
 const FILE_LEASE_CLASS: &str = "org.rekko.fixtures.FileLease";
 /// Pekko's default lease name: `<actor-system-name>-pekko-sbr`.
@@ -156,104 +150,6 @@ rekko-test-file-lease {{
     )
 }
 
-fn address(port: u16) -> String {
-    format!("pekko://{SYSTEM}@127.0.0.1:{port}")
-}
-
-/// One node of the test: its name, side and ports.
-struct Plan {
-    name: &'static str,
-    canonical: u16,
-    bind: u16,
-}
-
-fn start_jvm(dir: &Path, conf: &str, plan: &Plan, seed: &str) -> Result<JvmNode, HarnessError> {
-    let path = dir.join(format!("{}.conf", plan.name));
-    let text = format!("{conf}\npekko.remote.artery.bind.port = {}\n", plan.bind);
-    std::fs::write(&path, text).map_err(|e| HarnessError::io("writing node conf", e))?;
-    tokio::task::block_in_place(|| {
-        JvmNode::start(
-            FixtureSpec::new("org.rekko.fixtures.ClusterNode")
-                .name(&format!("lease-majority-{}", plan.name))
-                .args(["--system", SYSTEM, "--port", &plan.canonical.to_string()])
-                .args(["--seeds", seed])
-                .args(["--config".to_string(), path.display().to_string()]),
-        )
-    })
-}
-
-async fn start_rekko(conf: &str, plan: &Plan, seed: &str) -> ClusterNode {
-    let mut settings = RemoteSettings::new(SYSTEM, "127.0.0.1", plan.canonical);
-    settings.bind_port = Some(plan.bind);
-    let remote = RemoteNode::start(settings)
-        .await
-        .expect("Rekko remoting starts");
-    let config = Config::parse_string(conf).expect("config parses");
-    let node =
-        ClusterNode::start(remote, &config).expect("Rekko cluster starts with lease-majority");
-    node.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
-    node
-}
-
-fn jvm_members(node: &mut JvmNode) -> Result<String, HarnessError> {
-    tokio::task::block_in_place(|| node.request("members", ANSWER))
-}
-
-/// `MEMBERS a=Up,b=Up` for `addresses`, sorted as the fixture sorts.
-fn all_up_line(addresses: &[String]) -> String {
-    let mut v: Vec<String> = addresses.iter().map(|a| format!("{a}=Up")).collect();
-    v.sort();
-    format!("MEMBERS {}", v.join(","))
-}
-
-fn rekko_view(node: &ClusterNode) -> String {
-    let mut v: Vec<String> = node
-        .members()
-        .iter()
-        .map(|m| format!("{}={}", m.unique_address.address, m.status))
-        .collect();
-    v.sort();
-    format!("MEMBERS {}", v.join(","))
-}
-
-/// Polls until every JVM node and every Rekko node reports exactly `expected`.
-async fn await_views(
-    what: &str,
-    jvms: &mut [&mut JvmNode],
-    rekkos: &[&ClusterNode],
-    expected: &str,
-) -> Result<(), HarnessError> {
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        let mut views = Vec::new();
-        for j in jvms.iter_mut() {
-            views.push(jvm_members(j)?);
-        }
-        views.extend(rekkos.iter().map(|r| rekko_view(r)));
-        if views.iter().all(|v| v == expected) {
-            return Ok(());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: expected {expected}, views {views:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
-/// Polls a JVM node until it reports itself Down or Removed.
-async fn await_jvm_gone(node: &mut JvmNode) -> Result<String, HarnessError> {
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        let line = tokio::task::block_in_place(|| node.process().request("self", ANSWER))?;
-        if line == "SELF Down" || line == "SELF Removed" {
-            return Ok(line);
-        }
-        assert!(Instant::now() < deadline, "minority JVM node still {line}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
 /// Which runtime leads the majority side (and so holds the lease); the other runtime leads
 /// the minority side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,84 +182,23 @@ async fn partition_with_lease(holder: Holder) -> Result<(), HarnessError> {
     ];
     let mut canonical: Vec<u16> = (0..5).map(|_| free_port()).collect::<Result<_, _>>()?;
     canonical.sort_unstable();
-    let mut plans = Vec::new();
-    for (name, port) in order.iter().zip(canonical) {
-        plans.push(Plan {
-            name,
-            canonical: port,
-            bind: free_port()?,
-        });
-    }
-    let proxy = ArteryProxy::new();
-    for p in &plans {
-        proxy.add_node(p.name, p.canonical, p.bind).await?;
-    }
-    let by_name: BTreeMap<&str, &Plan> = plans.iter().map(|p| (p.name, p)).collect();
-    let addr_of = |name: &str| address(by_name[name].canonical);
     let dir = tempfile::tempdir().map_err(|e| HarnessError::io("temp dir", e))?;
     let lease_dir = dir.path().join("leases");
     let conf = cluster_conf(&lease_dir);
-    // The first seed is the lowest address, the leader of the whole cluster.
-    let seed = addr_of(order[0]);
-
-    let mut jvms: BTreeMap<&str, JvmNode> = BTreeMap::new();
-    let mut rekkos: BTreeMap<&str, ClusterNode> = BTreeMap::new();
-    for name in order {
-        if name.starts_with('j') {
-            jvms.insert(name, start_jvm(dir.path(), &conf, by_name[name], &seed)?);
-        } else {
-            rekkos.insert(name, start_rekko(&conf, by_name[name], &seed).await);
-        }
-    }
-    let everyone: Vec<String> = plans.iter().map(|p| address(p.canonical)).collect();
-    {
-        let mut js: Vec<&mut JvmNode> = jvms.values_mut().collect();
-        let rs: Vec<&ClusterNode> = rekkos.values().collect();
-        await_views("all five Up", &mut js, &rs, &all_up_line(&everyone)).await?;
-    }
-
-    // Teach the proxy who is who: uids as the cluster knows them.
-    for m in rekkos["r1"].members() {
-        let a = m.unique_address.address.to_string();
-        let name = plans
-            .iter()
-            .find(|p| address(p.canonical) == a)
-            .map(|p| p.name)
-            .expect("member is one of ours");
-        proxy.register_uid(m.unique_address.uid as u64, name);
-    }
-    proxy.partition(&[&majority, &minority]);
-    assert!(
-        proxy.silenced_connections() > 0,
-        "no connection crossed the partition: {proxy:?}"
-    );
+    // The first node (the first seed) has the lowest address: the leader of the whole cluster.
+    let mut cluster = MixedCluster::start("lease-majority", &conf, &order, &canonical).await?;
+    cluster.await_all_up().await?;
+    cluster.partition(&majority, &minority);
 
     // The majority side removes the minority; its JVM and Rekko members agree.
-    let survivors: Vec<String> = majority.iter().map(|n| addr_of(n)).collect();
-    {
-        let mut js: Vec<&mut JvmNode> = jvms
-            .iter_mut()
-            .filter(|(n, _)| majority.contains(*n))
-            .map(|(_, j)| j)
-            .collect();
-        let rs: Vec<&ClusterNode> = rekkos
-            .iter()
-            .filter(|(n, _)| majority.contains(*n))
-            .map(|(_, r)| r)
-            .collect();
-        await_views(
-            "majority side after the partition",
-            &mut js,
-            &rs,
-            &all_up_line(&survivors),
-        )
+    cluster
+        .await_side_up("majority side after the partition", &majority)
         .await?;
-    }
     // The lease file names the majority side's leader.
     let lease_file = lease_dir.join(LEASE_NAME);
     let owner = std::fs::read_to_string(&lease_file)
         .map_err(|e| HarnessError::io("reading the lease file", e))?;
-    let leader = addr_of(majority[0]);
+    let leader = cluster.addr_of(majority[0]);
     assert_eq!(
         format!("pekko://{owner}"),
         leader,
@@ -376,7 +211,7 @@ async fn partition_with_lease(holder: Holder) -> Result<(), HarnessError> {
         .iter()
         .find(|n| n.starts_with('r'))
         .expect("a Rekko node");
-    tokio::time::timeout(CONVERGE, rekkos[minority_rekko].terminated())
+    tokio::time::timeout(CONVERGE, cluster.rekkos[minority_rekko].terminated())
         .await
         .expect("the minority Rekko node stops");
     // ... and its JVM node took or received the same decision.
@@ -384,7 +219,7 @@ async fn partition_with_lease(holder: Holder) -> Result<(), HarnessError> {
         .iter()
         .find(|n| n.starts_with('j'))
         .expect("a JVM node");
-    let state = await_jvm_gone(jvms.get_mut(*minority_jvm).expect("started")).await?;
+    let state = cluster.await_jvm_gone(minority_jvm).await?;
     eprintln!("minority JVM node {minority_jvm}: {state}");
 
     // Both leaders logged their lease decisions with Pekko's words.
@@ -392,15 +227,13 @@ async fn partition_with_lease(holder: Holder) -> Result<(), HarnessError> {
         .get(log_start..)
         .unwrap_or_default()
         .to_string();
-    for j in jvms.values_mut() {
-        logs.push_str(&std::fs::read_to_string(j.process().log_path()).unwrap_or_default());
-    }
+    logs.push_str(&cluster.jvm_logs());
     let line = |needles: &[&str]| {
         logs.lines()
             .find(|l| needles.iter().all(|n| l.contains(n)))
             .map(str::to_string)
     };
-    let minority_addrs: Vec<String> = minority.iter().map(|n| addr_of(n)).collect();
+    let minority_addrs: Vec<String> = minority.iter().map(|n| cluster.addr_of(n)).collect();
     let downs_minority = |l: &str| minority_addrs.iter().all(|a| l.contains(a.as_str()));
     let acquired = logs
         .lines()
@@ -423,15 +256,12 @@ async fn partition_with_lease(holder: Holder) -> Result<(), HarnessError> {
         .expect("the minority leader's DownReachable decision");
     eprintln!("majority: {acquired}\nminority: {reversed}\n          {downed_itself}");
     assert_eq!(
-        rekkos["r1"].self_member().map(|m| m.status),
+        cluster.rekkos["r1"].self_member().map(|m| m.status),
         Some(MemberStatus::Up),
         "the majority Rekko node is still Up"
     );
 
-    proxy.shutdown();
-    for r in rekkos.values() {
-        r.remote().shutdown().await;
-    }
+    cluster.shutdown().await;
     Ok(())
 }
 

@@ -7,113 +7,19 @@
 //! so the test cuts traffic between nodes without touching the host's network. Conditions are
 //! polled until a deadline; nothing sleeps as synchronisation.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hocon_config::Config;
-use rekko_cluster::{Address, ClusterNode, MemberStatus};
+use rekko_cluster::MemberStatus;
 use rekko_interop_tests::artery_proxy::ArteryProxy;
 use rekko_interop_tests::cluster_conf::split_brain_conf;
 use rekko_interop_tests::logs::{capture_logs, captured_log};
-use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
+use rekko_interop_tests::mixed_cluster::{MixedCluster, ANSWER, CONVERGE};
+use rekko_interop_tests::{free_port, require_jvm, HarnessError};
 use rekko_remote::{RemoteNode, RemoteSettings, SerializedMessage};
-
-const SYSTEM: &str = "ClusterSystem";
-const ANSWER: Duration = Duration::from_secs(30);
-const CONVERGE: Duration = Duration::from_secs(90);
 
 /// Settings shared by every node (JVM and Rekko): keep-majority, short stable-after.
 fn cluster_conf() -> String {
     split_brain_conf("keep-majority", "3s")
-}
-
-fn address(port: u16) -> String {
-    format!("pekko://{SYSTEM}@127.0.0.1:{port}")
-}
-
-/// One node of the test: its name, side and ports.
-struct Plan {
-    name: &'static str,
-    canonical: u16,
-    bind: u16,
-}
-
-fn start_jvm(dir: &Path, plan: &Plan, seed: &str) -> Result<JvmNode, HarnessError> {
-    let conf = dir.join(format!("{}.conf", plan.name));
-    let text = format!(
-        "{}\npekko.remote.artery.bind.port = {}\n",
-        cluster_conf(),
-        plan.bind
-    );
-    std::fs::write(&conf, text).map_err(|e| HarnessError::io("writing node conf", e))?;
-    tokio::task::block_in_place(|| {
-        JvmNode::start(
-            FixtureSpec::new("org.rekko.fixtures.ClusterNode")
-                .name(&format!("partition-{}", plan.name))
-                .args(["--system", SYSTEM, "--port", &plan.canonical.to_string()])
-                .args(["--seeds", seed])
-                .args(["--config".to_string(), conf.display().to_string()]),
-        )
-    })
-}
-
-async fn start_rekko(plan: &Plan, seed: &str) -> ClusterNode {
-    let mut settings = RemoteSettings::new(SYSTEM, "127.0.0.1", plan.canonical);
-    settings.bind_port = Some(plan.bind);
-    let remote = RemoteNode::start(settings)
-        .await
-        .expect("Rekko remoting starts");
-    let config = Config::parse_string(&cluster_conf()).expect("config parses");
-    let node = ClusterNode::start(remote, &config).expect("Rekko cluster starts");
-    node.join_seed_nodes(&[seed.parse::<Address>().expect("seed address")]);
-    node
-}
-
-fn jvm_members(node: &mut JvmNode) -> Result<String, HarnessError> {
-    tokio::task::block_in_place(|| node.request("members", ANSWER))
-}
-
-/// `MEMBERS a=Up,b=Up` for `addresses`, sorted as the fixture sorts.
-fn all_up_line(addresses: &[String]) -> String {
-    let mut v: Vec<String> = addresses.iter().map(|a| format!("{a}=Up")).collect();
-    v.sort();
-    format!("MEMBERS {}", v.join(","))
-}
-
-fn rekko_view(node: &ClusterNode) -> String {
-    let mut v: Vec<String> = node
-        .members()
-        .iter()
-        .map(|m| format!("{}={}", m.unique_address.address, m.status))
-        .collect();
-    v.sort();
-    format!("MEMBERS {}", v.join(","))
-}
-
-/// Polls until every JVM node and every Rekko node reports exactly `expected`.
-async fn await_views(
-    what: &str,
-    jvms: &mut [&mut JvmNode],
-    rekkos: &[&ClusterNode],
-    expected: &str,
-) -> Result<(), HarnessError> {
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        let mut views = Vec::new();
-        for j in jvms.iter_mut() {
-            views.push(jvm_members(j)?);
-        }
-        views.extend(rekkos.iter().map(|r| rekko_view(r)));
-        if views.iter().all(|v| v == expected) {
-            return Ok(());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: expected {expected}, views {views:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -121,92 +27,39 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
 ) -> Result<(), HarnessError> {
     require_jvm!();
     capture_logs();
-    let mut plans = Vec::new();
-    // j* are JVM nodes, r* Rekko nodes.
-    for name in ["j1", "j2", "r1", "j3", "r2"] {
-        plans.push(Plan {
-            name,
-            canonical: free_port()?,
-            bind: free_port()?,
-        });
+    // j* are JVM nodes, r* Rekko nodes, in start order; j1 is the seed.
+    let names = ["j1", "r1", "r2", "j2", "j3"];
+    let mut canonical = Vec::new();
+    for _ in names {
+        canonical.push(free_port()?);
     }
     let majority = ["j1", "j2", "r1"];
     let minority = ["j3", "r2"];
-    let proxy = ArteryProxy::new();
-    for p in &plans {
-        proxy.add_node(p.name, p.canonical, p.bind).await?;
-    }
-    let by_name: BTreeMap<&str, &Plan> = plans.iter().map(|p| (p.name, p)).collect();
-    let addr_of = |name: &str| address(by_name[name].canonical);
-    let seed = addr_of("j1");
-    let dir = tempfile::tempdir().map_err(|e| HarnessError::io("temp dir", e))?;
-
-    let mut j1 = start_jvm(dir.path(), by_name["j1"], &seed)?;
-    let r1 = start_rekko(by_name["r1"], &seed).await;
-    let r2 = start_rekko(by_name["r2"], &seed).await;
-    let mut j2 = start_jvm(dir.path(), by_name["j2"], &seed)?;
-    let mut j3 = start_jvm(dir.path(), by_name["j3"], &seed)?;
-
-    let everyone: Vec<String> = plans.iter().map(|p| address(p.canonical)).collect();
-    await_views(
-        "all five Up",
-        &mut [&mut j1, &mut j2, &mut j3],
-        &[&r1, &r2],
-        &all_up_line(&everyone),
-    )
-    .await?;
-
-    // Teach the proxy who is who: uids as the cluster knows them.
-    for m in r1.members() {
-        let a = m.unique_address.address.to_string();
-        let name = plans
-            .iter()
-            .find(|p| address(p.canonical) == a)
-            .map(|p| p.name)
-            .expect("member is one of ours");
-        proxy.register_uid(m.unique_address.uid as u64, name);
-    }
-    proxy.partition(&[&majority, &minority]);
-    assert!(
-        proxy.silenced_connections() > 0,
-        "no connection crossed the partition: {proxy:?}"
-    );
+    let mut cluster = MixedCluster::start("partition", &cluster_conf(), &names, &canonical).await?;
+    cluster.await_all_up().await?;
+    cluster.partition(&majority, &minority);
 
     // The majority side removes the minority; JVM and Rekko members agree.
-    let survivors: Vec<String> = majority.iter().map(|n| addr_of(n)).collect();
-    await_views(
-        "majority side after the partition",
-        &mut [&mut j1, &mut j2],
-        &[&r1],
-        &all_up_line(&survivors),
-    )
-    .await?;
+    cluster
+        .await_side_up("majority side after the partition", &majority)
+        .await?;
     // The minority side downed itself: the Rekko node shut its cluster down ...
-    tokio::time::timeout(CONVERGE, r2.terminated())
+    tokio::time::timeout(CONVERGE, cluster.rekkos["r2"].terminated())
         .await
         .expect("the minority Rekko node stops");
     // ... and the minority JVM node took or received the same decision.
-    let deadline = Instant::now() + CONVERGE;
-    let j3_state = loop {
-        let line = tokio::task::block_in_place(|| j3.process().request("self", ANSWER))?;
-        if line == "SELF Down" || line == "SELF Removed" {
-            break line;
-        }
-        assert!(Instant::now() < deadline, "minority JVM node still {line}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let j3_state = cluster.await_jvm_gone("j3").await?;
     eprintln!("minority JVM node: {j3_state}");
 
     // Both decisions were logged with Pekko's words, by a JVM or a Rekko node.
     let mut logs = captured_log();
-    for j in [&mut j1, &mut j2, &mut j3] {
-        logs.push_str(&std::fs::read_to_string(j.process().log_path()).unwrap_or_default());
-    }
+    logs.push_str(&cluster.jvm_logs());
+    let minority_addrs: Vec<String> = minority.iter().map(|n| cluster.addr_of(n)).collect();
     let decision = |name: &str| {
         logs.lines()
             .find(|l| {
                 l.contains(&format!("SBR took decision {name} and is downing"))
-                    && minority.iter().all(|n| l.contains(&addr_of(n)))
+                    && minority_addrs.iter().all(|a| l.contains(a.as_str()))
             })
             .map(str::to_string)
     };
@@ -217,11 +70,12 @@ async fn keep_majority_downs_the_minority_of_a_partitioned_mixed_cluster(
         "{minority_decision}"
     );
     eprintln!("majority: {majority_decision}\nminority: {minority_decision}");
-    assert_eq!(r1.self_member().map(|m| m.status), Some(MemberStatus::Up));
+    assert_eq!(
+        cluster.rekkos["r1"].self_member().map(|m| m.status),
+        Some(MemberStatus::Up)
+    );
 
-    proxy.shutdown();
-    r1.remote().shutdown().await;
-    r2.remote().shutdown().await;
+    cluster.shutdown().await;
     Ok(())
 }
 
