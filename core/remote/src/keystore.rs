@@ -632,26 +632,13 @@ pub(crate) mod testing {
                     "secp256r1",
                 ],
             );
-            run(&[
-                &["-exportcert", "-keystore", &other, "-alias", "other"][..],
-                &jks,
-                &["-file", &other_crt],
-            ]
-            .concat());
+            // `other`'s certificate, through `other.crt`, into the node's trust store.
+            let other_cert = |command: &[&str]| {
+                run(&[command, &["-alias", "other"], &jks, &["-file", &other_crt]].concat())
+            };
+            other_cert(&["-exportcert", "-keystore", &other]);
             let ts = node.1.display().to_string();
-            run(&[
-                &[
-                    "-importcert",
-                    "-noprompt",
-                    "-keystore",
-                    &ts,
-                    "-alias",
-                    "other",
-                ][..],
-                &jks,
-                &["-file", &other_crt],
-            ]
-            .concat());
+            other_cert(&["-importcert", "-noprompt", "-keystore", &ts]);
             let ks = node.0.display().to_string();
             run(&[
                 "-importkeystore",
