@@ -179,13 +179,17 @@ impl Association {
             .map(|uid| UniqueAddress::new(self.remote.clone(), uid))
     }
 
-    /// Records a completed handshake and wakes the writers.
-    pub fn complete_handshake(&self, uid: u64) -> Incarnation {
+    /// Records a completed handshake, runs `before_release` with what it was (same, first or
+    /// new incarnation), then wakes the writers.
+    pub fn complete_handshake(&self, uid: u64, before_release: impl FnOnce(Incarnation)) {
         let inc = self.peer.lock().complete(uid);
+        // The node's own bookkeeping (uid index, forgotten tables) must be in place before the
+        // writers release queued messages: a reply to one of them can arrive on another
+        // connection at once, and is accepted only from a known uid.
+        before_release(inc);
         if inc != Incarnation::Same {
             self.uid_tx.send_replace(Some(uid));
         }
-        inc
     }
 
     /// Watches the peer uid (writers wait on it).

@@ -321,16 +321,16 @@ fn on_handshake(inner: &Arc<Inner>, stream: StreamId, manifest: &str, payload: B
 
 fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
     let assoc = inner.association(&from.address);
-    let inc = assoc.complete_handshake(from.uid);
-    match inc {
-        Incarnation::Same => return,
+    let mut same = false;
+    assoc.complete_handshake(from.uid, |inc| match inc {
+        Incarnation::Same => same = true,
         Incarnation::First => {
             info!(remote = %from.address, uid = from.uid as i64, "Association to [{}] with UID [{}] established", from.address, from.uid as i64);
+            known_uid(inner, from);
         }
         Incarnation::New { old_uid } => {
             info!(remote = %from.address, "Association to [{}] with new UID [{}] (old UID [{}])", from.address, from.uid as i64, old_uid as i64);
             inner.uid_index.lock().remove(&old_uid);
-            inner.uid_generation.fetch_add(1, Ordering::Release);
             inner.inbound_compression.lock().forget(old_uid);
             assoc.compression.lock().clear();
             assoc.system_sender.lock().clear();
@@ -338,15 +338,23 @@ fn complete_handshake(inner: &Arc<Inner>, from: &UniqueAddress) {
                 .acker
                 .lock()
                 .forget(&UniqueAddress::new(from.address.clone(), old_uid));
+            known_uid(inner, from);
         }
+    });
+    if same {
+        return;
     }
+    *assoc.last_error.lock() = None;
+    inner.emit(RemoteEvent::AssociationEstablished(from.clone()));
+}
+
+/// Accepts messages from `from`'s uid from now on (readers look origins up by uid).
+fn known_uid(inner: &Inner, from: &UniqueAddress) {
     inner
         .uid_index
         .lock()
         .insert(from.uid, from.address.clone());
     inner.uid_generation.fetch_add(1, Ordering::Release);
-    *assoc.last_error.lock() = None;
-    inner.emit(RemoteEvent::AssociationEstablished(from.clone()));
 }
 
 fn node(inner: &Arc<Inner>) -> RemoteNode {
