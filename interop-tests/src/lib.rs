@@ -27,6 +27,7 @@ mod error;
 mod jar;
 mod keytool;
 pub mod logs;
+pub mod managed_rekko;
 pub mod mixed_cluster;
 mod paths;
 pub mod persistence_fixture;

@@ -9,18 +9,16 @@
 //! `ReadyForShutdown` until shut down from outside. Conditions are polled until a deadline;
 //! nothing sleeps as synchronisation.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hocon_config::Config;
 use rekko_cluster::{Address, ClusterEvent, ClusterNode, MemberStatus};
 use rekko_interop_tests::cluster_conf::split_brain_conf;
+use rekko_interop_tests::managed_rekko::start_managed_rekko;
 use rekko_interop_tests::mixed_cluster::{address, member_entries, ANSWER, CONVERGE, SYSTEM};
 use rekko_interop_tests::{
     free_port, init_test_logs, require_jvm, FixtureSpec, HarnessError, JvmNode,
 };
-use rekko_management::{ManagementServer, ManagementSettings};
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_management::ManagementServer;
 use tokio::sync::broadcast;
 
 /// A JVM `ClusterNode` (Pekko 1.7.0) joining `seed`.
@@ -37,11 +35,11 @@ fn start_jvm(name: &str, port: u16, seed: &str) -> Result<JvmNode, HarnessError>
 
 /// A Rekko member with the JVM fixture's cluster settings and read-write management HTTP.
 async fn start_rekko(port: u16, http: u16) -> (ClusterNode, ManagementServer) {
-    let remote = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", port))
-        .await
-        .expect("Rekko remoting starts");
-    let config = Config::parse_string(&format!(
-        r#"
+    start_managed_rekko(
+        SYSTEM,
+        port,
+        &format!(
+            r#"
 {}
 pekko.management.http {{
   hostname = "127.0.0.1"
@@ -49,15 +47,10 @@ pekko.management.http {{
   route-providers-read-only = false
 }}
 "#,
-        split_brain_conf("keep-majority", "5s")
-    ))
-    .expect("config parses");
-    let cluster = ClusterNode::start(remote, &config).expect("Rekko cluster starts");
-    let settings = ManagementSettings::from_config(&config).expect("management settings");
-    let server = ManagementServer::start(settings, Arc::new(cluster.clone()))
-        .await
-        .expect("management endpoint binds");
-    (cluster, server)
+            split_brain_conf("keep-majority", "5s")
+        ),
+    )
+    .await
 }
 
 /// `MEMBERS a=Up,b=Up` as sorted `address=status` entries.

@@ -9,14 +9,12 @@
 //! sleeps as synchronisation.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hocon_config::Config;
 use rekko_cluster::{Address, ClusterNode};
+use rekko_interop_tests::managed_rekko::start_managed_rekko;
 use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_management::{ClusterMembers, ManagementServer, ManagementSettings};
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_management::{ClusterMembers, ManagementServer};
 use serde_json::Value;
 
 const SYSTEM: &str = "ClusterSystem";
@@ -53,11 +51,11 @@ fn start_jvm(
 
 /// A Rekko member (role `rekko`, the JVM fixture's cluster settings) with management HTTP.
 async fn start_rekko(port: u16, http: u16, read_only: bool) -> (ClusterNode, ManagementServer) {
-    let remote = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", port))
-        .await
-        .expect("Rekko remoting starts");
-    let config = Config::parse_string(&format!(
-        r#"
+    start_managed_rekko(
+        SYSTEM,
+        port,
+        &format!(
+            r#"
 pekko.cluster {{
   roles = ["rekko"]
   downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
@@ -72,14 +70,9 @@ pekko.management.http {{
   route-providers-read-only = {read_only}
 }}
 "#
-    ))
-    .expect("config parses");
-    let cluster = ClusterNode::start(remote, &config).expect("Rekko cluster starts");
-    let settings = ManagementSettings::from_config(&config).expect("management settings");
-    let server = ManagementServer::start(settings, Arc::new(cluster.clone()))
-        .await
-        .expect("management endpoint binds");
-    (cluster, server)
+        ),
+    )
+    .await
 }
 
 async fn get(url: &str) -> (u16, String) {

@@ -17,14 +17,12 @@
 //! Conditions are polled until a deadline; nothing sleeps as synchronisation.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hocon_config::Config;
 use rekko_cluster::ClusterNode;
+use rekko_interop_tests::managed_rekko::start_managed_rekko;
 use rekko_interop_tests::{free_port, require_jvm, FixtureSpec, HarnessError, JvmNode};
-use rekko_management::{ManagementServer, ManagementSettings};
-use rekko_remote::{RemoteNode, RemoteSettings};
+use rekko_management::ManagementServer;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -74,11 +72,11 @@ fn start_jvm(
 /// A Rekko member with the JVM fixture's cluster settings (plus role `rekko`), not joined,
 /// serving management HTTP on `http` with `management` (HOCON inside `pekko.management`).
 async fn start_rekko(port: u16, http: u16, management: &str) -> (ClusterNode, ManagementServer) {
-    let remote = RemoteNode::start(RemoteSettings::new(SYSTEM, "127.0.0.1", port))
-        .await
-        .expect("Rekko remoting starts");
-    let config = Config::parse_string(&format!(
-        r#"
+    start_managed_rekko(
+        SYSTEM,
+        port,
+        &format!(
+            r#"
 pekko.cluster {{
   roles = ["rekko"]
   downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
@@ -92,14 +90,9 @@ pekko.management {{
   {management}
 }}
 "#
-    ))
-    .expect("config parses");
-    let cluster = ClusterNode::start(remote, &config).expect("Rekko cluster starts");
-    let settings = ManagementSettings::from_config(&config).expect("management settings");
-    let server = ManagementServer::start(settings, Arc::new(cluster.clone()))
-        .await
-        .expect("management endpoint binds");
-    (cluster, server)
+        ),
+    )
+    .await
 }
 
 /// What is compared of a response.
